@@ -1,0 +1,3 @@
+from micro_user.cli.main import main
+
+main()

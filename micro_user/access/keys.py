@@ -1,0 +1,117 @@
+"""API keys: how programs prove they may call the API.
+
+A key is ``muk_`` followed by 256 random bits, shown once; only its SHA-256 is
+stored. The recognisable prefix lets secret scanners and people spot a leaked
+key. Lookups are cached for ``key_cache_seconds``, which bounds how long a
+revoked key keeps working on an instance that has just used it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from micro_user.accounts.validation import check_namespace
+from micro_user.clock import Clock
+from micro_user.crypto import digest, new_token
+from micro_user.errors import BadRequest, NotFound
+from micro_user.storage import keys as repo
+from micro_user.storage.database import Database
+
+KEY_PREFIX = "muk_"
+HINT_LENGTH = 12
+BOOTSTRAP_KEY_ID = "key_admin"
+ENV_KEY_ID = "key_env_admin"
+MIN_ENV_KEY_LENGTH = 24
+_CACHE_LIMIT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the key that was presented and the namespace it works in."""
+
+    key_id: str
+    namespace: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    namespace: str
+    name: str
+    hint: str
+    created: int
+    revoked: int | None
+
+
+class KeyService:
+    def __init__(self, db: Database, clock: Clock, cache_seconds: float = 5.0) -> None:
+        self.db = db
+        self.clock = clock
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[Caller | None, float]] = {}
+
+    def _row(self, namespace: str, name: str, secret: str, key_id: str) -> dict[str, object]:
+        return {
+            "id": key_id,
+            "namespace": namespace,
+            "name": name,
+            "secret_hash": digest(secret),
+            "hint": secret[:HINT_LENGTH],
+            "created": self.clock(),
+        }
+
+    async def create(self, namespace: str, name: str = "") -> tuple[ApiKey, str]:
+        check_namespace(namespace)
+        if len(name) > 128:
+            raise BadRequest("key.create", "a key name is at most 128 characters")
+        secret = KEY_PREFIX + new_token()
+        row = self._row(namespace, name, secret, "key_" + secrets.token_hex(8))
+        async with self.db.write() as conn:
+            await repo.insert_key(conn, **row)
+        return ApiKey(row["id"], namespace, name, row["hint"], row["created"], None), secret  # type: ignore[arg-type]
+
+    async def list(self, namespace: str | None = None, include_revoked: bool = False) -> list[ApiKey]:
+        async with self.db.read() as conn:
+            rows = await repo.list_keys(conn, namespace, include_revoked)
+        return [ApiKey(r.id, r.namespace, r.name, r.hint, r.created, r.revoked) for r in rows]
+
+    async def revoke(self, key_id: str) -> None:
+        async with self.db.write() as conn:
+            if not await repo.revoke_key(conn, key_id, self.clock()):
+                raise NotFound("key.revoke", f"no active key with id {key_id!r}")
+        self._cache.clear()
+
+    async def authenticate(self, secret: str) -> Caller | None:
+        secret_hash = digest(secret)
+        now = time.monotonic()
+        cached = self._cache.get(secret_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        async with self.db.read() as conn:
+            row = await repo.find_active_by_hash(conn, secret_hash)
+        caller = Caller(row.id, row.namespace) if row else None
+        if self.cache_seconds > 0:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[secret_hash] = (caller, now + self.cache_seconds)
+        return caller
+
+    async def bootstrap(self, namespace: str, env_key: str | None) -> str | None:
+        """Make sure an admin key exists. With ``env_key`` that key is the admin key;
+        otherwise the first start of a fresh install creates one and returns it, once."""
+        async with self.db.write() as conn:
+            if env_key is not None:
+                if len(env_key) < MIN_ENV_KEY_LENGTH:
+                    raise BadRequest(
+                        "settings.admin_key",
+                        f"MICRO_USER_ADMIN_KEY must be at least {MIN_ENV_KEY_LENGTH} characters",
+                    )
+                await repo.upsert_key(conn, **self._row(namespace, "admin (MICRO_USER_ADMIN_KEY)", env_key, ENV_KEY_ID))
+                return None
+            secret = KEY_PREFIX + new_token()
+            created = await repo.insert_key_if_absent(
+                conn, **self._row(namespace, "admin (created at first start)", secret, BOOTSTRAP_KEY_ID)
+            )
+            return secret if created else None

@@ -1,0 +1,181 @@
+"""Registration, profiles and passwords: the account operations of the user service."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from micro_user.accounts import validation as v
+from micro_user.accounts.models import Account
+from micro_user.accounts.passwords import PasswordHasher
+from micro_user.clock import Clock
+from micro_user.errors import BadRequest, Conflict, NotFound
+from micro_user.settings import Settings
+from micro_user.storage import accounts as repo
+from micro_user.storage.database import Database
+
+LIST_DEFAULT_LIMIT = 25
+LIST_MAX_LIMIT = 1000
+
+_TAKEN = {
+    "id": ("users-userId-check", "an account with this id already exists"),
+    "username": ("users-username-check", "this username is already taken"),
+    "email": ("users-email-check", "an account with this email already exists"),
+}
+
+
+def conflict_error(exc: IntegrityError) -> Exception:
+    field = repo.unique_violation(exc)
+    if field is None:
+        return exc
+    return Conflict(*_TAKEN[field])
+
+
+class AccountService:
+    def __init__(self, db: Database, hasher: PasswordHasher, settings: Settings, clock: Clock) -> None:
+        self.db = db
+        self.hasher = hasher
+        self.settings = settings
+        self.clock = clock
+
+    def check_password(self, password: str, *, error_id: str, field: str = "password") -> str:
+        return v.check_new_password(
+            password,
+            min_length=self.settings.password_min_length,
+            max_length=self.settings.password_max_length,
+            error_id=error_id,
+            field=field,
+        )
+
+    async def create(
+        self,
+        namespace: str,
+        *,
+        id: str = "",
+        username: str = "",
+        email: str,
+        password: str,
+        profile: dict[str, str] | None = None,
+    ) -> Account:
+        email = v.normalize_email(email, check_id="users-email-format")
+        username = v.normalize_username(username)
+        account_id = v.check_id(id) or str(uuid.uuid4())
+        profile = v.check_profile(profile or {})
+        self.check_password(password, error_id="users-password-check")
+        now = self.clock()
+        account = Account(
+            namespace=namespace,
+            id=account_id,
+            username=username,
+            email=email,
+            created=now,
+            updated=now,
+            profile=profile,
+        )
+        password_hash = await self.hasher.hash(password)
+        try:
+            async with self.db.write() as conn:
+                await repo.insert_account(conn, account, password_hash)
+        except IntegrityError as exc:
+            raise conflict_error(exc) from None
+        return account
+
+    async def read(self, namespace: str, *, id: str = "", username: str = "", email: str = "") -> Account:
+        key = self._lookup_key(id=id, username=username, email=email, error_id="user.read")
+        async with self.db.read() as conn:
+            account = await repo.find_account(conn, namespace, **key)
+        if account is None:
+            raise NotFound("user.read", "account not found")
+        return account
+
+    @staticmethod
+    def _lookup_key(*, id: str, username: str, email: str, error_id: str) -> dict[str, str]:
+        if id.strip():
+            return {"id": id.strip()}
+        if username.strip():
+            return {"username": username.strip().lower()}
+        if email.strip():
+            return {"email": email.strip().lower()}
+        raise BadRequest(error_id, "give one of id, username or email")
+
+    async def update(
+        self,
+        namespace: str,
+        id: str,
+        *,
+        username: str = "",
+        email: str = "",
+        profile: dict[str, str] | None = None,
+    ) -> Account:
+        if not id.strip():
+            raise BadRequest("user.update", "id is required")
+        changes: dict[str, Any] = {}
+        new_username = v.normalize_username(username) if username.strip() else ""
+        new_email = v.normalize_email(email) if email.strip() else ""
+        new_profile = v.check_profile(profile) if profile else None
+        try:
+            async with self.db.write() as conn:
+                current = await repo.find_account(conn, namespace, id=id.strip())
+                if current is None:
+                    raise NotFound("user.update", "account not found")
+                if new_username and new_username != current.username:
+                    changes["username"] = new_username
+                if new_email and new_email != current.email:
+                    changes.update(email=new_email, verified=False, verification_date=0)
+                if new_profile is not None and new_profile != current.profile:
+                    changes["profile"] = new_profile
+                if not changes:
+                    return current
+                changes["updated"] = self.clock()
+                await repo.update_account(conn, namespace, current.id, **changes)
+        except IntegrityError as exc:
+            raise conflict_error(exc) from None
+        return replace(current, **changes)
+
+    async def delete(self, namespace: str, id: str) -> None:
+        if not id.strip():
+            raise BadRequest("user.delete", "id is required")
+        async with self.db.write() as conn:
+            if not await repo.delete_account(conn, namespace, id.strip()):
+                raise NotFound("user.delete", "account not found")
+
+    async def list(self, namespace: str, *, offset: int = 0, limit: int = 0) -> list[Account]:
+        limit = LIST_DEFAULT_LIMIT if limit <= 0 else min(limit, LIST_MAX_LIMIT)
+        async with self.db.read() as conn:
+            return await repo.list_accounts(conn, namespace, offset, limit)
+
+    async def update_password(
+        self, namespace: str, user_id: str, *, old_password: str, new_password: str, confirm_password: str
+    ) -> None:
+        error_id = "user.updatepassword"
+        if not user_id.strip():
+            raise BadRequest(error_id, "userId is required")
+        v.check_confirmation(new_password, confirm_password, error_id=error_id)
+        self.check_password(new_password, error_id=error_id, field="new_password")
+        async with self.db.read() as conn:
+            found = await repo.find_credentials(conn, namespace, id=user_id.strip())
+        if found is None:
+            raise NotFound(error_id, "account not found")
+        account, stored = found
+        ok, _ = await self.hasher.verify(stored, old_password)
+        if not ok:
+            raise BadRequest(error_id, "old_password is not the account's current password")
+        new_hash = await self.hasher.hash(new_password)
+        async with self.db.write() as conn:
+            # Only if nobody changed the password while we were hashing.
+            if not await repo.set_password_hash(
+                conn, namespace, account.id, new_hash, updated=self.clock(), only_if=stored
+            ):
+                raise BadRequest(error_id, "the password was changed meanwhile; try again")
+
+    async def set_password(self, namespace: str, user_id: str, new_password: str) -> None:
+        """Operator override (CLI): no old password needed; ends every session of the account."""
+        self.check_password(new_password, error_id="user.setpassword")
+        new_hash = await self.hasher.hash(new_password)
+        async with self.db.write() as conn:
+            if not await repo.set_password_hash(conn, namespace, user_id, new_hash, updated=self.clock()):
+                raise NotFound("user.setpassword", "account not found")
+            await repo.delete_sessions_of(conn, namespace, user_id)

@@ -1,0 +1,343 @@
+"""The ``micro-user`` command: run the service and operate on its data.
+
+Commands other than ``serve`` work on the configured database directly (the
+same ``MICRO_USER_*`` settings as the server), so they need no running server.
+Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad
+usage, 3 the thing named does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import orjson
+import typer
+
+from micro_user.errors import NotFound, ServiceError
+from micro_user.http.wire import account_json
+from micro_user.services import Services
+from micro_user.settings import Settings
+
+T = TypeVar("T")
+EXIT_FAILED, EXIT_NOT_FOUND = 1, 3
+
+app = typer.Typer(
+    help="micro-user: the user and access service for microservices.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+session_app = typer.Typer(help="List and end login sessions.", no_args_is_help=True)
+key_app = typer.Typer(help="Manage API keys (shown once at creation, stored hashed).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(session_app, name="session")
+app.add_typer(key_app, name="key")
+
+Namespace = Annotated[str, typer.Option("--namespace", "-n", help="Namespace (tenant) to work in.")]
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError: say which setting is wrong
+        fail(f"invalid configuration: {exc}")
+        raise  # unreachable
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def emit(payload: Any) -> None:
+    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def run(work: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Build the services, make sure the schema is current, run ``work``, close."""
+    config = settings()
+
+    async def main() -> T:
+        services = Services.build(config)
+        try:
+            if migrate and config.migrate_on_start:
+                from micro_user.storage.migrate import upgrade
+
+                await asyncio.to_thread(upgrade, config.resolved_database_url)
+            return await work(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(main())
+    except NotFound as exc:
+        fail(exc.detail, EXIT_NOT_FOUND)
+    except ServiceError as exc:
+        fail(exc.detail)
+    except OSError as exc:
+        fail(f"cannot reach the database: {exc}")
+    raise AssertionError("unreachable")
+
+
+def ns(namespace: str | None) -> str:
+    return namespace or settings().default_namespace
+
+
+# serve / migrate -------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [MICRO_USER_HOST, default 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [MICRO_USER_PORT, default 8080].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [MICRO_USER_WORKERS, default 1].")] = None,
+) -> None:
+    """Run the HTTP API. Migrates the database and creates the admin key first, when needed."""
+    import os
+
+    import uvicorn
+
+    from micro_user.http.app import prepare
+
+    config = settings()
+    host = host or config.host
+    port = config.port if port is None else port
+    workers = workers or config.workers
+
+    async def setup() -> None:
+        services = Services.build(config)
+        try:
+            await prepare(services)
+        finally:
+            await services.close()
+
+    try:
+        asyncio.run(setup())
+    except ServiceError as exc:
+        fail(exc.detail)
+    except OSError as exc:
+        fail(f"cannot reach the database: {exc}")
+    # Workers need not migrate again: the schema is current now.
+    os.environ["MICRO_USER_MIGRATE_ON_START"] = "false"
+    typer.echo(f"micro-user listening on http://{host}:{port} ({config.resolved_database_url.split('://')[0]})", err=True)
+    uvicorn.run(
+        "micro_user.http.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # our own request log leaves out query strings, which can hold tokens
+        log_level=config.log_level,
+        lifespan="on",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (safe to run at any time, from any instance)."""
+    from micro_user.storage.migrate import current_revision, upgrade
+
+    config = settings()
+    try:
+        upgrade(config.resolved_database_url)
+    except Exception as exc:
+        fail(f"migration failed: {exc}")
+    typer.echo(f"schema at revision {current_revision(config.resolved_database_url)}")
+
+
+# user ----------------------------------------------------------------------
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Email address.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password (prompted when left out).")],
+    username: Annotated[str, typer.Option(help="Username.")] = "",
+    id: Annotated[str, typer.Option("--id", help="Account id (generated when left out).")] = "",
+    namespace: Namespace = "",
+) -> None:
+    """Create an account and print it as JSON."""
+    account = run(lambda s: s.accounts.create(ns(namespace), id=id, username=username, email=email, password=password))
+    emit(account_json(account))
+
+
+@user_app.command("read")
+def user_read(
+    id: Annotated[str, typer.Option("--id")] = "",
+    username: Annotated[str, typer.Option()] = "",
+    email: Annotated[str, typer.Option()] = "",
+    namespace: Namespace = "",
+) -> None:
+    """Print one account, found by id, username or email."""
+    account = run(lambda s: s.accounts.read(ns(namespace), id=id, username=username, email=email))
+    emit(account_json(account))
+
+
+@user_app.command("list")
+def user_list(
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 25,
+    namespace: Namespace = "",
+) -> None:
+    """Print accounts, oldest first, as a JSON array."""
+    accounts = run(lambda s: s.accounts.list(ns(namespace), offset=offset, limit=limit))
+    emit([account_json(a) for a in accounts])
+
+
+@user_app.command("update")
+def user_update(
+    id: Annotated[str, typer.Option("--id", help="Account id.")],
+    username: Annotated[str, typer.Option()] = "",
+    email: Annotated[str, typer.Option(help="New email (clears 'verified').")] = "",
+    profile: Annotated[list[str] | None, typer.Option(help="key=value; repeat for more. Replaces the profile.")] = None,
+    namespace: Namespace = "",
+) -> None:
+    """Change the given fields of an account and print it."""
+    pairs: dict[str, str] = {}
+    for item in profile or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            fail(f"--profile takes key=value, got {item!r}", 2)
+        pairs[key] = value
+    account = run(lambda s: s.accounts.update(ns(namespace), id, username=username, email=email, profile=pairs or None))
+    emit(account_json(account))
+
+
+@user_app.command("delete")
+def user_delete(id: Annotated[str, typer.Option("--id")], namespace: Namespace = "") -> None:
+    """Delete an account and end its sessions."""
+    run(lambda s: s.accounts.delete(ns(namespace), id))
+    typer.echo(f"deleted {id}", err=True)
+
+
+@user_app.command("set-password")
+def user_set_password(
+    id: Annotated[str, typer.Option("--id")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    namespace: Namespace = "",
+) -> None:
+    """Set a new password without the old one, and end every session of the account."""
+    run(lambda s: s.accounts.set_password(ns(namespace), id, password))
+    typer.echo(f"password set for {id}; its sessions are ended", err=True)
+
+
+# session -------------------------------------------------------------------
+
+
+@session_app.command("list")
+def session_list(
+    user_id: Annotated[str, typer.Option("--user-id", help="Only this account's sessions.")] = "",
+    namespace: Namespace = "",
+) -> None:
+    """Print live sessions. The handle identifies a session without revealing it."""
+    rows = run(lambda s: s.sessions.list(ns(namespace), user_id or None))
+    emit([{"handle": h[:16], "user_id": a, "created": c, "expires": e} for h, a, c, e in rows])
+
+
+@session_app.command("revoke")
+def session_revoke(
+    handle: Annotated[str, typer.Argument(help="A handle from 'session list', or the session id.")],
+    namespace: Namespace = "",
+) -> None:
+    """End a session."""
+    count = run(lambda s: s.sessions.revoke(ns(namespace), handle))
+    typer.echo(f"ended {count} session(s)", err=True)
+
+
+# key -----------------------------------------------------------------------
+
+
+def key_json(key: Any) -> dict[str, Any]:
+    return {"id": key.id, "namespace": key.namespace, "name": key.name, "hint": key.hint + "...",
+            "created": key.created, "revoked": key.revoked}
+
+
+@key_app.command("create")
+def key_create(name: Annotated[str, typer.Option(help="What the key is for.")] = "", namespace: Namespace = "") -> None:
+    """Create an API key. The key is printed once, on stdout; only its hash is kept."""
+    key, secret = run(lambda s: s.keys.create(ns(namespace), name))
+    typer.echo(f"created key {key.id} in namespace {key.namespace}; it is shown only now:", err=True)
+    typer.echo(secret)
+
+
+@key_app.command("list")
+def key_list(
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Only this namespace.")] = "",
+    all: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+) -> None:
+    """Print API keys (never the keys themselves: their first characters as a hint)."""
+    keys = run(lambda s: s.keys.list(namespace or None, include_revoked=all))
+    emit([key_json(k) for k in keys])
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: Annotated[str, typer.Argument(help="The key's id, e.g. key_0123abcd...")]) -> None:
+    """Revoke an API key (running servers stop accepting it within MICRO_USER_KEY_CACHE_SECONDS)."""
+    run(lambda s: s.keys.revoke(key_id))
+    typer.echo(f"revoked {key_id}", err=True)
+
+
+# export / import -------------------------------------------------------------
+
+
+@app.command("export")
+def export(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (stdout by default).")] = None,
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Only this namespace (all by default).")] = "",
+) -> None:
+    """Write every account as JSON lines, password hashes included. Keep the file secret."""
+    from micro_user.transfer import export_accounts
+
+    async def work(services: Services) -> int:
+        count = 0
+        stream = output.open("wb") if output else sys.stdout.buffer
+        try:
+            async for line in export_accounts(services, namespace or None):
+                stream.write(line + b"\n")
+                count += 1
+        finally:
+            if output:
+                stream.close()
+            else:
+                stream.flush()
+        return count
+
+    count = run(work)
+    typer.echo(f"exported {count} account(s)", err=True)
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="JSON lines from 'export' or a Micro dump; '-' for stdin.")],
+    namespace: Namespace = "",
+    skip_existing: Annotated[bool, typer.Option(help="Leave accounts that already exist as they are.")] = False,
+) -> None:
+    """Import accounts with their password hashes (argon2id, or Micro's bcrypt scheme)."""
+    from micro_user.transfer import import_accounts
+
+    if str(source) != "-" and not source.is_file():
+        fail(f"no such file: {source}", 2)
+
+    async def work(services: Services) -> Any:
+        stream = sys.stdin if str(source) == "-" else source.open(encoding="utf-8")
+        try:
+            return await import_accounts(services, stream, default_namespace=ns(namespace), skip_existing=skip_existing)
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
+
+    report = run(work)
+    typer.echo(f"imported {report.imported} account(s), skipped {report.skipped}", err=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

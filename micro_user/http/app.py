@@ -1,0 +1,202 @@
+"""The HTTP application: one dispatcher for every ``/v1/{service}/{endpoint}`` call.
+
+A request flows: resolve the endpoint from the path -> check the caller
+(``access.guard``) -> read the body (bounded) and merge the query -> validate
+into the endpoint's request model -> call its handler -> encode. Every
+``ServiceError`` becomes the wire error shape here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from micro_user.access.guard import authorize
+from micro_user.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, ServiceError, Unavailable
+from micro_user.http import user_api  # noqa: F401  (registers the user endpoints)
+from micro_user.http.endpoints import Context, registry
+from micro_user.http.openapi import docs_page, openapi_document
+from micro_user.http.wire import decode_body, encode, error_body, parse_request
+from micro_user.services import Services
+from micro_user.settings import MailSender, Settings
+from micro_user.storage.migrate import upgrade
+
+log = logging.getLogger("micro_user.http")
+JSON = "application/json"
+
+
+def error_response(error: ServiceError, headers: dict[str, str] | None = None) -> Response:
+    return Response(error_body(error), status_code=error.code, media_type=JSON, headers=headers)
+
+
+async def read_body(request: Request, limit: int, error_id: str) -> bytes:
+    declared = request.headers.get("content-length")
+    too_large = PayloadTooLarge(error_id, f"the body is larger than {limit} bytes")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def merged_payload(body: dict[str, Any], request: Request) -> dict[str, Any]:
+    # The Micro gateway merged query parameters into the request; the body wins on a clash.
+    for key, value in request.query_params.items():
+        body.setdefault(key, value)
+    return body
+
+
+class Api:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+
+    async def call(self, request: Request) -> Response:
+        started = time.perf_counter()
+        parts = [p for p in request.path_params["path"].split("/") if p]
+        endpoint = registry.resolve(parts)
+        try:
+            if endpoint is None:
+                raise NotFound("micro-user.route", f"no endpoint at {request.url.path}")
+            if request.method == "GET" and endpoint.service == "user" and endpoint.name == "VerifyEmail":
+                response = await self.verify_email_link(request)
+            else:
+                caller = await authorize(self.services.keys, request.headers.get("authorization"))
+                body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)
+                payload = merged_payload(decode_body(body, endpoint.error_id), request)
+                req = parse_request(endpoint.request, payload, endpoint.error_id)
+                result = await endpoint.handler(Context(self.services, caller), req)
+                response = Response(encode(result), media_type=JSON)
+        except ServiceError as exc:
+            response = error_response(exc)
+        except (OperationalError, DBAPIError) as exc:
+            log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
+            response = error_response(Unavailable("micro-user.database", "the database is unavailable; try again"))
+        except Exception:
+            log.exception("unhandled error on %s", request.url.path)
+            response = error_response(
+                ServiceError("micro-user.internal", "internal error; the server log has the details")
+            )
+        # The query string is never logged: links carry tokens in it.
+        log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    async def verify_email_link(self, request: Request) -> Response:
+        """The link from a verification mail, opened in a browser: verify, then redirect."""
+        token = request.query_params.get("token", "")
+        outcome = await self.services.email.verify_email(token)
+        if outcome.redirect_url:
+            return RedirectResponse(outcome.redirect_url, status_code=302)
+        if not outcome.ok:
+            raise BadRequest("user.verifyemail", "verification link expired or already used")
+        return Response(encode({}), media_type=JSON)
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(self, request: Request) -> Response:
+        try:
+            await asyncio.wait_for(self.services.db.ping(), timeout=2)
+        except Exception as exc:  # any failure to answer means not ready
+            log.warning("not ready: database did not answer (%s)", type(exc).__name__)
+            return error_response(Unavailable("micro-user.ready", "the database does not answer"))
+        return JSONResponse({"status": "ready"})
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error_response(NotFound("micro-user.route", f"no endpoint at {request.url.path}"))
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    return error_response(MethodNotAllowed("micro-user.route", f"{request.method} is not allowed here"))
+
+
+async def prepare(services: Services) -> None:
+    """Migrate (when configured) and make sure an admin key exists; print a new one once."""
+    settings = services.settings
+    if settings.migrate_on_start:
+        await asyncio.to_thread(upgrade, settings.resolved_database_url)
+    env_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+    created = await services.keys.bootstrap(settings.default_namespace, env_key)
+    if created:
+        print(
+            "\n  micro-user created an admin API key. It is shown only this once; keep it:\n\n"
+            f"      {created}\n\n"
+            "  Use it as 'Authorization: Bearer <key>'. Set MICRO_USER_ADMIN_KEY to choose your own.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+async def cleanup_loop(services: Services) -> None:
+    while True:
+        await asyncio.sleep(services.settings.cleanup_interval_seconds)
+        try:
+            sessions, tokens = await services.cleanup()
+            if sessions or tokens:
+                log.info("cleanup removed %d expired sessions and %d stale tokens", sessions, tokens)
+        except Exception as exc:  # keep cleaning next time; a failed round loses nothing
+            log.warning("cleanup failed: %s", type(exc).__name__)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    services = services or Services.build(settings)
+    api = Api(services)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await prepare(services)
+        if settings.mail_sender is MailSender.console:
+            log.warning("mail goes to the log (MICRO_USER_MAIL_SENDER=console): for development only")
+        cleaner = asyncio.create_task(cleanup_loop(services))
+        try:
+            yield
+        finally:
+            cleaner.cancel()
+            await services.close()
+
+    openapi = openapi_document()
+    docs_html = docs_page(openapi)
+    routes = [
+        Route("/health", api.health, methods=["GET"]),
+        Route("/ready", api.ready, methods=["GET"]),
+        Route("/openapi.json", lambda _: JSONResponse(openapi), methods=["GET"]),
+        Route("/docs", lambda _: HTMLResponse(docs_html), methods=["GET"]),
+        Route("/v1/{path:path}", api.call, methods=["GET", "POST"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: method_not_allowed},
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,87 @@
+"""The endpoint registry: every API endpoint, its request and response models, in one table.
+
+Routing, the OpenAPI document and the docs page are all derived from it, so
+they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from micro_user.http.wire import WireRequest, WireResponse
+
+if TYPE_CHECKING:
+    from micro_user.access.keys import Caller
+    from micro_user.services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    services: Services
+    caller: Caller
+
+    @property
+    def namespace(self) -> str:
+        return self.caller.namespace
+
+
+Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    service: str  # "user"
+    name: str  # "Create"; the handler is "User.Create"
+    request: type[WireRequest]
+    response: type[WireResponse]
+    handler: Handler
+    summary: str
+    errors: tuple[int, ...] = field(default=(400,))
+
+    @property
+    def path(self) -> str:
+        return f"/v1/{self.service}/{self.name}"
+
+    @property
+    def error_id(self) -> str:
+        return f"{self.service}.{self.name.lower()}"
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], Endpoint] = {}
+
+    def add(
+        self,
+        service: str,
+        name: str,
+        request: type[WireRequest],
+        response: type[WireResponse],
+        summary: str,
+        errors: tuple[int, ...] = (400,),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            endpoint = Endpoint(service, name, request, response, handler, summary, errors)
+            self._by_key[(service, name.lower())] = endpoint
+            return handler
+
+        return register
+
+    def resolve(self, parts: list[str]) -> Endpoint | None:
+        """Find the endpoint for the path segments after ``/v1/``, as the Micro gateway did:
+        ``user/create`` and ``user/User/Create`` both name ``User.Create`` of service ``user``."""
+        if len(parts) < 2:
+            return None
+        service = parts[0].lower()
+        rest = [p.lower() for p in parts[1:]]
+        if len(rest) == 2 and rest[0] == service:
+            rest = rest[1:]
+        return self._by_key.get((service, ".".join(rest)))
+
+    def __iter__(self) -> Any:
+        return iter(self._by_key.values())
+
+
+registry = Registry()

@@ -1,0 +1,317 @@
+"""The user service's endpoints: decode, call one service method, encode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from micro_user.errors import BadRequest
+from micro_user.http.endpoints import Context, registry
+from micro_user.http.wire import (
+    Int64,
+    Int64Out,
+    LongText,
+    Profile,
+    Secret,
+    Text,
+    UInt32,
+    WireRequest,
+    WireResponse,
+    account_json,
+    session_json,
+)
+
+# Responses ------------------------------------------------------------------
+
+
+class AccountOut(WireResponse):
+    id: str
+    username: str
+    email: str
+    created: Int64Out
+    updated: Int64Out
+    verified: bool
+    verification_date: Int64Out
+    profile: dict[str, str]
+
+
+class SessionOut(WireResponse):
+    id: str
+    userId: str  # noqa: N815 - the proto field really is named userId
+    created: Int64Out
+    expires: Int64Out
+
+
+class Empty(WireResponse):
+    pass
+
+
+class AccountResponse(WireResponse):
+    account: AccountOut
+
+
+class ListResponse(WireResponse):
+    users: list[AccountOut]
+
+
+class SessionResponse(WireResponse):
+    session: SessionOut
+
+
+class ReadSessionResponse(WireResponse):
+    session: SessionOut
+    account: AccountOut
+
+
+class VerifyTokenResponse(WireResponse):
+    is_valid: bool
+    message: str
+    session: SessionOut
+
+
+# Requests -------------------------------------------------------------------
+
+
+class CreateRequest(WireRequest):
+    id: Text = ""
+    username: Text = ""
+    email: Text = ""
+    password: Secret = ""
+    profile: Profile = {}
+
+
+class ReadRequest(WireRequest):
+    id: Text = ""
+    username: Text = ""
+    email: Text = ""
+
+
+class UpdateRequest(WireRequest):
+    id: Text = ""
+    username: Text = ""
+    email: Text = ""
+    profile: Profile = {}
+
+
+class DeleteRequest(WireRequest):
+    id: Text = ""
+
+
+class ListRequest(WireRequest):
+    offset: UInt32 = 0
+    limit: UInt32 = 0
+
+
+class UpdatePasswordRequest(WireRequest):
+    userId: Text = ""  # noqa: N815
+    old_password: Secret = ""
+    new_password: Secret = ""
+    confirm_password: Secret = ""
+
+
+class LoginRequest(WireRequest):
+    username: Text = ""
+    email: Text = ""
+    password: Secret = ""
+
+
+class LogoutRequest(WireRequest):
+    session_id: Text = ""
+
+
+class LogoutAllRequest(WireRequest):
+    user_id: Text = ""
+
+
+class ReadSessionRequest(WireRequest):
+    session_id: Text = ""
+
+
+class SendVerificationEmailRequest(WireRequest):
+    email: Text = ""
+    subject: Text = ""
+    text_content: LongText = ""
+    redirect_url: Text = ""
+    failure_redirect_url: Text = ""
+    from_name: Text = ""
+
+
+class VerifyEmailRequest(WireRequest):
+    token: Text = ""
+
+
+class SendPasswordResetEmailRequest(WireRequest):
+    email: Text = ""
+    subject: Text = ""
+    text_content: LongText = ""
+    from_name: Text = ""
+    expiration: Int64 = 0
+
+
+class ResetPasswordRequest(WireRequest):
+    email: Text = ""
+    code: Text = ""
+    new_password: Secret = ""
+    confirm_password: Secret = ""
+
+
+class SendMagicLinkRequest(WireRequest):
+    email: Text = ""
+    subject: Text = ""
+    text_content: LongText = ""
+    from_name: Text = ""
+    address: Text = ""
+    endpoint: Text = ""
+
+
+class VerifyTokenRequest(WireRequest):
+    token: Text = ""
+
+
+# Handlers -------------------------------------------------------------------
+
+EMPTY: dict[str, Any] = {}
+user = "user"
+
+
+@registry.add(user, "Create", CreateRequest, AccountResponse, "Register an account")
+async def create(ctx: Context, req: CreateRequest) -> dict[str, Any]:
+    account = await ctx.services.accounts.create(
+        ctx.namespace,
+        id=req.id,
+        username=req.username,
+        email=req.email,
+        password=req.password,
+        profile=req.profile,
+    )
+    return {"account": account_json(account)}
+
+
+@registry.add(user, "Read", ReadRequest, AccountResponse, "Read an account by id, username or email", (400, 404))
+async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
+    account = await ctx.services.accounts.read(ctx.namespace, id=req.id, username=req.username, email=req.email)
+    return {"account": account_json(account)}
+
+
+@registry.add(user, "Update", UpdateRequest, Empty, "Change the given fields of an account", (400, 404))
+async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
+    await ctx.services.accounts.update(
+        ctx.namespace, req.id, username=req.username, email=req.email, profile=req.profile
+    )
+    return EMPTY
+
+
+@registry.add(user, "Delete", DeleteRequest, Empty, "Delete an account and end its sessions", (400, 404))
+async def delete(ctx: Context, req: DeleteRequest) -> dict[str, Any]:
+    await ctx.services.accounts.delete(ctx.namespace, req.id)
+    return EMPTY
+
+
+@registry.add(user, "List", ListRequest, ListResponse, "List accounts, oldest first (limit 25 by default, at most 1000)")
+async def list_(ctx: Context, req: ListRequest) -> dict[str, Any]:
+    accounts = await ctx.services.accounts.list(ctx.namespace, offset=req.offset, limit=req.limit)
+    return {"users": [account_json(a) for a in accounts]}
+
+
+@registry.add(user, "UpdatePassword", UpdatePasswordRequest, Empty, "Change a password, given the old one", (400, 404))
+async def update_password(ctx: Context, req: UpdatePasswordRequest) -> dict[str, Any]:
+    await ctx.services.accounts.update_password(
+        ctx.namespace,
+        req.userId,
+        old_password=req.old_password,
+        new_password=req.new_password,
+        confirm_password=req.confirm_password,
+    )
+    return EMPTY
+
+
+@registry.add(user, "Login", LoginRequest, SessionResponse, "Log in with username or email and password", (400, 401))
+async def login(ctx: Context, req: LoginRequest) -> dict[str, Any]:
+    session = await ctx.services.sessions.login(
+        ctx.namespace, username=req.username, email=req.email, password=req.password
+    )
+    return {"session": session_json(session)}
+
+
+@registry.add(user, "Logout", LogoutRequest, Empty, "End a session", (400, 404))
+async def logout(ctx: Context, req: LogoutRequest) -> dict[str, Any]:
+    await ctx.services.sessions.logout(ctx.namespace, req.session_id)
+    return EMPTY
+
+
+@registry.add(user, "LogoutAll", LogoutAllRequest, Empty, "End every session of an account", (400, 404))
+async def logout_all(ctx: Context, req: LogoutAllRequest) -> dict[str, Any]:
+    await ctx.services.sessions.logout_all(ctx.namespace, req.user_id)
+    return EMPTY
+
+
+@registry.add(user, "ReadSession", ReadSessionRequest, ReadSessionResponse, "Read a live session and its account", (400, 401))
+async def read_session(ctx: Context, req: ReadSessionRequest) -> dict[str, Any]:
+    session, account = await ctx.services.sessions.read(ctx.namespace, req.session_id)
+    return {"session": session_json(session), "account": account_json(account)}
+
+
+@registry.add(user, "SendVerificationEmail", SendVerificationEmailRequest, Empty, "Mail a link that verifies the address", (400, 503))
+async def send_verification_email(ctx: Context, req: SendVerificationEmailRequest) -> dict[str, Any]:
+    await ctx.services.email.send_verification_email(
+        ctx.namespace,
+        email=req.email,
+        subject=req.subject,
+        text_content=req.text_content,
+        redirect_url=req.redirect_url,
+        failure_redirect_url=req.failure_redirect_url,
+        from_name=req.from_name,
+    )
+    return EMPTY
+
+
+@registry.add(user, "VerifyEmail", VerifyEmailRequest, Empty, "Verify an address with the token from its mail")
+async def verify_email(ctx: Context, req: VerifyEmailRequest) -> dict[str, Any]:
+    outcome = await ctx.services.email.verify_email(req.token, ctx.namespace)
+    if not outcome.ok:
+        raise BadRequest("user.verifyemail", "verification token expired, already used, or for an old address")
+    return EMPTY
+
+
+@registry.add(user, "SendPasswordResetEmail", SendPasswordResetEmailRequest, Empty, "Mail a one-time code for a password reset", (400, 503))
+async def send_password_reset_email(ctx: Context, req: SendPasswordResetEmailRequest) -> dict[str, Any]:
+    await ctx.services.email.send_password_reset_email(
+        ctx.namespace,
+        email=req.email,
+        subject=req.subject,
+        text_content=req.text_content,
+        from_name=req.from_name,
+        expiration=req.expiration,
+    )
+    return EMPTY
+
+
+@registry.add(user, "ResetPassword", ResetPasswordRequest, Empty, "Set a new password with a mailed code")
+async def reset_password(ctx: Context, req: ResetPasswordRequest) -> dict[str, Any]:
+    await ctx.services.email.reset_password(
+        ctx.namespace,
+        email=req.email,
+        code=req.code,
+        new_password=req.new_password,
+        confirm_password=req.confirm_password,
+    )
+    return EMPTY
+
+
+@registry.add(user, "SendMagicLink", SendMagicLinkRequest, Empty, "Mail a one-time login link", (400, 503))
+async def send_magic_link(ctx: Context, req: SendMagicLinkRequest) -> dict[str, Any]:
+    await ctx.services.email.send_magic_link(
+        ctx.namespace,
+        email=req.email,
+        subject=req.subject,
+        text_content=req.text_content,
+        from_name=req.from_name,
+        address=req.address,
+        endpoint=req.endpoint,
+    )
+    return EMPTY
+
+
+@registry.add(user, "VerifyToken", VerifyTokenRequest, VerifyTokenResponse, "Turn a magic-link token into a session")
+async def verify_token(ctx: Context, req: VerifyTokenRequest) -> dict[str, Any]:
+    is_valid, message, session = await ctx.services.email.verify_token(ctx.namespace, req.token)
+    return {"is_valid": is_valid, "message": message, "session": session_json(session)}

@@ -1,0 +1,117 @@
+"""The wire format of the Micro API: protobuf JSON as the original gateway spoke it.
+
+Requests accept proto field names and their lowerCamel forms and reject
+unknown fields; responses use proto names, emit every field, and write int64
+values as JSON strings. Errors are ``{id, code, detail, status}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.alias_generators import to_camel
+
+from micro_user.accounts.models import Account, Session
+from micro_user.errors import BadRequest, ServiceError
+
+M = TypeVar("M", bound="WireRequest")
+
+# Bounds on what a request may carry; the domain applies the precise limits with clearer
+# messages (e.g. the password length), these only stop abuse of the parser.
+Text = Annotated[str, StringConstraints(strict=True, max_length=1024)]
+Secret = Annotated[str, StringConstraints(strict=True, max_length=4096)]
+LongText = Annotated[str, StringConstraints(strict=True, max_length=32 * 1024)]
+StrictStr = Annotated[str, StringConstraints(strict=True)]
+Profile = Annotated[dict[StrictStr, StrictStr], Field(max_length=1000)]
+# protobuf JSON accepts integers as numbers or as decimal strings.
+UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+# What int64 looks like going out.
+Int64Out = Annotated[str, Field(pattern=r"^-?[0-9]+$", examples=["1623677579"])]
+
+
+class WireRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        frozen=True,
+    )
+
+
+class WireResponse(BaseModel):
+    """Only describes responses (OpenAPI and tests); encoding is done by the functions below."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False)[:3]:
+        where = _location(error["loc"])
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown field '{where}'")
+        elif error["type"] == "missing":
+            problems.append(f"field '{where}' is required")
+        else:
+            problems.append(f"field '{where}': {error['msg']}")
+    extra = len(exc.errors()) - len(problems)
+    return "; ".join(problems) + (f" (and {extra} more)" if extra > 0 else "")
+
+
+def decode_body(body: bytes, error_id: str) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(error_id, f"malformed JSON body: {exc}") from None
+    if not isinstance(payload, dict):
+        raise BadRequest(error_id, "the body must be a JSON object")
+    return payload
+
+
+def parse_request(model: type[M], payload: dict[str, Any], error_id: str) -> M:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise BadRequest(error_id, describe_validation_error(exc)) from None
+
+
+def encode(payload: Any) -> bytes:
+    return orjson.dumps(payload)
+
+
+def error_body(error: ServiceError) -> bytes:
+    return orjson.dumps(error.to_wire())
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "username": account.username,
+        "email": account.email,
+        "created": str(account.created),
+        "updated": str(account.updated),
+        "verified": account.verified,
+        "verification_date": str(account.verification_date),
+        "profile": account.profile,
+    }
+
+
+def session_json(session: Session | None) -> dict[str, Any]:
+    if session is None:
+        return {"id": "", "userId": "", "created": "0", "expires": "0"}
+    return {
+        "id": session.id,
+        "userId": session.account_id,
+        "created": str(session.created),
+        "expires": str(session.expires),
+    }

@@ -1,0 +1,118 @@
+"""Login sessions: made by Login and VerifyToken, checked by ReadSession, ended by Logout.
+
+A session id is 256 random bits; only its SHA-256 is stored, so a copy of the
+database holds no usable session.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from micro_user.accounts.models import Account, Session
+from micro_user.accounts.passwords import PasswordHasher
+from micro_user.clock import Clock
+from micro_user.crypto import digest, new_token
+from micro_user.errors import BadRequest, NotFound, Unauthorized
+from micro_user.settings import Settings
+from micro_user.storage import accounts as repo
+from micro_user.storage.database import Database
+
+INVALID_CREDENTIALS = "invalid credentials"
+
+
+class SessionService:
+    def __init__(self, db: Database, hasher: PasswordHasher, settings: Settings, clock: Clock) -> None:
+        self.db = db
+        self.hasher = hasher
+        self.settings = settings
+        self.clock = clock
+
+    async def login(self, namespace: str, *, username: str = "", email: str = "", password: str) -> Session:
+        error_id = "user.login"
+        username, email = username.strip().lower(), email.strip().lower()
+        if not username and not email:
+            raise BadRequest(error_id, "give username or email")
+        if len(password) > self.settings.password_max_length:
+            raise BadRequest(error_id, f"password must be at most {self.settings.password_max_length} characters")
+        key = {"email": email} if email else {"username": username}
+        async with self.db.read() as conn:
+            found = await repo.find_credentials(conn, namespace, **key)
+        # An unknown account costs one hash too, so the answer neither differs nor comes faster.
+        stored = found[1] if found else None
+        ok, needs_rehash = await self.hasher.verify(stored, password)
+        if not ok or found is None:
+            raise Unauthorized(error_id, INVALID_CREDENTIALS)
+        account = found[0]
+        new_hash = await self.hasher.hash(password) if needs_rehash else None
+        try:
+            async with self.db.write() as conn:
+                if new_hash is not None:
+                    await repo.set_password_hash(conn, namespace, account.id, new_hash, only_if=stored)
+                return await self._start(conn, account)
+        except IntegrityError:
+            # The account was deleted while the password was being checked.
+            raise Unauthorized(error_id, INVALID_CREDENTIALS) from None
+
+    async def _start(self, conn: object, account: Account) -> Session:
+        now = self.clock()
+        session = Session(
+            id=new_token(),
+            namespace=account.namespace,
+            account_id=account.id,
+            created=now,
+            expires=now + self.settings.session_ttl_seconds,
+        )
+        await repo.insert_session(conn, digest(session.id), session)  # type: ignore[arg-type]
+        return session
+
+    async def start_for(self, conn: object, account: Account) -> Session:
+        """A new session inside a caller's transaction (magic links)."""
+        return await self._start(conn, account)
+
+    async def read(self, namespace: str, session_id: str) -> tuple[Session, Account]:
+        if not session_id:
+            raise BadRequest("user.readsession", "session_id is required")
+        async with self.db.read() as conn:
+            found = await repo.find_session(conn, namespace, digest(session_id), self.clock())
+        if found is None:
+            raise Unauthorized("user.readsession", "session not found, expired or ended")
+        created, expires, account = found
+        return Session(session_id, namespace, account.id, created, expires), account
+
+    async def logout(self, namespace: str, session_id: str) -> None:
+        if not session_id:
+            raise BadRequest("user.logout", "session_id is required")
+        async with self.db.write() as conn:
+            if not await repo.delete_session(conn, namespace, digest(session_id), self.clock()):
+                raise NotFound("user.logout", "session not found, expired or already ended")
+
+    async def logout_all(self, namespace: str, user_id: str) -> int:
+        if not user_id.strip():
+            raise BadRequest("user.logoutall", "user_id is required")
+        async with self.db.write() as conn:
+            if await repo.find_account(conn, namespace, id=user_id.strip()) is None:
+                raise NotFound("user.logoutall", "account not found")
+            return await repo.delete_sessions_of(conn, namespace, user_id.strip())
+
+    async def list(self, namespace: str, account_id: str | None = None) -> list[tuple[str, str, int, int]]:
+        async with self.db.read() as conn:
+            return await repo.list_sessions(conn, namespace, account_id, self.clock())
+
+    async def revoke(self, namespace: str, handle: str) -> int:
+        """End sessions by the handle ``session list`` shows (a prefix of the stored hash)
+        or by the session id itself."""
+        handle = handle.strip()
+        if len(handle) < 8:
+            raise BadRequest("session.revoke", "give at least 8 characters of the session handle")
+        prefix = handle.lower() if all(c in "0123456789abcdef" for c in handle.lower()) else digest(handle)
+        async with self.db.write() as conn:
+            ended = await repo.revoke_sessions_by_prefix(conn, namespace, prefix)
+            if not ended and prefix != digest(handle):
+                ended = await repo.revoke_sessions_by_prefix(conn, namespace, digest(handle))
+        if not ended:
+            raise NotFound("session.revoke", "no live session matches that handle")
+        return ended
+
+    async def delete_expired(self) -> int:
+        async with self.db.write() as conn:
+            return await repo.delete_expired_sessions(conn, self.clock())

@@ -1,0 +1,120 @@
+"""One typed settings object, read from ``MICRO_USER_*`` variables and an optional TOML file.
+
+Every field here is documented in the README's configuration table; keep them in step.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "micro-user"
+
+
+class MailSender(str, Enum):
+    console = "console"
+    smtp = "smtp"
+
+
+class SmtpSecurity(str, Enum):
+    none = "none"
+    starttls = "starttls"
+    tls = "tls"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MICRO_USER_", extra="ignore")
+
+    # Storage
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy or plain URL; empty means SQLite in the data directory.",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    migrate_on_start: bool = True
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # HTTP server
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    public_url: str = "http://localhost:8080"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    log_level: str = "info"
+
+    # Access
+    admin_key: SecretStr | None = None
+    default_namespace: str = "micro"
+    key_cache_seconds: float = Field(default=5.0, ge=0)
+
+    # Passwords
+    password_min_length: int = Field(default=8, ge=1)
+    password_max_length: int = Field(default=256, ge=8, le=4096)
+    argon2_memory_kib: int = Field(default=19456, ge=8)
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    hash_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+    # Sessions and one-time tokens
+    session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    verification_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    magic_link_ttl_seconds: int = Field(default=15 * 60, ge=60)
+    reset_code_max_attempts: int = Field(default=5, ge=1)
+    cleanup_interval_seconds: float = Field(default=300.0, gt=0)
+
+    # Mail
+    mail_sender: MailSender = MailSender.console
+    mail_from: str = "micro-user <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.starttls
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("default_namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        from micro_user.accounts.validation import check_namespace
+
+        return check_namespace(value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("MICRO_USER_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'micro-user.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

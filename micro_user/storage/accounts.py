@@ -1,0 +1,250 @@
+"""Account and session rows: the only code that writes SQL for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from micro_user.accounts.models import Account, Session
+from micro_user.storage.tables import accounts, sessions
+
+ACCOUNT_COLUMNS = (
+    accounts.c.namespace,
+    accounts.c.id,
+    accounts.c.username,
+    accounts.c.email,
+    accounts.c.created,
+    accounts.c.updated,
+    accounts.c.verified,
+    accounts.c.verification_date,
+    accounts.c.profile,
+)
+
+
+def unique_violation(exc: IntegrityError) -> str | None:
+    """Which account field a failed insert or update collided on: 'id', 'username' or 'email'."""
+    orig: Any = exc.orig
+    diag = getattr(orig, "diag", None)
+    text = (getattr(diag, "constraint_name", None) or str(orig)).lower()
+    if "unique" not in text and "pk_" not in text and "uq_" not in text:
+        return None
+    if "email" in text:
+        return "email"
+    if "username" in text:
+        return "username"
+    if "pk_accounts" in text or "accounts.id" in text:
+        return "id"
+    return None
+
+
+def row_to_account(row: Any) -> Account:
+    return Account(
+        namespace=row.namespace,
+        id=row.id,
+        username=row.username or "",
+        email=row.email,
+        created=row.created,
+        updated=row.updated,
+        verified=bool(row.verified),
+        verification_date=row.verification_date,
+        profile=orjson.loads(row.profile),
+    )
+
+
+def encode_profile(profile: dict[str, str]) -> str:
+    return orjson.dumps(profile, option=orjson.OPT_SORT_KEYS).decode()
+
+
+async def insert_account(conn: AsyncConnection, account: Account, password_hash: str) -> None:
+    await conn.execute(
+        insert(accounts).values(
+            namespace=account.namespace,
+            id=account.id,
+            username=account.username or None,
+            email=account.email,
+            password_hash=password_hash,
+            created=account.created,
+            updated=account.updated,
+            verified=account.verified,
+            verification_date=account.verification_date,
+            profile=encode_profile(account.profile),
+        )
+    )
+
+
+def _where_key(namespace: str, *, id: str = "", username: str = "", email: str = "") -> Any:
+    clause = accounts.c.namespace == namespace
+    if id:
+        return and_(clause, accounts.c.id == id)
+    if username:
+        return and_(clause, accounts.c.username == username)
+    return and_(clause, accounts.c.email == email)
+
+
+async def find_account(
+    conn: AsyncConnection, namespace: str, *, id: str = "", username: str = "", email: str = ""
+) -> Account | None:
+    row = (
+        await conn.execute(
+            select(*ACCOUNT_COLUMNS).where(_where_key(namespace, id=id, username=username, email=email))
+        )
+    ).first()
+    return row_to_account(row) if row else None
+
+
+async def find_credentials(
+    conn: AsyncConnection, namespace: str, *, id: str = "", username: str = "", email: str = ""
+) -> tuple[Account, str] | None:
+    row = (
+        await conn.execute(
+            select(*ACCOUNT_COLUMNS, accounts.c.password_hash).where(
+                _where_key(namespace, id=id, username=username, email=email)
+            )
+        )
+    ).first()
+    return (row_to_account(row), row.password_hash) if row else None
+
+
+async def list_accounts(conn: AsyncConnection, namespace: str, offset: int, limit: int) -> list[Account]:
+    rows = await conn.execute(
+        select(*ACCOUNT_COLUMNS)
+        .where(accounts.c.namespace == namespace)
+        .order_by(accounts.c.created, accounts.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [row_to_account(row) for row in rows]
+
+
+async def iter_accounts_with_hashes(conn: AsyncConnection, namespace: str | None) -> Any:
+    query = select(*ACCOUNT_COLUMNS, accounts.c.password_hash).order_by(
+        accounts.c.namespace, accounts.c.created, accounts.c.id
+    )
+    if namespace:
+        query = query.where(accounts.c.namespace == namespace)
+    result = await conn.stream(query)
+    async for row in result:
+        yield row_to_account(row), row.password_hash
+
+
+async def count_accounts(conn: AsyncConnection, namespace: str) -> int:
+    return (
+        await conn.execute(select(func.count()).select_from(accounts).where(accounts.c.namespace == namespace))
+    ).scalar_one()
+
+
+async def update_account(conn: AsyncConnection, namespace: str, id: str, **values: Any) -> bool:
+    if "profile" in values:
+        values["profile"] = encode_profile(values["profile"])
+    if "username" in values:
+        values["username"] = values["username"] or None
+    result = await conn.execute(
+        update(accounts).where(_where_key(namespace, id=id)).values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def set_password_hash(
+    conn: AsyncConnection, namespace: str, id: str, password_hash: str, *, updated: int | None = None,
+    only_if: str | None = None,
+) -> bool:
+    """Store a new hash; with ``only_if``, only while the stored hash is still that one
+    (a rehash on login must not overwrite a password changed meanwhile)."""
+    clause = _where_key(namespace, id=id)
+    if only_if is not None:
+        clause = and_(clause, accounts.c.password_hash == only_if)
+    values: dict[str, Any] = {"password_hash": password_hash}
+    if updated is not None:
+        values["updated"] = updated
+    result = await conn.execute(update(accounts).where(clause).values(**values))
+    return bool(result.rowcount)
+
+
+async def delete_account(conn: AsyncConnection, namespace: str, id: str) -> bool:
+    # Sessions and one-time tokens go with it: deleted explicitly as well as by the
+    # foreign keys' cascade, so that the result never depends on a pragma.
+    await conn.execute(delete(sessions).where(_session_owner(namespace, id)))
+    result = await conn.execute(delete(accounts).where(_where_key(namespace, id=id)))
+    return bool(result.rowcount)
+
+
+def _session_owner(namespace: str, account_id: str) -> Any:
+    return and_(sessions.c.namespace == namespace, sessions.c.account_id == account_id)
+
+
+async def insert_session(conn: AsyncConnection, token_hash: str, session: Session) -> None:
+    await conn.execute(
+        insert(sessions).values(
+            token_hash=token_hash,
+            namespace=session.namespace,
+            account_id=session.account_id,
+            created=session.created,
+            expires=session.expires,
+        )
+    )
+
+
+async def find_session(
+    conn: AsyncConnection, namespace: str, token_hash: str, now: int
+) -> tuple[int, int, Account] | None:
+    """The live session with this hash and its account: (created, expires, account)."""
+    row = (
+        await conn.execute(
+            select(sessions.c.created.label("s_created"), sessions.c.expires, *ACCOUNT_COLUMNS)
+            .join(
+                accounts,
+                and_(accounts.c.namespace == sessions.c.namespace, accounts.c.id == sessions.c.account_id),
+            )
+            .where(
+                sessions.c.token_hash == token_hash,
+                sessions.c.namespace == namespace,
+                sessions.c.expires > now,
+            )
+        )
+    ).first()
+    return (row.s_created, row.expires, row_to_account(row)) if row else None
+
+
+async def delete_session(conn: AsyncConnection, namespace: str, token_hash: str, now: int) -> bool:
+    result = await conn.execute(
+        delete(sessions).where(
+            sessions.c.token_hash == token_hash,
+            sessions.c.namespace == namespace,
+            sessions.c.expires > now,
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def delete_sessions_of(conn: AsyncConnection, namespace: str, account_id: str) -> int:
+    result = await conn.execute(delete(sessions).where(_session_owner(namespace, account_id)))
+    return int(result.rowcount or 0)
+
+
+async def list_sessions(
+    conn: AsyncConnection, namespace: str, account_id: str | None, now: int
+) -> list[tuple[str, str, int, int]]:
+    """Live sessions as (token_hash, account_id, created, expires), newest first."""
+    query = select(sessions.c.token_hash, sessions.c.account_id, sessions.c.created, sessions.c.expires).where(
+        sessions.c.namespace == namespace, sessions.c.expires > now
+    )
+    if account_id:
+        query = query.where(sessions.c.account_id == account_id)
+    rows = await conn.execute(query.order_by(sessions.c.created.desc()))
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def revoke_sessions_by_prefix(conn: AsyncConnection, namespace: str, hash_prefix: str) -> int:
+    result = await conn.execute(
+        delete(sessions).where(sessions.c.namespace == namespace, sessions.c.token_hash.startswith(hash_prefix, autoescape=True))
+    )
+    return int(result.rowcount or 0)
+
+
+async def delete_expired_sessions(conn: AsyncConnection, now: int) -> int:
+    result = await conn.execute(delete(sessions).where(sessions.c.expires <= now))
+    return int(result.rowcount or 0)

@@ -1,0 +1,59 @@
+"""API key rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from micro_user.storage.tables import api_keys
+
+
+async def insert_key(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(api_keys).values(**values))
+
+
+async def insert_key_if_absent(conn: AsyncConnection, **values: Any) -> bool:
+    """Insert unless a key with this id exists (however it got there); True if inserted."""
+    exists = (await conn.execute(select(api_keys.c.id).where(api_keys.c.id == values["id"]))).first()
+    if exists:
+        return False
+    await conn.execute(insert(api_keys).values(**values))
+    return True
+
+
+async def upsert_key(conn: AsyncConnection, **values: Any) -> None:
+    changed = await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == values["id"])
+        .values(secret_hash=values["secret_hash"], hint=values["hint"], revoked=None)
+    )
+    if not changed.rowcount:
+        await conn.execute(insert(api_keys).values(**values))
+
+
+async def find_active_by_hash(conn: AsyncConnection, secret_hash: str) -> Any:
+    return (
+        await conn.execute(
+            select(api_keys.c.id, api_keys.c.namespace).where(
+                api_keys.c.secret_hash == secret_hash, api_keys.c.revoked.is_(None)
+            )
+        )
+    ).first()
+
+
+async def list_keys(conn: AsyncConnection, namespace: str | None, include_revoked: bool) -> list[Any]:
+    query = select(api_keys).order_by(api_keys.c.created, api_keys.c.id)
+    if namespace:
+        query = query.where(api_keys.c.namespace == namespace)
+    if not include_revoked:
+        query = query.where(api_keys.c.revoked.is_(None))
+    return list(await conn.execute(query))
+
+
+async def revoke_key(conn: AsyncConnection, key_id: str, now: int) -> bool:
+    result = await conn.execute(
+        update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None)).values(revoked=now)
+    )
+    return bool(result.rowcount)
