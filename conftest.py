@@ -36,9 +36,8 @@ def mailbox(smtp: SmtpServer) -> Any:
     return smtp.mailbox
 
 
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'micro-user.db'}"
+def new_postgres_database(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty PostgreSQL database, dropped when the requesting fixture ends."""
     reason = postgres_available()
     if reason:
         if "postgres" in REQUIRE:
@@ -47,6 +46,17 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory, request
     database = PostgresDatabase()
     request.addfinalizer(database.drop)
     return database.url
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    return new_postgres_database(request)
+
+
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'micro-user.db'}"
+    return new_postgres_database(request)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -80,11 +90,11 @@ class Api:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.http = httpx.Client(base_url=base_url, headers=headers, timeout=30)
 
-    def __call__(self, endpoint: str, payload: Any = None, **fields: Any) -> httpx.Response:
-        return self.http.post(f"/v1/user/{endpoint}", json=payload if payload is not None else fields)
+    def __call__(self, name: str, /, **fields: Any) -> httpx.Response:
+        return self.http.post(f"/v1/user/{name}", json=fields)
 
-    def ok(self, endpoint: str, **fields: Any) -> dict[str, Any]:
-        response = self(endpoint, **fields)
+    def ok(self, name: str, /, **fields: Any) -> dict[str, Any]:
+        response = self(name, **fields)
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -12,6 +12,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from micro_user.accounts.validation import check_namespace
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
@@ -101,6 +103,13 @@ class KeyService:
     async def bootstrap(self, namespace: str, env_key: str | None) -> str | None:
         """Make sure an admin key exists. With ``env_key`` that key is the admin key;
         otherwise the first start of a fresh install creates one and returns it, once."""
+        try:
+            return await self._bootstrap(namespace, env_key)
+        except IntegrityError:
+            # Another instance starting at the same moment wrote the row first: now it exists.
+            return await self._bootstrap(namespace, env_key)
+
+    async def _bootstrap(self, namespace: str, env_key: str | None) -> str | None:
         async with self.db.write() as conn:
             if env_key is not None:
                 if len(env_key) < MIN_ENV_KEY_LENGTH:

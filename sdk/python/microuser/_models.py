@@ -1,0 +1,79 @@
+"""What the user service answers with, as typed, immutable values.
+
+The wire writes int64 fields as JSON strings (``"created": "1623677579"``);
+here they are ints. Times are unix seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Account", "Session", "VerifyTokenResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user account. ``verification_date`` is 0 until the email address is verified."""
+
+    id: str
+    username: str
+    email: str
+    created: int
+    updated: int
+    verified: bool
+    verification_date: int
+    # Left out of the hash (a dict has none), still compared by ==.
+    profile: dict[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A login session of the account ``user_id``, valid until ``expires``."""
+
+    id: str
+    user_id: str
+    created: int
+    expires: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyTokenResult:
+    """The answer to a magic-link token: a new session when ``is_valid``, else a ``message``
+    saying why not, and ``session`` is None."""
+
+    is_valid: bool
+    message: str
+    session: Session | None
+
+
+def parse_account(data: dict[str, Any]) -> Account:
+    return Account(
+        id=str(data["id"]),
+        username=str(data["username"]),
+        email=str(data["email"]),
+        created=int(data["created"]),
+        updated=int(data["updated"]),
+        verified=bool(data["verified"]),
+        verification_date=int(data["verification_date"]),
+        profile={str(k): str(v) for k, v in (data.get("profile") or {}).items()},
+    )
+
+
+def parse_session(data: dict[str, Any]) -> Session:
+    return Session(
+        id=str(data["id"]),
+        user_id=str(data["userId"]),
+        created=int(data["created"]),
+        expires=int(data["expires"]),
+    )
+
+
+def parse_verify_token(data: dict[str, Any]) -> VerifyTokenResult:
+    session = data.get("session") or {}
+    return VerifyTokenResult(
+        is_valid=bool(data["is_valid"]),
+        message=str(data.get("message", "")),
+        # The wire always carries a session; an empty id means there is none.
+        session=parse_session(session) if session.get("id") else None,
+    )

@@ -1,0 +1,125 @@
+"""The micro-user command, run as a user runs it: a subprocess on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from micro_user.services import Services
+from micro_user.settings import Settings
+
+
+def cli_runner(url: str, tmp_path):
+    env = {**os.environ, "MICRO_USER_DATABASE_URL": url, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+
+    def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "micro_user", *args], env=env, input=input, capture_output=True, text=True, timeout=120
+        )
+
+    return run
+
+
+@pytest.fixture
+def cli(tmp_path):
+    return cli_runner(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
+
+
+def login(url: str, **credentials: str):
+    async def work():
+        services = Services.build(Settings(database_url=url))
+        try:
+            return await services.sessions.login("micro", **credentials)
+        finally:
+            await services.close()
+
+    return asyncio.run(work())
+
+
+def test_every_command_has_help(cli):
+    for command in (
+        [], ["serve"], ["migrate"], ["user"], ["user", "create"], ["user", "read"], ["user", "list"],
+        ["user", "update"], ["user", "delete"], ["user", "set-password"], ["session", "list"],
+        ["session", "revoke"], ["key", "create"], ["key", "list"], ["key", "revoke"], ["export"], ["import"],
+    ):
+        result = cli(*command, "--help")
+        assert result.returncode == 0, (command, result.stderr)
+        assert "Usage" in result.stdout
+
+
+def test_user_lifecycle_and_exit_codes(cli):
+    created = cli("user", "create", "--email", "Ann@Example.com", "--username", "ann", "--password", "password1")
+    assert created.returncode == 0, created.stderr
+    account = json.loads(created.stdout)
+    assert account["email"] == "ann@example.com"
+    assert json.loads(cli("user", "read", "--username", "ANN").stdout)["id"] == account["id"]
+    duplicate = cli("user", "create", "--email", "ann@example.com", "--password", "password1")
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    updated = cli("user", "update", "--id", account["id"], "--profile", "team=blue", "--profile", "role=dev")
+    assert json.loads(updated.stdout)["profile"] == {"team": "blue", "role": "dev"}
+    assert [u["id"] for u in json.loads(cli("user", "list").stdout)] == [account["id"]]
+    assert cli("user", "update", "--id", account["id"], "--profile", "novalue").returncode == 2
+    assert cli("user", "read", "--id", "nobody").returncode == 3
+    assert cli("user", "delete", "--id", account["id"]).returncode == 0
+    assert cli("user", "delete", "--id", account["id"]).returncode == 3
+    assert cli("user", "create", "--email", "bad", "--password", "password1").returncode == 1
+
+
+def test_password_is_prompted_when_left_out(cli):
+    result = cli("user", "create", "--email", "p@example.com", input="password1\npassword1\n")
+    assert result.returncode == 0, result.stderr
+    assert "password1" not in result.stdout
+
+
+def test_set_password_ends_sessions_and_session_commands(cli, tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    account = json.loads(cli("user", "create", "--email", "s@example.com", "--password", "password1").stdout)
+    session = login(url, email="s@example.com", password="password1")
+    listed = json.loads(cli("session", "list", "--user-id", account["id"]).stdout)
+    assert len(listed) == 1 and session.id not in json.dumps(listed)
+    assert cli("session", "revoke", listed[0]["handle"]).returncode == 0
+    assert json.loads(cli("session", "list").stdout) == []
+    assert cli("session", "revoke", listed[0]["handle"]).returncode == 3
+    login(url, email="s@example.com", password="password1")
+    assert cli("user", "set-password", "--id", account["id"], "--password", "password2").returncode == 0
+    assert json.loads(cli("session", "list").stdout) == []
+    login(url, email="s@example.com", password="password2")
+
+
+def test_export_from_sqlite_and_import_into_postgresql(cli, tmp_path, postgres_url):
+    for i in range(3):
+        cli("user", "create", "--email", f"m{i}@example.com", "--username", f"m{i}", "--password", f"password{i}x")
+    dump = tmp_path / "accounts.jsonl"
+    exported = cli("export", "-o", str(dump))
+    assert exported.returncode == 0 and "exported 3" in exported.stderr
+    lines = dump.read_text().splitlines()
+    assert len(lines) == 3 and all(json.loads(line)["password_hash"].startswith("$argon2id$") for line in lines)
+    to_pg = cli_runner(postgres_url, tmp_path)
+    imported = to_pg("import", str(dump))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 3" in imported.stderr
+    m1 = next(json.loads(line) for line in lines if json.loads(line)["username"] == "m1")
+    assert login(postgres_url, username="m1", password="password1x").account_id == m1["id"]
+    again = to_pg("import", str(dump))
+    assert again.returncode == 1 and "--skip-existing" in again.stderr
+    skipped = to_pg("import", str(dump), "--skip-existing")
+    assert skipped.returncode == 0 and "skipped 3" in skipped.stderr
+
+
+def test_import_names_the_bad_line(cli, tmp_path):
+    dump = tmp_path / "bad.jsonl"
+    dump.write_text('{"id": "a", "email": "a@example.com", "password_hash": "$argon2id$x"}\n{"id": "b"}\n')
+    result = cli("import", str(dump))
+    assert result.returncode == 1 and "line 2" in result.stderr
+    assert json.loads(cli("user", "list").stdout) == []  # nothing half-imported
+    assert cli("import", str(tmp_path / "missing.jsonl")).returncode == 2
+
+
+def test_migrate_reports_the_revision(cli):
+    result = cli("migrate")
+    assert result.returncode == 0 and "schema at revision 0001" in result.stdout
