@@ -53,7 +53,9 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
     return new_postgres_database(request)
 
 
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
+def database_url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'micro-user.db'}"
     return new_postgres_database(request)
@@ -66,7 +68,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def server(
-    backend: str, smtp: SmtpServer, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    backend: str,
+    smtp: SmtpServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[ServerProcess]:
     url = database_url(backend, tmp_path_factory, request)
     process = ServerProcess(
@@ -124,7 +129,12 @@ def new_user(api: Api) -> Any:
 
     def make(**overrides: Any) -> tuple[dict[str, Any], str]:
         name = unique()
-        fields = {"username": name, "email": f"{name}@example.com", "password": "correct horse 1", **overrides}
+        fields = {
+            "username": name,
+            "email": f"{name}@example.com",
+            "password": "correct horse 1",
+            **overrides,
+        }
         account = api.ok("Create", **fields)["account"]
         return account, fields["password"]
 

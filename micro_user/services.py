@@ -46,7 +46,9 @@ class Services:
             hasher=hasher,
             accounts=AccountService(db, hasher, settings, clock),
             sessions=sessions,
-            email=EmailFlows(db, sender or make_sender(settings), sessions, hasher, settings, clock),
+            email=EmailFlows(
+                db, sender or make_sender(settings), sessions, hasher, settings, clock
+            ),
             keys=KeyService(db, clock, settings.key_cache_seconds),
         )
 

@@ -6,7 +6,7 @@ Every field here is documented in the README's configuration table; keep them in
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,12 @@ def default_data_dir() -> Path:
     return Path(base) / "micro-user"
 
 
-class MailSender(str, Enum):
+class MailSender(StrEnum):
     console = "console"
     smtp = "smtp"
 
 
-class SmtpSecurity(str, Enum):
+class SmtpSecurity(StrEnum):
     none = "none"
     starttls = "starttls"
     tls = "tls"

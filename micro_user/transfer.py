@@ -85,14 +85,18 @@ def parse_line(line: str, number: int, default_namespace: str) -> tuple[Account,
         raise bad("password hash is neither argon2id nor the Micro bcrypt scheme")
     try:
         account = Account(
-            namespace=v.check_namespace(str(_field(record, "namespace", default=default_namespace))),
+            namespace=v.check_namespace(
+                str(_field(record, "namespace", default=default_namespace))
+            ),
             id=v.check_id(str(_field(record, "id", default=""))),
             username=v.normalize_username(str(_field(record, "username", default=""))),
             email=v.normalize_email(str(_field(record, "email", default=""))),
             created=int(_field(record, "created", default=0)),
             updated=int(_field(record, "updated", default=0)),
             verified=bool(_field(record, "verified", default=False)),
-            verification_date=int(_field(record, "verification_date", "verificationDate", default=0)),
+            verification_date=int(
+                _field(record, "verification_date", "verificationDate", default=0)
+            ),
             profile=v.check_profile(
                 {str(k): str(val) for k, val in dict(_field(record, "profile", default={})).items()}
             ),
@@ -123,8 +127,9 @@ async def import_accounts(
         except IntegrityError:
             if not skip_existing:
                 raise BadRequest(
-                    "import", "an account in this batch already exists (id, username or email); "
-                    "use --skip-existing to leave existing accounts as they are"
+                    "import",
+                    "an account in this batch already exists (id, username or email); "
+                    "use --skip-existing to leave existing accounts as they are",
                 ) from None
             for account, password_hash in batch:
                 try:

@@ -74,7 +74,9 @@ class KeyService:
             await repo.insert_key(conn, **row)
         return ApiKey(row["id"], namespace, name, row["hint"], row["created"], None), secret  # type: ignore[arg-type]
 
-    async def list(self, namespace: str | None = None, include_revoked: bool = False) -> list[ApiKey]:
+    async def list(
+        self, namespace: str | None = None, include_revoked: bool = False
+    ) -> list[ApiKey]:
         async with self.db.read() as conn:
             rows = await repo.list_keys(conn, namespace, include_revoked)
         return [ApiKey(r.id, r.namespace, r.name, r.hint, r.created, r.revoked) for r in rows]
@@ -117,10 +119,14 @@ class KeyService:
                         "settings.admin_key",
                         f"MICRO_USER_ADMIN_KEY must be at least {MIN_ENV_KEY_LENGTH} characters",
                     )
-                await repo.upsert_key(conn, **self._row(namespace, "admin (MICRO_USER_ADMIN_KEY)", env_key, ENV_KEY_ID))
+                await repo.upsert_key(
+                    conn,
+                    **self._row(namespace, "admin (MICRO_USER_ADMIN_KEY)", env_key, ENV_KEY_ID),
+                )
                 return None
             secret = KEY_PREFIX + new_token()
             created = await repo.insert_key_if_absent(
-                conn, **self._row(namespace, "admin (created at first start)", secret, BOOTSTRAP_KEY_ID)
+                conn,
+                **self._row(namespace, "admin (created at first start)", secret, BOOTSTRAP_KEY_ID),
             )
             return secret if created else None

@@ -40,7 +40,10 @@ def _legacy_verify(stored: str, password: str) -> bool:
 
 def make_legacy_hash(password: str, salt: str | None = None) -> str:
     """Hash as the Micro user service did; for tests and for tooling that imports such data."""
-    salt = salt or "".join(secrets.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(16))
+    salt = salt or "".join(
+        secrets.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        for _ in range(16)
+    )
     material = (LEGACY_PEPPER + salt + password).encode()[:BCRYPT_MAX_BYTES]
     digest = bcrypt.hashpw(material, bcrypt.gensalt(rounds=10))
     return legacy_hash(salt, base64.b64encode(digest).decode())
@@ -87,7 +90,9 @@ class PasswordHasher:
             return False
 
     async def hash(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self.hash_sync, password)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self.hash_sync, password
+        )
 
     async def verify(self, stored: str | None, password: str) -> tuple[bool, bool]:
         return await asyncio.get_running_loop().run_in_executor(

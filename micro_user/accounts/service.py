@@ -35,7 +35,9 @@ def conflict_error(exc: IntegrityError) -> Exception:
 
 
 class AccountService:
-    def __init__(self, db: Database, hasher: PasswordHasher, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, hasher: PasswordHasher, settings: Settings, clock: Clock
+    ) -> None:
         self.db = db
         self.hasher = hasher
         self.settings = settings
@@ -83,7 +85,9 @@ class AccountService:
             raise conflict_error(exc) from None
         return account
 
-    async def read(self, namespace: str, *, id: str = "", username: str = "", email: str = "") -> Account:
+    async def read(
+        self, namespace: str, *, id: str = "", username: str = "", email: str = ""
+    ) -> Account:
         key = self._lookup_key(id=id, username=username, email=email, error_id="user.read")
         async with self.db.read() as conn:
             account = await repo.find_account(conn, namespace, **key)
@@ -148,7 +152,13 @@ class AccountService:
             return await repo.list_accounts(conn, namespace, offset, limit)
 
     async def update_password(
-        self, namespace: str, user_id: str, *, old_password: str, new_password: str, confirm_password: str
+        self,
+        namespace: str,
+        user_id: str,
+        *,
+        old_password: str,
+        new_password: str,
+        confirm_password: str,
     ) -> None:
         error_id = "user.updatepassword"
         if not user_id.strip():
@@ -176,6 +186,8 @@ class AccountService:
         self.check_password(new_password, error_id="user.setpassword")
         new_hash = await self.hasher.hash(new_password)
         async with self.db.write() as conn:
-            if not await repo.set_password_hash(conn, namespace, user_id, new_hash, updated=self.clock()):
+            if not await repo.set_password_hash(
+                conn, namespace, user_id, new_hash, updated=self.clock()
+            ):
                 raise NotFound("user.setpassword", "account not found")
             await repo.delete_sessions_of(conn, namespace, user_id)

@@ -20,7 +20,9 @@ PROFILE_VALUE_MAX = 2048
 NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is
 # proved by the verification mail, not by a regular expression.
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[^@\s]{1,64}@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$"
+)
 
 
 def _has_control(value: str) -> bool:
@@ -41,9 +43,13 @@ def normalize_email(value: str, *, check_id: str = "users-email-format") -> str:
 def normalize_username(value: str) -> str:
     username = value.strip().lower()
     if len(username) > USERNAME_MAX:
-        raise BadRequest("users-username-format", f"username is longer than {USERNAME_MAX} characters")
+        raise BadRequest(
+            "users-username-format", f"username is longer than {USERNAME_MAX} characters"
+        )
     if _has_control(username) or any(ch.isspace() for ch in username):
-        raise BadRequest("users-username-format", "username must not contain spaces or control characters")
+        raise BadRequest(
+            "users-username-format", "username must not contain spaces or control characters"
+        )
     return username
 
 
@@ -58,7 +64,9 @@ def check_id(value: str) -> str:
 
 def check_profile(profile: dict[str, str]) -> dict[str, str]:
     if len(profile) > PROFILE_MAX_ENTRIES:
-        raise BadRequest("users-profile-format", f"profile has more than {PROFILE_MAX_ENTRIES} entries")
+        raise BadRequest(
+            "users-profile-format", f"profile has more than {PROFILE_MAX_ENTRIES} entries"
+        )
     for key, value in profile.items():
         if not key or len(key) > PROFILE_KEY_MAX:
             raise BadRequest(

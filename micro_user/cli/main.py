@@ -33,7 +33,9 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 session_app = typer.Typer(help="List and end login sessions.", no_args_is_help=True)
-key_app = typer.Typer(help="Manage API keys (shown once at creation, stored hashed).", no_args_is_help=True)
+key_app = typer.Typer(
+    help="Manage API keys (shown once at creation, stored hashed).", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
 app.add_typer(session_app, name="session")
 app.add_typer(key_app, name="key")
@@ -93,9 +95,13 @@ def ns(namespace: str | None) -> str:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on [MICRO_USER_HOST, default 127.0.0.1].")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on [MICRO_USER_HOST, default 127.0.0.1].")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port [MICRO_USER_PORT, default 8080].")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [MICRO_USER_WORKERS, default 1].")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes [MICRO_USER_WORKERS, default 1].")
+    ] = None,
 ) -> None:
     """Run the HTTP API. Migrates the database and creates the admin key first, when needed."""
     import os
@@ -124,7 +130,10 @@ def serve(
         fail(f"cannot reach the database: {exc}")
     # Workers need not migrate again: the schema is current now.
     os.environ["MICRO_USER_MIGRATE_ON_START"] = "false"
-    typer.echo(f"micro-user listening on http://{host}:{port} ({config.resolved_database_url.split('://')[0]})", err=True)
+    typer.echo(
+        f"micro-user listening on http://{host}:{port} ({config.resolved_database_url.split('://')[0]})",
+        err=True,
+    )
     uvicorn.run(
         "micro_user.http.app:create_app",
         factory=True,
@@ -156,13 +165,25 @@ def migrate() -> None:
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="Email address.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password (prompted when left out).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Password (prompted when left out).",
+        ),
+    ],
     username: Annotated[str, typer.Option(help="Username.")] = "",
     id: Annotated[str, typer.Option("--id", help="Account id (generated when left out).")] = "",
     namespace: Namespace = "",
 ) -> None:
     """Create an account and print it as JSON."""
-    account = run(lambda s: s.accounts.create(ns(namespace), id=id, username=username, email=email, password=password))
+    account = run(
+        lambda s: s.accounts.create(
+            ns(namespace), id=id, username=username, email=email, password=password
+        )
+    )
     emit(account_json(account))
 
 
@@ -194,7 +215,9 @@ def user_update(
     id: Annotated[str, typer.Option("--id", help="Account id.")],
     username: Annotated[str, typer.Option()] = "",
     email: Annotated[str, typer.Option(help="New email (clears 'verified').")] = "",
-    profile: Annotated[list[str] | None, typer.Option(help="key=value; repeat for more. Replaces the profile.")] = None,
+    profile: Annotated[
+        list[str] | None, typer.Option(help="key=value; repeat for more. Replaces the profile.")
+    ] = None,
     namespace: Namespace = "",
 ) -> None:
     """Change the given fields of an account and print it."""
@@ -204,7 +227,11 @@ def user_update(
         if not sep:
             fail(f"--profile takes key=value, got {item!r}", 2)
         pairs[key] = value
-    account = run(lambda s: s.accounts.update(ns(namespace), id, username=username, email=email, profile=pairs or None))
+    account = run(
+        lambda s: s.accounts.update(
+            ns(namespace), id, username=username, email=email, profile=pairs or None
+        )
+    )
     emit(account_json(account))
 
 
@@ -253,15 +280,25 @@ def session_revoke(
 
 
 def key_json(key: Any) -> dict[str, Any]:
-    return {"id": key.id, "namespace": key.namespace, "name": key.name, "hint": key.hint + "...",
-            "created": key.created, "revoked": key.revoked}
+    return {
+        "id": key.id,
+        "namespace": key.namespace,
+        "name": key.name,
+        "hint": key.hint + "...",
+        "created": key.created,
+        "revoked": key.revoked,
+    }
 
 
 @key_app.command("create")
-def key_create(name: Annotated[str, typer.Option(help="What the key is for.")] = "", namespace: Namespace = "") -> None:
+def key_create(
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "", namespace: Namespace = ""
+) -> None:
     """Create an API key. The key is printed once, on stdout; only its hash is kept."""
     key, secret = run(lambda s: s.keys.create(ns(namespace), name))
-    typer.echo(f"created key {key.id} in namespace {key.namespace}; it is shown only now:", err=True)
+    typer.echo(
+        f"created key {key.id} in namespace {key.namespace}; it is shown only now:", err=True
+    )
     typer.echo(secret)
 
 
@@ -276,7 +313,9 @@ def key_list(
 
 
 @key_app.command("revoke")
-def key_revoke(key_id: Annotated[str, typer.Argument(help="The key's id, e.g. key_0123abcd...")]) -> None:
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id, e.g. key_0123abcd...")],
+) -> None:
     """Revoke an API key (running servers stop accepting it within MICRO_USER_KEY_CACHE_SECONDS)."""
     run(lambda s: s.keys.revoke(key_id))
     typer.echo(f"revoked {key_id}", err=True)
@@ -287,8 +326,12 @@ def key_revoke(key_id: Annotated[str, typer.Argument(help="The key's id, e.g. ke
 
 @app.command("export")
 def export(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (stdout by default).")] = None,
-    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Only this namespace (all by default).")] = "",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (stdout by default).")
+    ] = None,
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Only this namespace (all by default).")
+    ] = "",
 ) -> None:
     """Write every account as JSON lines, password hashes included. Keep the file secret."""
     from micro_user.transfer import export_accounts
@@ -313,9 +356,13 @@ def export(
 
 @app.command("import")
 def import_(
-    source: Annotated[Path, typer.Argument(help="JSON lines from 'export' or a Micro dump; '-' for stdin.")],
+    source: Annotated[
+        Path, typer.Argument(help="JSON lines from 'export' or a Micro dump; '-' for stdin.")
+    ],
     namespace: Namespace = "",
-    skip_existing: Annotated[bool, typer.Option(help="Leave accounts that already exist as they are.")] = False,
+    skip_existing: Annotated[
+        bool, typer.Option(help="Leave accounts that already exist as they are.")
+    ] = False,
 ) -> None:
     """Import accounts with their password hashes (argon2id, or Micro's bcrypt scheme)."""
     from micro_user.transfer import import_accounts
@@ -326,7 +373,9 @@ def import_(
     async def work(services: Services) -> Any:
         stream = sys.stdin if str(source) == "-" else source.open(encoding="utf-8")
         try:
-            return await import_accounts(services, stream, default_namespace=ns(namespace), skip_existing=skip_existing)
+            return await import_accounts(
+                services, stream, default_namespace=ns(namespace), skip_existing=skip_existing
+            )
         finally:
             if stream is not sys.stdin:
                 stream.close()

@@ -12,8 +12,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from micro_user.accounts.models import Account, Session
 from micro_user.accounts import validation as v
+from micro_user.accounts.models import Account, Session
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_code, new_token
@@ -163,7 +163,12 @@ class EmailFlows:
                 return VerificationOutcome(False, row.failure_redirect_url)
             if not account.verified:
                 await accounts_repo.update_account(
-                    conn, row.namespace, account.id, verified=True, verification_date=now, updated=now
+                    conn,
+                    row.namespace,
+                    account.id,
+                    verified=True,
+                    verification_date=now,
+                    updated=now,
                 )
             return VerificationOutcome(True, row.redirect_url)
 
@@ -183,7 +188,9 @@ class EmailFlows:
         _check_mail_text(subject, text_content, CODE_PLACEHOLDER, error_id)
         ttl = expiration or RESET_DEFAULT_SECONDS
         if not 60 <= ttl <= RESET_MAX_SECONDS:
-            raise BadRequest(error_id, f"expiration must be between 60 and {RESET_MAX_SECONDS} seconds")
+            raise BadRequest(
+                error_id, f"expiration must be between 60 and {RESET_MAX_SECONDS} seconds"
+            )
         account = await self._account_by_email(namespace, email, error_id)
         if account is None:
             return
@@ -225,7 +232,9 @@ class EmailFlows:
         async with self.db.write() as conn:
             if not await repo.consume_token(conn, code_hash, RESET, self.clock()):
                 raise invalid
-            await accounts_repo.set_password_hash(conn, namespace, account.id, new_hash, updated=self.clock())
+            await accounts_repo.set_password_hash(
+                conn, namespace, account.id, new_hash, updated=self.clock()
+            )
             # A reset means the old password may be known to someone else: end every session.
             await accounts_repo.delete_sessions_of(conn, namespace, account.id)
             await repo.delete_tokens_of(conn, namespace, account.id, RESET)
@@ -234,7 +243,10 @@ class EmailFlows:
     async def _reset_code_is_live(
         self, conn: AsyncConnection, account: Account, code_hash: str, now: int
     ) -> bool:
-        if await repo.reset_failures(conn, account.namespace, account.id) >= self.settings.reset_code_max_attempts:
+        if (
+            await repo.reset_failures(conn, account.namespace, account.id)
+            >= self.settings.reset_code_max_attempts
+        ):
             return False
         row = await repo.find_token(conn, code_hash, RESET)
         return row is not None and row.used_at is None and row.expires > now

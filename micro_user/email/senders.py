@@ -63,8 +63,15 @@ class SmtpSender:
                 timeout=s.smtp_timeout_seconds,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            log.error("mail to the SMTP server %s:%s failed: %s", s.smtp_host, s.smtp_port, type(exc).__name__)
-            raise Unavailable("mail.send", "the mail server could not be reached; try again later") from None
+            log.error(
+                "mail to the SMTP server %s:%s failed: %s",
+                s.smtp_host,
+                s.smtp_port,
+                type(exc).__name__,
+            )
+            raise Unavailable(
+                "mail.send", "the mail server could not be reached; try again later"
+            ) from None
 
 
 class ConsoleSender:

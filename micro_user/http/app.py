@@ -23,7 +23,14 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from micro_user.access.guard import authorize
-from micro_user.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, ServiceError, Unavailable
+from micro_user.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+    Unavailable,
+)
 from micro_user.http import user_api  # noqa: F401  (registers the user endpoints)
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.openapi import docs_page, openapi_document
@@ -73,7 +80,11 @@ class Api:
         try:
             if endpoint is None:
                 raise NotFound("micro-user.route", f"no endpoint at {request.url.path}")
-            if request.method == "GET" and endpoint.service == "user" and endpoint.name == "VerifyEmail":
+            if (
+                request.method == "GET"
+                and endpoint.service == "user"
+                and endpoint.name == "VerifyEmail"
+            ):
                 response = await self.verify_email_link(request)
             else:
                 caller = await authorize(self.services.keys, request.headers.get("authorization"))
@@ -86,11 +97,15 @@ class Api:
             response = error_response(exc)
         except (OperationalError, DBAPIError) as exc:
             log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
-            response = error_response(Unavailable("micro-user.database", "the database is unavailable; try again"))
+            response = error_response(
+                Unavailable("micro-user.database", "the database is unavailable; try again")
+            )
         except Exception:
             log.exception("unhandled error on %s", request.url.path)
             response = error_response(
-                ServiceError("micro-user.internal", "internal error; the server log has the details")
+                ServiceError(
+                    "micro-user.internal", "internal error; the server log has the details"
+                )
             )
         # The query string is never logged: links carry tokens in it.
         log.info(
@@ -129,7 +144,9 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(MethodNotAllowed("micro-user.route", f"{request.method} is not allowed here"))
+    return error_response(
+        MethodNotAllowed("micro-user.route", f"{request.method} is not allowed here")
+    )
 
 
 async def prepare(services: Services) -> None:
@@ -155,14 +172,18 @@ async def cleanup_loop(services: Services) -> None:
         try:
             sessions, tokens = await services.cleanup()
             if sessions or tokens:
-                log.info("cleanup removed %d expired sessions and %d stale tokens", sessions, tokens)
+                log.info(
+                    "cleanup removed %d expired sessions and %d stale tokens", sessions, tokens
+                )
         except Exception as exc:  # keep cleaning next time; a failed round loses nothing
             log.warning("cleanup failed: %s", type(exc).__name__)
 
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
 
 
@@ -176,7 +197,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await prepare(services)
         if settings.mail_sender is MailSender.console:
-            log.warning("mail goes to the log (MICRO_USER_MAIL_SENDER=console): for development only")
+            log.warning(
+                "mail goes to the log (MICRO_USER_MAIL_SENDER=console): for development only"
+            )
         cleaner = asyncio.create_task(cleanup_loop(services))
         try:
             yield

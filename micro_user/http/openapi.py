@@ -13,7 +13,10 @@ ERROR_SCHEMA = {
     "type": "object",
     "required": ["id", "code", "detail", "status"],
     "properties": {
-        "id": {"type": "string", "description": "Stable error id: the endpoint or check that failed"},
+        "id": {
+            "type": "string",
+            "description": "Stable error id: the endpoint or check that failed",
+        },
         "code": {"type": "integer", "description": "Equal to the HTTP status"},
         "detail": {"type": "string", "description": "What went wrong and what to fix"},
         "status": {"type": "string", "description": "The HTTP status text"},
@@ -60,7 +63,9 @@ def openapi_document() -> dict[str, Any]:
                 ),
                 "requestBody": {
                     "required": False,
-                    "content": {"application/json": {"schema": _schema(endpoint.request, components)}},
+                    "content": {
+                        "application/json": {"schema": _schema(endpoint.request, components)}
+                    },
                 },
                 "responses": responses,
             }
@@ -78,7 +83,11 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key (muk_...)"}
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key (muk_...)",
+                }
             },
         },
     }
@@ -90,7 +99,9 @@ def docs_page(document: dict[str, Any]) -> str:
     sections = []
     for path, item in document["paths"].items():
         op = item["post"]
-        request = schemas[op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+        request = schemas[
+            op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        ]
         fields = "".join(
             f"<li><code>{html.escape(name)}</code> {html.escape(str(prop.get('type', 'object')))}</li>"
             for name, prop in request.get("properties", {}).items()

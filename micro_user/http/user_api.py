@@ -186,13 +186,24 @@ async def create(ctx: Context, req: CreateRequest) -> dict[str, Any]:
     return {"account": account_json(account)}
 
 
-@registry.add(user, "Read", ReadRequest, AccountResponse, "Read an account by id, username or email", (400, 404))
+@registry.add(
+    user,
+    "Read",
+    ReadRequest,
+    AccountResponse,
+    "Read an account by id, username or email",
+    (400, 404),
+)
 async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
-    account = await ctx.services.accounts.read(ctx.namespace, id=req.id, username=req.username, email=req.email)
+    account = await ctx.services.accounts.read(
+        ctx.namespace, id=req.id, username=req.username, email=req.email
+    )
     return {"account": account_json(account)}
 
 
-@registry.add(user, "Update", UpdateRequest, Empty, "Change the given fields of an account", (400, 404))
+@registry.add(
+    user, "Update", UpdateRequest, Empty, "Change the given fields of an account", (400, 404)
+)
 async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
     await ctx.services.accounts.update(
         ctx.namespace, req.id, username=req.username, email=req.email, profile=req.profile
@@ -200,19 +211,34 @@ async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
     return EMPTY
 
 
-@registry.add(user, "Delete", DeleteRequest, Empty, "Delete an account and end its sessions", (400, 404))
+@registry.add(
+    user, "Delete", DeleteRequest, Empty, "Delete an account and end its sessions", (400, 404)
+)
 async def delete(ctx: Context, req: DeleteRequest) -> dict[str, Any]:
     await ctx.services.accounts.delete(ctx.namespace, req.id)
     return EMPTY
 
 
-@registry.add(user, "List", ListRequest, ListResponse, "List accounts, oldest first (limit 25 by default, at most 1000)")
+@registry.add(
+    user,
+    "List",
+    ListRequest,
+    ListResponse,
+    "List accounts, oldest first (limit 25 by default, at most 1000)",
+)
 async def list_(ctx: Context, req: ListRequest) -> dict[str, Any]:
     accounts = await ctx.services.accounts.list(ctx.namespace, offset=req.offset, limit=req.limit)
     return {"users": [account_json(a) for a in accounts]}
 
 
-@registry.add(user, "UpdatePassword", UpdatePasswordRequest, Empty, "Change a password, given the old one", (400, 404))
+@registry.add(
+    user,
+    "UpdatePassword",
+    UpdatePasswordRequest,
+    Empty,
+    "Change a password, given the old one",
+    (400, 404),
+)
 async def update_password(ctx: Context, req: UpdatePasswordRequest) -> dict[str, Any]:
     await ctx.services.accounts.update_password(
         ctx.namespace,
@@ -224,7 +250,14 @@ async def update_password(ctx: Context, req: UpdatePasswordRequest) -> dict[str,
     return EMPTY
 
 
-@registry.add(user, "Login", LoginRequest, SessionResponse, "Log in with username or email and password", (400, 401))
+@registry.add(
+    user,
+    "Login",
+    LoginRequest,
+    SessionResponse,
+    "Log in with username or email and password",
+    (400, 401),
+)
 async def login(ctx: Context, req: LoginRequest) -> dict[str, Any]:
     session = await ctx.services.sessions.login(
         ctx.namespace, username=req.username, email=req.email, password=req.password
@@ -238,20 +271,38 @@ async def logout(ctx: Context, req: LogoutRequest) -> dict[str, Any]:
     return EMPTY
 
 
-@registry.add(user, "LogoutAll", LogoutAllRequest, Empty, "End every session of an account", (400, 404))
+@registry.add(
+    user, "LogoutAll", LogoutAllRequest, Empty, "End every session of an account", (400, 404)
+)
 async def logout_all(ctx: Context, req: LogoutAllRequest) -> dict[str, Any]:
     await ctx.services.sessions.logout_all(ctx.namespace, req.user_id)
     return EMPTY
 
 
-@registry.add(user, "ReadSession", ReadSessionRequest, ReadSessionResponse, "Read a live session and its account", (400, 401))
+@registry.add(
+    user,
+    "ReadSession",
+    ReadSessionRequest,
+    ReadSessionResponse,
+    "Read a live session and its account",
+    (400, 401),
+)
 async def read_session(ctx: Context, req: ReadSessionRequest) -> dict[str, Any]:
     session, account = await ctx.services.sessions.read(ctx.namespace, req.session_id)
     return {"session": session_json(session), "account": account_json(account)}
 
 
-@registry.add(user, "SendVerificationEmail", SendVerificationEmailRequest, Empty, "Mail a link that verifies the address", (400, 503))
-async def send_verification_email(ctx: Context, req: SendVerificationEmailRequest) -> dict[str, Any]:
+@registry.add(
+    user,
+    "SendVerificationEmail",
+    SendVerificationEmailRequest,
+    Empty,
+    "Mail a link that verifies the address",
+    (400, 503),
+)
+async def send_verification_email(
+    ctx: Context, req: SendVerificationEmailRequest
+) -> dict[str, Any]:
     await ctx.services.email.send_verification_email(
         ctx.namespace,
         email=req.email,
@@ -264,16 +315,29 @@ async def send_verification_email(ctx: Context, req: SendVerificationEmailReques
     return EMPTY
 
 
-@registry.add(user, "VerifyEmail", VerifyEmailRequest, Empty, "Verify an address with the token from its mail")
+@registry.add(
+    user, "VerifyEmail", VerifyEmailRequest, Empty, "Verify an address with the token from its mail"
+)
 async def verify_email(ctx: Context, req: VerifyEmailRequest) -> dict[str, Any]:
     outcome = await ctx.services.email.verify_email(req.token, ctx.namespace)
     if not outcome.ok:
-        raise BadRequest("user.verifyemail", "verification token expired, already used, or for an old address")
+        raise BadRequest(
+            "user.verifyemail", "verification token expired, already used, or for an old address"
+        )
     return EMPTY
 
 
-@registry.add(user, "SendPasswordResetEmail", SendPasswordResetEmailRequest, Empty, "Mail a one-time code for a password reset", (400, 503))
-async def send_password_reset_email(ctx: Context, req: SendPasswordResetEmailRequest) -> dict[str, Any]:
+@registry.add(
+    user,
+    "SendPasswordResetEmail",
+    SendPasswordResetEmailRequest,
+    Empty,
+    "Mail a one-time code for a password reset",
+    (400, 503),
+)
+async def send_password_reset_email(
+    ctx: Context, req: SendPasswordResetEmailRequest
+) -> dict[str, Any]:
     await ctx.services.email.send_password_reset_email(
         ctx.namespace,
         email=req.email,
@@ -285,7 +349,9 @@ async def send_password_reset_email(ctx: Context, req: SendPasswordResetEmailReq
     return EMPTY
 
 
-@registry.add(user, "ResetPassword", ResetPasswordRequest, Empty, "Set a new password with a mailed code")
+@registry.add(
+    user, "ResetPassword", ResetPasswordRequest, Empty, "Set a new password with a mailed code"
+)
 async def reset_password(ctx: Context, req: ResetPasswordRequest) -> dict[str, Any]:
     await ctx.services.email.reset_password(
         ctx.namespace,
@@ -297,7 +363,9 @@ async def reset_password(ctx: Context, req: ResetPasswordRequest) -> dict[str, A
     return EMPTY
 
 
-@registry.add(user, "SendMagicLink", SendMagicLinkRequest, Empty, "Mail a one-time login link", (400, 503))
+@registry.add(
+    user, "SendMagicLink", SendMagicLinkRequest, Empty, "Mail a one-time login link", (400, 503)
+)
 async def send_magic_link(ctx: Context, req: SendMagicLinkRequest) -> dict[str, Any]:
     await ctx.services.email.send_magic_link(
         ctx.namespace,
@@ -311,7 +379,13 @@ async def send_magic_link(ctx: Context, req: SendMagicLinkRequest) -> dict[str, 
     return EMPTY
 
 
-@registry.add(user, "VerifyToken", VerifyTokenRequest, VerifyTokenResponse, "Turn a magic-link token into a session")
+@registry.add(
+    user,
+    "VerifyToken",
+    VerifyTokenRequest,
+    VerifyTokenResponse,
+    "Turn a magic-link token into a session",
+)
 async def verify_token(ctx: Context, req: VerifyTokenRequest) -> dict[str, Any]:
     is_valid, message, session = await ctx.services.email.verify_token(ctx.namespace, req.token)
     return {"is_valid": is_valid, "message": message, "session": session_json(session)}

@@ -21,19 +21,25 @@ INVALID_CREDENTIALS = "invalid credentials"
 
 
 class SessionService:
-    def __init__(self, db: Database, hasher: PasswordHasher, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, hasher: PasswordHasher, settings: Settings, clock: Clock
+    ) -> None:
         self.db = db
         self.hasher = hasher
         self.settings = settings
         self.clock = clock
 
-    async def login(self, namespace: str, *, username: str = "", email: str = "", password: str) -> Session:
+    async def login(
+        self, namespace: str, *, username: str = "", email: str = "", password: str
+    ) -> Session:
         error_id = "user.login"
         username, email = username.strip().lower(), email.strip().lower()
         if not username and not email:
             raise BadRequest(error_id, "give username or email")
         if len(password) > self.settings.password_max_length:
-            raise BadRequest(error_id, f"password must be at most {self.settings.password_max_length} characters")
+            raise BadRequest(
+                error_id, f"password must be at most {self.settings.password_max_length} characters"
+            )
         key = {"email": email} if email else {"username": username}
         async with self.db.read() as conn:
             found = await repo.find_credentials(conn, namespace, **key)
@@ -47,7 +53,9 @@ class SessionService:
         try:
             async with self.db.write() as conn:
                 if new_hash is not None:
-                    await repo.set_password_hash(conn, namespace, account.id, new_hash, only_if=stored)
+                    await repo.set_password_hash(
+                        conn, namespace, account.id, new_hash, only_if=stored
+                    )
                 return await self._start(conn, account)
         except IntegrityError:
             # The account was deleted while the password was being checked.
@@ -94,7 +102,9 @@ class SessionService:
                 raise NotFound("user.logoutall", "account not found")
             return await repo.delete_sessions_of(conn, namespace, user_id.strip())
 
-    async def list(self, namespace: str, account_id: str | None = None) -> list[tuple[str, str, int, int]]:
+    async def list(
+        self, namespace: str, account_id: str | None = None
+    ) -> list[tuple[str, str, int, int]]:
         async with self.db.read() as conn:
             return await repo.list_sessions(conn, namespace, account_id, self.clock())
 
@@ -104,7 +114,11 @@ class SessionService:
         handle = handle.strip()
         if len(handle) < 8:
             raise BadRequest("session.revoke", "give at least 8 characters of the session handle")
-        prefix = handle.lower() if all(c in "0123456789abcdef" for c in handle.lower()) else digest(handle)
+        prefix = (
+            handle.lower()
+            if all(c in "0123456789abcdef" for c in handle.lower())
+            else digest(handle)
+        )
         async with self.db.write() as conn:
             ended = await repo.revoke_sessions_by_prefix(conn, namespace, prefix)
             if not ended and prefix != digest(handle):

@@ -90,7 +90,9 @@ async def find_account(
 ) -> Account | None:
     row = (
         await conn.execute(
-            select(*ACCOUNT_COLUMNS).where(_where_key(namespace, id=id, username=username, email=email))
+            select(*ACCOUNT_COLUMNS).where(
+                _where_key(namespace, id=id, username=username, email=email)
+            )
         )
     ).first()
     return row_to_account(row) if row else None
@@ -109,7 +111,9 @@ async def find_credentials(
     return (row_to_account(row), row.password_hash) if row else None
 
 
-async def list_accounts(conn: AsyncConnection, namespace: str, offset: int, limit: int) -> list[Account]:
+async def list_accounts(
+    conn: AsyncConnection, namespace: str, offset: int, limit: int
+) -> list[Account]:
     rows = await conn.execute(
         select(*ACCOUNT_COLUMNS)
         .where(accounts.c.namespace == namespace)
@@ -133,7 +137,9 @@ async def iter_accounts_with_hashes(conn: AsyncConnection, namespace: str | None
 
 async def count_accounts(conn: AsyncConnection, namespace: str) -> int:
     return (
-        await conn.execute(select(func.count()).select_from(accounts).where(accounts.c.namespace == namespace))
+        await conn.execute(
+            select(func.count()).select_from(accounts).where(accounts.c.namespace == namespace)
+        )
     ).scalar_one()
 
 
@@ -149,7 +155,12 @@ async def update_account(conn: AsyncConnection, namespace: str, id: str, **value
 
 
 async def set_password_hash(
-    conn: AsyncConnection, namespace: str, id: str, password_hash: str, *, updated: int | None = None,
+    conn: AsyncConnection,
+    namespace: str,
+    id: str,
+    password_hash: str,
+    *,
+    updated: int | None = None,
     only_if: str | None = None,
 ) -> bool:
     """Store a new hash; with ``only_if``, only while the stored hash is still that one
@@ -197,7 +208,10 @@ async def find_session(
             select(sessions.c.created.label("s_created"), sessions.c.expires, *ACCOUNT_COLUMNS)
             .join(
                 accounts,
-                and_(accounts.c.namespace == sessions.c.namespace, accounts.c.id == sessions.c.account_id),
+                and_(
+                    accounts.c.namespace == sessions.c.namespace,
+                    accounts.c.id == sessions.c.account_id,
+                ),
             )
             .where(
                 sessions.c.token_hash == token_hash,
@@ -229,9 +243,9 @@ async def list_sessions(
     conn: AsyncConnection, namespace: str, account_id: str | None, now: int
 ) -> list[tuple[str, str, int, int]]:
     """Live sessions as (token_hash, account_id, created, expires), newest first."""
-    query = select(sessions.c.token_hash, sessions.c.account_id, sessions.c.created, sessions.c.expires).where(
-        sessions.c.namespace == namespace, sessions.c.expires > now
-    )
+    query = select(
+        sessions.c.token_hash, sessions.c.account_id, sessions.c.created, sessions.c.expires
+    ).where(sessions.c.namespace == namespace, sessions.c.expires > now)
     if account_id:
         query = query.where(sessions.c.account_id == account_id)
     rows = await conn.execute(query.order_by(sessions.c.created.desc()))
@@ -240,7 +254,10 @@ async def list_sessions(
 
 async def revoke_sessions_by_prefix(conn: AsyncConnection, namespace: str, hash_prefix: str) -> int:
     result = await conn.execute(
-        delete(sessions).where(sessions.c.namespace == namespace, sessions.c.token_hash.startswith(hash_prefix, autoescape=True))
+        delete(sessions).where(
+            sessions.c.namespace == namespace,
+            sessions.c.token_hash.startswith(hash_prefix, autoescape=True),
+        )
     )
     return int(result.rowcount or 0)
 

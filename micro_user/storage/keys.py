@@ -16,7 +16,9 @@ async def insert_key(conn: AsyncConnection, **values: Any) -> None:
 
 async def insert_key_if_absent(conn: AsyncConnection, **values: Any) -> bool:
     """Insert unless a key with this id exists (however it got there); True if inserted."""
-    exists = (await conn.execute(select(api_keys.c.id).where(api_keys.c.id == values["id"]))).first()
+    exists = (
+        await conn.execute(select(api_keys.c.id).where(api_keys.c.id == values["id"]))
+    ).first()
     if exists:
         return False
     await conn.execute(insert(api_keys).values(**values))
@@ -43,7 +45,9 @@ async def find_active_by_hash(conn: AsyncConnection, secret_hash: str) -> Any:
     ).first()
 
 
-async def list_keys(conn: AsyncConnection, namespace: str | None, include_revoked: bool) -> list[Any]:
+async def list_keys(
+    conn: AsyncConnection, namespace: str | None, include_revoked: bool
+) -> list[Any]:
     query = select(api_keys).order_by(api_keys.c.created, api_keys.c.id)
     if namespace:
         query = query.where(api_keys.c.namespace == namespace)
@@ -54,6 +58,8 @@ async def list_keys(conn: AsyncConnection, namespace: str | None, include_revoke
 
 async def revoke_key(conn: AsyncConnection, key_id: str, now: int) -> bool:
     result = await conn.execute(
-        update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None)).values(revoked=now)
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None))
+        .values(revoked=now)
     )
     return bool(result.rowcount)

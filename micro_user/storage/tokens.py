@@ -40,7 +40,9 @@ async def consume_token(conn: AsyncConnection, token_hash: str, purpose: str, no
     return bool(result.rowcount)
 
 
-async def delete_tokens_of(conn: AsyncConnection, namespace: str, account_id: str, purpose: str) -> None:
+async def delete_tokens_of(
+    conn: AsyncConnection, namespace: str, account_id: str, purpose: str
+) -> None:
     await conn.execute(
         delete(one_time_tokens).where(
             one_time_tokens.c.namespace == namespace,
@@ -68,7 +70,9 @@ async def add_reset_failure(conn: AsyncConnection, namespace: str, account_id: s
         .values(failures=reset_attempts.c.failures + 1)
     )
     if not changed.rowcount:
-        await conn.execute(insert(reset_attempts).values(namespace=namespace, account_id=account_id, failures=1))
+        await conn.execute(
+            insert(reset_attempts).values(namespace=namespace, account_id=account_id, failures=1)
+        )
 
 
 async def clear_reset_failures(conn: AsyncConnection, namespace: str, account_id: str) -> None:

@@ -11,7 +11,16 @@ from conftest import unique
 
 def test_create_returns_every_field_with_int64_as_strings(api, new_user):
     account, _ = new_user(profile={"plan": "pro"})
-    assert set(account) == {"id", "username", "email", "created", "updated", "verified", "verification_date", "profile"}
+    assert set(account) == {
+        "id",
+        "username",
+        "email",
+        "created",
+        "updated",
+        "verified",
+        "verification_date",
+        "profile",
+    }
     assert account["created"].isdigit() and int(account["created"]) > 1_600_000_000
     assert account["updated"] == account["created"]
     assert account["verified"] is False
@@ -22,14 +31,18 @@ def test_create_returns_every_field_with_int64_as_strings(api, new_user):
 
 def test_create_trims_and_lowercases_username_and_email(api):
     name = unique("Mixed")
-    account = api.ok("Create", username=f"  {name} ", email=f" {name}@Example.COM ", password="password1")["account"]
+    account = api.ok(
+        "Create", username=f"  {name} ", email=f" {name}@Example.COM ", password="password1"
+    )["account"]
     assert account["username"] == name.lower()
     assert account["email"] == f"{name.lower()}@example.com"
 
 
 def test_create_keeps_a_given_id(api):
     wanted = unique("id-")
-    account = api.ok("Create", id=wanted, email=f"{wanted}@example.com", password="password1")["account"]
+    account = api.ok("Create", id=wanted, email=f"{wanted}@example.com", password="password1")[
+        "account"
+    ]
     assert account["id"] == wanted
     assert api.ok("Read", id=wanted)["account"]["email"] == f"{wanted}@example.com"
 
@@ -38,7 +51,10 @@ def test_duplicates_are_400_with_the_check_that_failed(api, new_user):
     account, _ = new_user()
     cases = {
         "users-userId-check": {"id": account["id"], "email": f"{unique()}@example.com"},
-        "users-username-check": {"username": account["username"].upper(), "email": f"{unique()}@example.com"},
+        "users-username-check": {
+            "username": account["username"].upper(),
+            "email": f"{unique()}@example.com",
+        },
         "users-email-check": {"username": unique(), "email": account["email"].upper()},
     }
     for error_id, fields in cases.items():
@@ -53,7 +69,10 @@ def test_invalid_create_requests_are_400_and_say_what_to_fix(api):
         ({"email": "", "password": "password1"}, "email is required"),
         ({"email": f"{unique()}@example.com", "password": "short"}, "at least 8"),
         ({"email": f"{unique()}@example.com", "password": "p" * 300}, "at most"),
-        ({"username": "two words", "email": f"{unique()}@example.com", "password": "password1"}, "spaces"),
+        (
+            {"username": "two words", "email": f"{unique()}@example.com", "password": "password1"},
+            "spaces",
+        ),
     ]
     for fields, fragment in cases:
         response = api("Create", **fields)
@@ -139,13 +158,31 @@ def test_list_pages_with_offset_and_limit_in_a_stable_order(api, new_user):
 def test_update_password_checks_old_and_confirmation(api, new_user):
     account, password = new_user()
     base = {"userId": account["id"], "old_password": password}
-    mismatch = api("UpdatePassword", **base, new_password="new password 1", confirm_password="other")
+    mismatch = api(
+        "UpdatePassword", **base, new_password="new password 1", confirm_password="other"
+    )
     assert mismatch.status_code == 400 and "match" in mismatch.json()["detail"]
     short = api("UpdatePassword", **base, new_password="short", confirm_password="short")
     assert short.status_code == 400 and "at least 8" in short.json()["detail"]
-    wrong = api("UpdatePassword", **{**base, "old_password": "wrong password"}, new_password="new password 1", confirm_password="new password 1")
+    wrong = api(
+        "UpdatePassword",
+        **{**base, "old_password": "wrong password"},
+        new_password="new password 1",
+        confirm_password="new password 1",
+    )
     assert wrong.status_code == 400
-    api.ok("UpdatePassword", **base, new_password="new password 1", confirm_password="new password 1")
+    api.ok(
+        "UpdatePassword", **base, new_password="new password 1", confirm_password="new password 1"
+    )
     assert api("Login", email=account["email"], password=password).status_code == 401
     api.ok("Login", email=account["email"], password="new password 1")
-    assert api("UpdatePassword", userId="nobody", old_password="x", new_password="new password 1", confirm_password="new password 1").status_code == 404
+    assert (
+        api(
+            "UpdatePassword",
+            userId="nobody",
+            old_password="x",
+            new_password="new password 1",
+            confirm_password="new password 1",
+        ).status_code
+        == 404
+    )

@@ -30,9 +30,16 @@ def test_unknown_account_and_wrong_password_look_the_same(api, new_user):
     wrong = api("Login", username=account["username"], password="wrong password")
     unknown = api("Login", username=unique("ghost"), password="wrong password")
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {
-        "id": "user.login", "code": 401, "detail": "invalid credentials", "status": "Unauthorized"
-    }
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {
+            "id": "user.login",
+            "code": 401,
+            "detail": "invalid credentials",
+            "status": "Unauthorized",
+        }
+    )
 
 
 def test_unknown_account_takes_as_long_as_a_wrong_password(api, new_user):
@@ -60,7 +67,10 @@ def test_logout_ends_the_session_once(api, new_user):
 def test_logout_all_ends_every_session_of_the_account_only(api, new_user):
     account, password = new_user()
     other, other_password = new_user()
-    sessions = [api.ok("Login", username=account["username"], password=password)["session"] for _ in range(3)]
+    sessions = [
+        api.ok("Login", username=account["username"], password=password)["session"]
+        for _ in range(3)
+    ]
     keep = api.ok("Login", username=other["username"], password=other_password)["session"]
     assert api.ok("LogoutAll", user_id=account["id"]) == {}
     for session in sessions:

@@ -14,11 +14,16 @@ from conftest import unique
 
 @pytest.fixture
 def raw(server, admin_key):
-    with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=30) as client:
+    with httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=30
+    ) as client:
         yield client
 
 
-@pytest.mark.parametrize("path", ["/v1/user/Read", "/v1/user/read", "/v1/user/READ", "/v1/user/User/Read", "/v1/User/user/read"])
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/user/Read", "/v1/user/read", "/v1/user/READ", "/v1/user/User/Read", "/v1/User/user/read"],
+)
 def test_endpoint_names_are_case_insensitive(raw, new_user, path):
     account, _ = new_user()
     response = raw.post(path, json={"id": account["id"]})
@@ -30,7 +35,13 @@ def test_lower_camel_field_names_are_accepted(api, new_user):
     account, password = new_user()
     session = api.ok("Login", username=account["username"], password=password)["session"]
     assert api.ok("ReadSession", sessionId=session["id"])["session"]["id"] == session["id"]
-    api.ok("UpdatePassword", userId=account["id"], oldPassword=password, newPassword="new password 1", confirmPassword="new password 1")
+    api.ok(
+        "UpdatePassword",
+        userId=account["id"],
+        oldPassword=password,
+        newPassword="new password 1",
+        confirmPassword="new password 1",
+    )
     api.ok("LogoutAll", userId=account["id"])
 
 
@@ -59,7 +70,9 @@ def test_unknown_fields_are_rejected_by_name(api):
 
 def test_malformed_json_and_non_objects_are_400(raw):
     for body in (b"{", b"[1,2]", b'"text"', b"\xff\xfe"):
-        response = raw.post("/v1/user/Read", content=body, headers={"Content-Type": "application/json"})
+        response = raw.post(
+            "/v1/user/Read", content=body, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400, (body, response.text)
         assert response.json()["id"] == "user.read"
 
@@ -68,14 +81,25 @@ def test_oversized_body_is_413_and_loses_nothing(raw):
     response = raw.post("/v1/user/Create", content=b'{"email":"' + b"a" * 70_000 + b'"}')
     assert response.status_code == 413
     body = response.json()
-    assert (body["id"], body["code"], body["detail"]) == ("user.create", 413, "the body is larger than 65536 bytes")
-    assert body["status"] in ("Request Entity Too Large", "Content Too Large")  # the phrase varies by Python
+    assert (body["id"], body["code"], body["detail"]) == (
+        "user.create",
+        413,
+        "the body is larger than 65536 bytes",
+    )
+    assert body["status"] in (
+        "Request Entity Too Large",
+        "Content Too Large",
+    )  # the phrase varies by Python
 
 
 def test_over_long_strings_are_400_naming_the_field(api):
-    response = api("Create", username="u" * 2000, email=f"{unique()}@example.com", password="password1")
+    response = api(
+        "Create", username="u" * 2000, email=f"{unique()}@example.com", password="password1"
+    )
     assert response.status_code == 400 and "username" in response.json()["detail"]
-    response = api("Create", profile={"k" * 200: "v"}, email=f"{unique()}@example.com", password="password1")
+    response = api(
+        "Create", profile={"k" * 200: "v"}, email=f"{unique()}@example.com", password="password1"
+    )
     assert response.status_code == 400 and "profile" in response.json()["detail"]
 
 
@@ -106,7 +130,9 @@ def test_responses_match_the_published_openapi_schemas(server, api, new_user):
         "/v1/user/Update": {"id": account["id"], "profile": {"x": "y"}},
     }
     for path, payload in calls.items():
-        schema_ref = document["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+        schema_ref = document["paths"][path]["post"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"]
         schema = {**schema_ref, "components": document["components"]}
         body = api(path.rsplit("/", 1)[1], **payload).json()
         jsonschema.validate(body, schema)
@@ -118,9 +144,22 @@ def test_openapi_describes_every_endpoint_and_docs_page_lists_them(server):
     document = httpx.get(server.base_url + "/openapi.json").json()
     endpoints = {p.rsplit("/", 1)[1] for p in document["paths"]}
     assert endpoints == {
-        "Create", "Read", "Update", "Delete", "List", "UpdatePassword", "Login", "Logout", "LogoutAll",
-        "ReadSession", "SendVerificationEmail", "VerifyEmail", "SendPasswordResetEmail", "ResetPassword",
-        "SendMagicLink", "VerifyToken",
+        "Create",
+        "Read",
+        "Update",
+        "Delete",
+        "List",
+        "UpdatePassword",
+        "Login",
+        "Logout",
+        "LogoutAll",
+        "ReadSession",
+        "SendVerificationEmail",
+        "VerifyEmail",
+        "SendPasswordResetEmail",
+        "ResetPassword",
+        "SendMagicLink",
+        "VerifyToken",
     }
     create = document["paths"]["/v1/user/Create"]["post"]
     assert {"400", "401"} <= set(create["responses"])
@@ -139,12 +178,18 @@ class TestAccess:
         assert response.status_code == 401 and response.json()["id"] == "auth"
 
     def test_wrong_key_is_401(self, server):
-        response = httpx.post(server.base_url + "/v1/user/List", json={}, headers={"Authorization": "Bearer muk_wrong"})
+        response = httpx.post(
+            server.base_url + "/v1/user/List",
+            json={},
+            headers={"Authorization": "Bearer muk_wrong"},
+        )
         assert response.status_code == 401
 
     def test_basic_auth_with_the_key_as_password(self, server, admin_key):
         token = base64.b64encode(f"x:{admin_key}".encode()).decode()
-        response = httpx.post(server.base_url + "/v1/user/List", json={}, headers={"Authorization": f"Basic {token}"})
+        response = httpx.post(
+            server.base_url + "/v1/user/List", json={}, headers={"Authorization": f"Basic {token}"}
+        )
         assert response.status_code == 200
 
     def test_keys_are_made_listed_and_revoked_with_the_cli(self, server):
@@ -153,7 +198,10 @@ class TestAccess:
         key = created.stdout.strip()
         assert key.startswith("muk_")
         headers = {"Authorization": f"Bearer {key}"}
-        assert httpx.post(server.base_url + "/v1/user/List", json={}, headers=headers).status_code == 200
+        assert (
+            httpx.post(server.base_url + "/v1/user/List", json={}, headers=headers).status_code
+            == 200
+        )
         listed = server.cli("key", "list")
         assert key not in listed.stdout
         key_id = next(k["id"] for k in json.loads(listed.stdout) if k["hint"] == key[:12] + "...")
@@ -162,7 +210,10 @@ class TestAccess:
         assert key_id in {k["id"] for k in json.loads(server.cli("key", "list", "--all").stdout)}
         assert server.cli("key", "revoke", key_id).returncode == 3
         # The test server caches key lookups for 0 seconds, so revocation is immediate.
-        assert httpx.post(server.base_url + "/v1/user/List", json={}, headers=headers).status_code == 401
+        assert (
+            httpx.post(server.base_url + "/v1/user/List", json={}, headers=headers).status_code
+            == 401
+        )
 
     def test_namespaces_see_nothing_of_each_other(self, server, api, new_user):
         account, password = new_user()
@@ -171,11 +222,26 @@ class TestAccess:
         other = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"})
         assert other.post("/v1/user/Read", json={"id": account["id"]}).status_code == 404
         assert other.post("/v1/user/List", json={}).json() == {"users": []}
-        assert other.post("/v1/user/Login", json={"username": account["username"], "password": password}).status_code == 401
+        assert (
+            other.post(
+                "/v1/user/Login", json={"username": account["username"], "password": password}
+            ).status_code
+            == 401
+        )
         session = api.ok("Login", username=account["username"], password=password)["session"]
-        assert other.post("/v1/user/ReadSession", json={"session_id": session["id"]}).status_code == 401
+        assert (
+            other.post("/v1/user/ReadSession", json={"session_id": session["id"]}).status_code
+            == 401
+        )
         # The same username and email can exist in another namespace.
-        created = other.post("/v1/user/Create", json={"username": account["username"], "email": account["email"], "password": "password1"})
+        created = other.post(
+            "/v1/user/Create",
+            json={
+                "username": account["username"],
+                "email": account["email"],
+                "password": "password1",
+            },
+        )
         assert created.status_code == 200, created.text
         assert created.json()["account"]["id"] != account["id"]
         other.close()

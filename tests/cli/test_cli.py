@@ -19,7 +19,12 @@ def cli_runner(url: str, tmp_path):
 
     def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "micro_user", *args], env=env, input=input, capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "micro_user", *args],
+            env=env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     return run
@@ -43,9 +48,23 @@ def login(url: str, **credentials: str):
 
 def test_every_command_has_help(cli):
     for command in (
-        [], ["serve"], ["migrate"], ["user"], ["user", "create"], ["user", "read"], ["user", "list"],
-        ["user", "update"], ["user", "delete"], ["user", "set-password"], ["session", "list"],
-        ["session", "revoke"], ["key", "create"], ["key", "list"], ["key", "revoke"], ["export"], ["import"],
+        [],
+        ["serve"],
+        ["migrate"],
+        ["user"],
+        ["user", "create"],
+        ["user", "read"],
+        ["user", "list"],
+        ["user", "update"],
+        ["user", "delete"],
+        ["user", "set-password"],
+        ["session", "list"],
+        ["session", "revoke"],
+        ["key", "create"],
+        ["key", "list"],
+        ["key", "revoke"],
+        ["export"],
+        ["import"],
     ):
         result = cli(*command, "--help")
         assert result.returncode == 0, (command, result.stderr)
@@ -53,14 +72,25 @@ def test_every_command_has_help(cli):
 
 
 def test_user_lifecycle_and_exit_codes(cli):
-    created = cli("user", "create", "--email", "Ann@Example.com", "--username", "ann", "--password", "password1")
+    created = cli(
+        "user",
+        "create",
+        "--email",
+        "Ann@Example.com",
+        "--username",
+        "ann",
+        "--password",
+        "password1",
+    )
     assert created.returncode == 0, created.stderr
     account = json.loads(created.stdout)
     assert account["email"] == "ann@example.com"
     assert json.loads(cli("user", "read", "--username", "ANN").stdout)["id"] == account["id"]
     duplicate = cli("user", "create", "--email", "ann@example.com", "--password", "password1")
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
-    updated = cli("user", "update", "--id", account["id"], "--profile", "team=blue", "--profile", "role=dev")
+    updated = cli(
+        "user", "update", "--id", account["id"], "--profile", "team=blue", "--profile", "role=dev"
+    )
     assert json.loads(updated.stdout)["profile"] == {"team": "blue", "role": "dev"}
     assert [u["id"] for u in json.loads(cli("user", "list").stdout)] == [account["id"]]
     assert cli("user", "update", "--id", account["id"], "--profile", "novalue").returncode == 2
@@ -78,7 +108,9 @@ def test_password_is_prompted_when_left_out(cli):
 
 def test_set_password_ends_sessions_and_session_commands(cli, tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    account = json.loads(cli("user", "create", "--email", "s@example.com", "--password", "password1").stdout)
+    account = json.loads(
+        cli("user", "create", "--email", "s@example.com", "--password", "password1").stdout
+    )
     session = login(url, email="s@example.com", password="password1")
     listed = json.loads(cli("session", "list", "--user-id", account["id"]).stdout)
     assert len(listed) == 1 and session.id not in json.dumps(listed)
@@ -86,19 +118,33 @@ def test_set_password_ends_sessions_and_session_commands(cli, tmp_path):
     assert json.loads(cli("session", "list").stdout) == []
     assert cli("session", "revoke", listed[0]["handle"]).returncode == 3
     login(url, email="s@example.com", password="password1")
-    assert cli("user", "set-password", "--id", account["id"], "--password", "password2").returncode == 0
+    assert (
+        cli("user", "set-password", "--id", account["id"], "--password", "password2").returncode
+        == 0
+    )
     assert json.loads(cli("session", "list").stdout) == []
     login(url, email="s@example.com", password="password2")
 
 
 def test_export_from_sqlite_and_import_into_postgresql(cli, tmp_path, postgres_url):
     for i in range(3):
-        cli("user", "create", "--email", f"m{i}@example.com", "--username", f"m{i}", "--password", f"password{i}x")
+        cli(
+            "user",
+            "create",
+            "--email",
+            f"m{i}@example.com",
+            "--username",
+            f"m{i}",
+            "--password",
+            f"password{i}x",
+        )
     dump = tmp_path / "accounts.jsonl"
     exported = cli("export", "-o", str(dump))
     assert exported.returncode == 0 and "exported 3" in exported.stderr
     lines = dump.read_text().splitlines()
-    assert len(lines) == 3 and all(json.loads(line)["password_hash"].startswith("$argon2id$") for line in lines)
+    assert len(lines) == 3 and all(
+        json.loads(line)["password_hash"].startswith("$argon2id$") for line in lines
+    )
     to_pg = cli_runner(postgres_url, tmp_path)
     imported = to_pg("import", str(dump))
     assert imported.returncode == 0, imported.stderr
@@ -113,7 +159,9 @@ def test_export_from_sqlite_and_import_into_postgresql(cli, tmp_path, postgres_u
 
 def test_import_names_the_bad_line(cli, tmp_path):
     dump = tmp_path / "bad.jsonl"
-    dump.write_text('{"id": "a", "email": "a@example.com", "password_hash": "$argon2id$x"}\n{"id": "b"}\n')
+    dump.write_text(
+        '{"id": "a", "email": "a@example.com", "password_hash": "$argon2id$x"}\n{"id": "b"}\n'
+    )
     result = cli("import", str(dump))
     assert result.returncode == 1 and "line 2" in result.stderr
     assert json.loads(cli("user", "list").stdout) == []  # nothing half-imported

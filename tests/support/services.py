@@ -18,8 +18,14 @@ from pathlib import Path
 import httpx
 from aiosmtpd.controller import Controller
 
-POSTGRES_ADMIN_URL = os.environ.get("MICRO_USER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REQUIRE = {part.strip() for part in os.environ.get("MICRO_USER_TEST_REQUIRE", "").split(",") if part.strip()}
+POSTGRES_ADMIN_URL = os.environ.get(
+    "MICRO_USER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE = {
+    part.strip()
+    for part in os.environ.get("MICRO_USER_TEST_REQUIRE", "").split(",")
+    if part.strip()
+}
 ADMIN_KEY = "muk_test_admin_" + secrets.token_urlsafe(24)
 
 
@@ -85,7 +91,9 @@ class Mailbox:
                     return found
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"no mail to {to} within {timeout}s ({len(found)} of {count})")
+                    raise AssertionError(
+                        f"no mail to {to} within {timeout}s ({len(found)} of {count})"
+                    )
                 self.lock.wait(remaining)
 
     def sent_to(self, to: str) -> list[Message]:
@@ -107,7 +115,9 @@ class SmtpServer:
 class ServerProcess:
     """``micro-user serve`` in a subprocess, with its log kept in a file."""
 
-    def __init__(self, database_url: str, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str, workdir: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"

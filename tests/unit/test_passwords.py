@@ -12,7 +12,9 @@ from micro_user.storage.tables import accounts
 
 async def stored_hash(services, account_id: str) -> str:
     async with services.db.read() as conn:
-        return (await conn.execute(select(accounts.c.password_hash).where(accounts.c.id == account_id))).scalar_one()
+        return (
+            await conn.execute(select(accounts.c.password_hash).where(accounts.c.id == account_id))
+        ).scalar_one()
 
 
 def test_default_parameters_are_owasp_argon2id():
