@@ -1,0 +1,60 @@
+"""Several instances on one database behave as one service."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import httpx
+import pytest
+
+from conftest import unique
+from tests.support.services import ADMIN_KEY, ServerProcess
+
+HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+@pytest.fixture
+def second(server, tmp_path):
+    """Another micro-user, with two worker processes, on the first one's database."""
+    other = ServerProcess(
+        server.env["MICRO_USER_DATABASE_URL"], tmp_path, {"MICRO_USER_WORKERS": "2"}
+    )
+    other.start()
+    yield other
+    other.stop()
+
+
+def call(instance: ServerProcess, endpoint: str, **fields) -> httpx.Response:
+    return httpx.post(
+        f"{instance.base_url}/v1/user/{endpoint}", json=fields, headers=HEADERS, timeout=60
+    )
+
+
+def test_a_session_made_on_one_instance_is_honoured_and_ended_on_another(server, second):
+    name = unique()
+    assert (
+        call(
+            server, "Create", username=name, email=f"{name}@example.com", password="password1"
+        ).status_code
+        == 200
+    )
+    session = call(second, "Login", username=name, password="password1").json()["session"]
+    assert call(server, "ReadSession", session_id=session["id"]).status_code == 200
+    assert call(server, "Logout", session_id=session["id"]).status_code == 200
+    for _ in range(4):  # whichever worker of the second instance answers
+        assert call(second, "ReadSession", session_id=session["id"]).status_code == 401
+
+
+def test_concurrent_creates_across_instances_make_one_account(server, second):
+    email = f"{unique('race')}@example.com"
+    instances = [server, second] * 20
+
+    def create(pair):
+        i, instance = pair
+        return call(
+            instance, "Create", username=f"{unique()}{i}", email=email, password="password1"
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = sorted(r.status_code for r in pool.map(create, enumerate(instances)))
+    assert statuses.count(200) == 1 and statuses.count(400) == 39, statuses
