@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle that signs the SMTP server's certificate (system CAs otherwise).",
+    )
 
     @field_validator("default_namespace")
     @classmethod

@@ -61,6 +61,7 @@ class SmtpSender:
                 use_tls=s.smtp_security is SmtpSecurity.tls,
                 start_tls=True if s.smtp_security is SmtpSecurity.starttls else False,
                 timeout=s.smtp_timeout_seconds,
+                cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.error(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import email
 import os
 import secrets
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -14,9 +16,11 @@ import time
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MICRO_USER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -101,11 +105,72 @@ class Mailbox:
             return [m for m in self.messages if m["To"] == to]
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path] | None:
+    """A certificate for 127.0.0.1 made with the openssl command; None where it is missing."""
+    if shutil.which("openssl") is None:
+        return None
+    cert, key = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 class SmtpServer:
-    def __init__(self) -> None:
+    """aiosmtpd on loopback. With ``security`` "starttls" or "tls" it presents ``certificate``;
+    with ``login`` it demands that user name and password."""
+
+    def __init__(
+        self,
+        security: str = "none",
+        certificate: tuple[Path, Path] | None = None,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.mailbox = Mailbox()
         self.port = free_port()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if security != "none":
+            assert certificate is not None
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(certificate[0]), str(certificate[1]))
+            if security == "starttls":
+                options.update(tls_context=context, require_starttls=True)
+            else:
+                options.update(ssl_context=context)
+        if login is not None:
+
+            def authenticate(server, session, envelope, mechanism, auth_data):
+                ok = (
+                    isinstance(auth_data, LoginPassword)
+                    and (auth_data.login.decode(), auth_data.password.decode()) == login
+                )
+                return AuthResult(success=ok)
+
+            options.update(
+                authenticator=authenticate,
+                auth_required=True,
+                auth_require_tls=security == "starttls",
+            )
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 
     def stop(self) -> None:
