@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -117,8 +115,3 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'micro-user.db'}"
-
-
-@lru_cache(maxsize=1)
-def get_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)

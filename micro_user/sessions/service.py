@@ -7,6 +7,7 @@ database holds no usable session.
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.accounts.models import Account, Session
 from micro_user.accounts.passwords import PasswordHasher
@@ -61,7 +62,7 @@ class SessionService:
             # The account was deleted while the password was being checked.
             raise Unauthorized(error_id, INVALID_CREDENTIALS) from None
 
-    async def _start(self, conn: object, account: Account) -> Session:
+    async def _start(self, conn: AsyncConnection, account: Account) -> Session:
         now = self.clock()
         session = Session(
             id=new_token(),
@@ -70,10 +71,10 @@ class SessionService:
             created=now,
             expires=now + self.settings.session_ttl_seconds,
         )
-        await repo.insert_session(conn, digest(session.id), session)  # type: ignore[arg-type]
+        await repo.insert_session(conn, digest(session.id), session)
         return session
 
-    async def start_for(self, conn: object, account: Account) -> Session:
+    async def start_for(self, conn: AsyncConnection, account: Account) -> Session:
         """A new session inside a caller's transaction (magic links)."""
         return await self._start(conn, account)
 

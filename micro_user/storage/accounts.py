@@ -249,7 +249,7 @@ async def list_sessions(
     if account_id:
         query = query.where(sessions.c.account_id == account_id)
     rows = await conn.execute(query.order_by(sessions.c.created.desc()))
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 async def revoke_sessions_by_prefix(conn: AsyncConnection, namespace: str, hash_prefix: str) -> int:
