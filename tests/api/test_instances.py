@@ -58,3 +58,23 @@ def test_concurrent_creates_across_instances_make_one_account(server, second):
     with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
         statuses = sorted(r.status_code for r in pool.map(create, enumerate(instances)))
     assert statuses.count(200) == 1 and statuses.count(400) == 39, statuses
+
+
+def test_ready_only_while_the_database_answers(tmp_path, request):
+    from conftest import new_postgres_database
+    from tests.support.services import PostgresDatabase
+
+    url = new_postgres_database(request)
+    instance = ServerProcess(url, tmp_path).start()
+    try:
+        assert httpx.get(instance.base_url + "/ready").status_code == 200
+        # Take the database away under the running server.
+        name = url.rsplit("/", 1)[1]
+        PostgresDatabase.drop_named(name)
+        response = httpx.get(instance.base_url + "/ready", timeout=10)
+        assert response.status_code == 503 and response.json()["id"] == "micro-user.ready"
+        assert httpx.get(instance.base_url + "/health").status_code == 200
+        api = httpx.post(f"{instance.base_url}/v1/user/List", json={}, headers=HEADERS, timeout=30)
+        assert api.status_code == 503 and api.json()["id"] == "micro-user.database"
+    finally:
+        instance.stop()

@@ -55,20 +55,23 @@ class PostgresDatabase:
 
     def __init__(self) -> None:
         import psycopg
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+        from psycopg.conninfo import conninfo_to_dict
 
         self.name = "micro_user_test_" + secrets.token_hex(6)
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
         info = conninfo_to_dict(POSTGRES_ADMIN_URL)
         self.url = f"postgresql://{info.get('user', 'postgres')}@{info.get('host', '127.0.0.1')}:{info.get('port', 5432)}/{self.name}"
-        self._make_conninfo = make_conninfo
 
     def drop(self) -> None:
+        self.drop_named(self.name)
+
+    @staticmethod
+    def drop_named(name: str) -> None:
         import psycopg
 
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
