@@ -86,6 +86,8 @@ class Api:
                 and endpoint.name == "VerifyEmail"
             ):
                 response = await self.verify_email_link(request)
+            elif request.method == "GET" and not endpoint.safe:
+                raise MethodNotAllowed(endpoint.error_id, f"{endpoint.name} changes data: use POST")
             else:
                 caller = await authorize(self.services.keys, request.headers.get("authorization"))
                 body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)

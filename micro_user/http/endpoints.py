@@ -39,6 +39,8 @@ class Endpoint:
     handler: Handler
     summary: str
     errors: tuple[int, ...] = field(default=(400,))
+    # Safe endpoints change nothing, and so may also be called with GET and query parameters.
+    safe: bool = False
 
     @property
     def path(self) -> str:
@@ -61,9 +63,10 @@ class Registry:
         response: type[WireResponse],
         summary: str,
         errors: tuple[int, ...] = (400,),
+        safe: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            endpoint = Endpoint(service, name, request, response, handler, summary, errors)
+            endpoint = Endpoint(service, name, request, response, handler, summary, errors, safe)
             self._by_key[(service, name.lower())] = endpoint
             return handler
 

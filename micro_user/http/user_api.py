@@ -193,6 +193,7 @@ async def create(ctx: Context, req: CreateRequest) -> dict[str, Any]:
     AccountResponse,
     "Read an account by id, username or email",
     (400, 404),
+    safe=True,
 )
 async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
     account = await ctx.services.accounts.read(
@@ -225,6 +226,7 @@ async def delete(ctx: Context, req: DeleteRequest) -> dict[str, Any]:
     ListRequest,
     ListResponse,
     "List accounts, oldest first (limit 25 by default, at most 1000)",
+    safe=True,
 )
 async def list_(ctx: Context, req: ListRequest) -> dict[str, Any]:
     accounts = await ctx.services.accounts.list(ctx.namespace, offset=req.offset, limit=req.limit)
@@ -286,6 +288,7 @@ async def logout_all(ctx: Context, req: LogoutAllRequest) -> dict[str, Any]:
     ReadSessionResponse,
     "Read a live session and its account",
     (400, 401),
+    safe=True,
 )
 async def read_session(ctx: Context, req: ReadSessionRequest) -> dict[str, Any]:
     session, account = await ctx.services.sessions.read(ctx.namespace, req.session_id)

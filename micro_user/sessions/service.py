@@ -47,7 +47,8 @@ class SessionService:
         # An unknown account costs one hash too, so the answer neither differs nor comes faster.
         stored = found[1] if found else None
         ok, needs_rehash = await self.hasher.verify(stored, password)
-        if not ok or found is None:
+        # Given both, the username must belong to the account the email names.
+        if not ok or found is None or (email and username and found[0].username != username):
             raise Unauthorized(error_id, INVALID_CREDENTIALS)
         account = found[0]
         new_hash = await self.hasher.hash(password) if needs_rehash else None

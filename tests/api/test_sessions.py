@@ -82,3 +82,15 @@ def test_logout_all_ends_every_session_of_the_account_only(api, new_user):
 def test_read_session_of_unknown_or_empty_id(api):
     assert api("ReadSession", session_id="not-a-session").status_code == 401
     assert api("ReadSession").status_code == 400
+
+
+def test_login_with_both_username_and_email_needs_them_to_match(api, new_user):
+    account, password = new_user()
+    other, _ = new_user()
+    assert (
+        api(
+            "Login", username=other["username"], email=account["email"], password=password
+        ).status_code
+        == 401
+    )
+    api.ok("Login", username=account["username"], email=account["email"], password=password)

@@ -245,3 +245,14 @@ class TestAccess:
         assert created.status_code == 200, created.text
         assert created.json()["account"]["id"] != account["id"]
         other.close()
+
+
+def test_get_serves_only_endpoints_that_change_nothing(raw, new_user):
+    account, password = new_user()
+    assert raw.get("/v1/user/Read", params={"id": account["id"]}).json()["account"] == account
+    assert len(raw.get("/v1/user/List", params={"limit": 1}).json()["users"]) == 1
+    refused = raw.get("/v1/user/Delete", params={"id": account["id"]})
+    assert (
+        refused.status_code == 405 and refused.json()["detail"] == "Delete changes data: use POST"
+    )
+    assert raw.post("/v1/user/Read", json={"id": account["id"]}).status_code == 200

@@ -64,9 +64,7 @@ def read(*, id: str, username: str, email: str) -> Call[Account]:
     return Call("Read", {"id": id, "username": username, "email": email}, _account)
 
 
-def update(
-    *, id: str, username: str, email: str, profile: Mapping[str, str] | None
-) -> Call[None]:
+def update(*, id: str, username: str, email: str, profile: Mapping[str, str] | None) -> Call[None]:
     fields = {"id": id, "username": username, "email": email}
     return Call("Update", {**fields, "profile": dict(profile or {})}, _nothing)
 

@@ -54,11 +54,14 @@ class APIError(MicroUserError):
     """
 
     def __init__(self, id: str, code: int, detail: str, status: str) -> None:
-        super().__init__(f"{detail} ({code} {status}, id {id!r})")
+        super().__init__(id, code, detail, status)  # all of them, so that errors pickle
         self.id = id
         self.code = code
         self.detail = detail
         self.status = status
+
+    def __str__(self) -> str:
+        return f"{self.detail} ({self.code} {self.status}, id {self.id!r})"
 
 
 class BadRequestError(APIError):
