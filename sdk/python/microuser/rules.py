@@ -1,0 +1,173 @@
+"""Access rules: the one evaluation that micro-user, its SDKs and its gateway check share.
+
+A rule grants or denies one scope access to resources. For an account and a
+resource: keep the rules whose type, name and endpoint each equal the
+resource's or are ``*`` (an endpoint ending in ``/*`` matches by prefix);
+order them by priority, highest first; the first rule whose scope applies to
+the account decides. Scope ``""`` applies to everyone, even without an
+account; ``*`` to any account of the rules' namespace; ``+`` to an account of
+any namespace; any other scope to the namespace's accounts holding it. When
+no rule applies, access is denied. Between rules of equal priority a denial
+wins, so the outcome never depends on the order rules were made in.
+
+``RuleSet`` indexes the rules by type, name and endpoint once, so an
+evaluation looks only at the few rules that can match: its cost does not grow
+with the number of rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+WILDCARD = "*"
+PREFIX_SUFFIX = "/*"
+
+
+class Access(StrEnum):
+    GRANTED = "GRANTED"
+    DENIED = "DENIED"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What is being accessed, e.g. ``Resource("service", "user", "User.Create")``."""
+
+    type: str
+    name: str
+    endpoint: str
+
+    @classmethod
+    def parse(cls, text: str) -> Resource:
+        """Read the command-line form ``type:name:endpoint``."""
+        parts = text.split(":", 2)
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"a resource is written type:name:endpoint, got {text!r}")
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.name}:{self.endpoint}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    scope: str
+    resource: Resource
+    access: Access = Access.GRANTED
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who asks: an account's namespace (its issuer) and the scopes it holds."""
+
+    namespace: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+
+def scope_applies(scope: str, subject: Subject | None, namespace: str) -> bool:
+    if scope == "":
+        return True
+    if subject is None:
+        return False
+    if scope == "+":
+        return True
+    if subject.namespace != namespace:
+        return False
+    return scope == WILDCARD or scope in subject.scopes
+
+
+def _order(rule: Rule) -> tuple[int, int, str]:
+    # Highest priority first; at equal priority a denial first; then by id, for a stable order.
+    return (-rule.priority, 0 if rule.access is Access.DENIED else 1, rule.id)
+
+
+class _Endpoints:
+    """The rules of one (type, name) pair, by endpoint."""
+
+    __slots__ = ("any", "exact", "prefixes")
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list[Rule]] = {}
+        self.prefixes: dict[str, list[Rule]] = {}
+        self.any: list[Rule] = []
+
+    def add(self, rule: Rule) -> None:
+        endpoint = rule.resource.endpoint
+        if endpoint == WILDCARD:
+            self.any.append(rule)
+        elif endpoint.endswith(PREFIX_SUFFIX):
+            self.prefixes.setdefault(endpoint[: -len(WILDCARD)], []).append(rule)
+        else:
+            self.exact.setdefault(endpoint, []).append(rule)
+
+    def sort(self) -> None:
+        for rules in (*self.exact.values(), *self.prefixes.values(), self.any):
+            rules.sort(key=_order)
+
+    def candidates(self, endpoint: str, into: list[list[Rule]]) -> None:
+        if self.any:
+            into.append(self.any)
+        exact = self.exact.get(endpoint)
+        if exact:
+            into.append(exact)
+        if self.prefixes:
+            cut = endpoint.find("/")
+            while cut != -1:
+                matched = self.prefixes.get(endpoint[: cut + 1])
+                if matched:
+                    into.append(matched)
+                cut = endpoint.find("/", cut + 1)
+
+
+class RuleSet:
+    """The rules of one namespace, indexed for evaluation."""
+
+    def __init__(self, namespace: str, rules: Iterable[Rule] = ()) -> None:
+        self.namespace = namespace
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._index: dict[tuple[str, str], _Endpoints] = {}
+        for rule in self.rules:
+            key = (rule.resource.type, rule.resource.name)
+            self._index.setdefault(key, _Endpoints()).add(rule)
+        for endpoints in self._index.values():
+            endpoints.sort()
+
+    def decide(self, subject: Subject | None, resource: Resource) -> Rule | None:
+        """The rule that decides, or None when no rule applies (which means denied)."""
+        lists: list[list[Rule]] = []
+        index = self._index
+        for key in (
+            (resource.type, resource.name),
+            (resource.type, WILDCARD),
+            (WILDCARD, resource.name),
+            (WILDCARD, WILDCARD),
+        ):
+            endpoints = index.get(key)
+            if endpoints is not None:
+                endpoints.candidates(resource.endpoint, lists)
+        best: Rule | None = None
+        best_order: tuple[int, int, str] | None = None
+        namespace = self.namespace
+        for rules in lists:
+            # Each list is sorted: its first applicable rule is its best one.
+            for rule in rules:
+                if best_order is not None and _order(rule) >= best_order:
+                    break
+                if scope_applies(rule.scope, subject, namespace):
+                    best, best_order = rule, _order(rule)
+                    break
+        return best
+
+    def allows(self, subject: Subject | None, resource: Resource) -> bool:
+        rule = self.decide(subject, resource)
+        return rule is not None and rule.access is Access.GRANTED
+
+
+def evaluate(
+    rules: Sequence[Rule], namespace: str, subject: Subject | None, resource: Resource
+) -> bool:
+    """One-off evaluation; build a ``RuleSet`` once to evaluate many times."""
+    return RuleSet(namespace, rules).allows(subject, resource)
