@@ -7,14 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from micro_user.access.guard import Guard
 from micro_user.access.keys import KeyService
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.accounts.service import AccountService
+from micro_user.auth.accounts import ServiceAccounts
+from micro_user.auth.rules import RoleService, RuleService
+from micro_user.auth.signing import SigningKeys
+from micro_user.auth.state import AuthState
+from micro_user.auth.tokens import TokenService
 from micro_user.clock import Clock, system_clock
 from micro_user.email.flows import EmailFlows
 from micro_user.email.senders import MailSender, make_sender
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
+from micro_user.storage.auth import delete_expired_auth
 from micro_user.storage.database import Database
 
 
@@ -27,6 +34,13 @@ class Services:
     sessions: SessionService
     email: EmailFlows
     keys: KeyService
+    rules: RuleService
+    roles: RoleService
+    service_accounts: ServiceAccounts
+    signing: SigningKeys
+    auth_state: AuthState
+    tokens: TokenService
+    guard: Guard
 
     @classmethod
     def build(
@@ -40,6 +54,13 @@ class Services:
             threads=settings.hash_threads,
         )
         sessions = SessionService(db, hasher, settings, clock)
+        keys = KeyService(db, clock, settings.key_cache_seconds)
+        rules = RuleService(db, clock)
+        roles = RoleService(db, clock)
+        service_accounts = ServiceAccounts(db, roles, clock)
+        signing = SigningKeys(db, clock, settings.jwt_algorithm, settings.access_token_ttl_seconds)
+        state = AuthState(db, rules, signing, clock, on_change=keys.forget)
+        tokens = TokenService(db, signing, service_accounts, state, settings, clock)
         return cls(
             settings=settings,
             db=db,
@@ -49,12 +70,28 @@ class Services:
             email=EmailFlows(
                 db, sender or make_sender(settings), sessions, hasher, settings, clock
             ),
-            keys=KeyService(db, clock, settings.key_cache_seconds),
+            keys=keys,
+            rules=rules,
+            roles=roles,
+            service_accounts=service_accounts,
+            signing=signing,
+            auth_state=state,
+            tokens=tokens,
+            guard=Guard(db, keys, tokens, state, clock),
         )
 
+    async def start(self) -> None:
+        """Make sure a signing key exists and load what the instance caches."""
+        await self.signing.ensure()
+        await self.auth_state.refresh(force=True)
+
     async def cleanup(self) -> tuple[int, int]:
-        """Delete expired sessions and stale one-time tokens."""
-        return await self.sessions.delete_expired(), await self.email.delete_stale()
+        """Delete expired sessions, stale one-time tokens, and spent refresh tokens."""
+        sessions = await self.sessions.delete_expired()
+        tokens = await self.email.delete_stale()
+        async with self.db.write() as conn:
+            tokens += await delete_expired_auth(conn, self.sessions.clock())
+        return sessions, tokens
 
     async def close(self) -> None:
         self.hasher.close()

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     reset_code_max_attempts: int = Field(default=5, ge=1)
     cleanup_interval_seconds: float = Field(default=300.0, gt=0)
 
+    # Tokens and access rules
+    jwt_algorithm: str = Field(default="EdDSA", pattern="^(EdDSA|ES256|RS256)$")
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    auth_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    self_service: bool = True
+    session_cookie: str = "micro_session"
+    gateway_routes: str = Field(
+        default="",
+        description="JSON list of {prefix, type, name} mapping gateway paths to resources.",
+    )
+
     # Mail
     mail_sender: MailSender = MailSender.console
     mail_from: str = "micro-user <no-reply@localhost>"

@@ -1,7 +1,11 @@
-"""The one place that decides whether a request may reach the API.
+"""The one place that decides whether a request may go on: who is asking, and do the rules allow it.
 
-Today: a valid API key (Bearer, or Basic with the key as password, as the
-Micro gateway accepted). A later issue replaces this with the rule engine.
+Every API endpoint of micro-user is a resource (``service:user:User.Create``,
+``service:auth:Rules.Create``, ...) and is checked with the same rule
+evaluation as any other service behind the gateway. A caller proves who it is
+with an API key, an access token (JWT) or a login session id, sent as
+``Authorization: Bearer ...`` (or ``Basic`` with the credential as password,
+as the Micro gateway accepted); gateways may also send a session cookie.
 """
 
 from __future__ import annotations
@@ -9,15 +13,24 @@ from __future__ import annotations
 import base64
 import binascii
 
-from micro_user.access.keys import Caller, KeyService
-from micro_user.errors import Unauthorized
+from microuser.rules import Resource
+
+from micro_user.access.keys import KeyService
+from micro_user.auth.models import USER, Identity
+from micro_user.auth.signing import InvalidToken
+from micro_user.auth.state import AuthState
+from micro_user.auth.tokens import TokenService, looks_like_jwt
+from micro_user.clock import Clock
+from micro_user.crypto import digest
+from micro_user.errors import Forbidden, Unauthorized
+from micro_user.storage import accounts as accounts_repo
+from micro_user.storage import auth as auth_repo
+from micro_user.storage.database import Database
 
 ERROR_ID = "auth"
 
 
-def credential_from_header(authorization: str | None) -> str:
-    if not authorization:
-        raise Unauthorized(ERROR_ID, "missing credentials: send 'Authorization: Bearer <api key>'")
+def credential_from_header(authorization: str) -> str:
     scheme, _, value = authorization.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer" and value:
@@ -30,11 +43,67 @@ def credential_from_header(authorization: str | None) -> str:
         _, _, password = decoded.partition(":")
         if password:
             return password
-    raise Unauthorized(ERROR_ID, "unsupported Authorization header: use 'Bearer <api key>'")
+    raise Unauthorized(ERROR_ID, "unsupported Authorization header: use 'Bearer <credential>'")
 
 
-async def authorize(keys: KeyService, authorization: str | None) -> Caller:
-    caller = await keys.authenticate(credential_from_header(authorization))
-    if caller is None:
-        raise Unauthorized(ERROR_ID, "invalid or revoked API key")
-    return caller
+class Guard:
+    def __init__(
+        self,
+        db: Database,
+        keys: KeyService,
+        tokens: TokenService,
+        state: AuthState,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.keys = keys
+        self.tokens = tokens
+        self.state = state
+        self.clock = clock
+
+    async def identify(self, credential: str) -> Identity | None:
+        """Who a credential belongs to, or None if it is no valid credential."""
+        if looks_like_jwt(credential):
+            try:
+                return self.tokens.inspect(credential)
+            except InvalidToken:
+                return None
+        identity = await self.keys.authenticate(credential)
+        if identity is not None:
+            return identity
+        return await self.session_identity(credential)
+
+    async def session_identity(self, session_id: str) -> Identity | None:
+        async with self.db.read() as conn:
+            found = await accounts_repo.find_session(conn, None, digest(session_id), self.clock())
+            if found is None:
+                return None
+            account = found[2]
+            scopes = await auth_repo.roles_of(conn, account.namespace, USER, account.id)
+        return Identity(account.id, USER, account.namespace, frozenset(scopes), via="session")
+
+    async def identify_header(self, authorization: str | None) -> Identity | None:
+        """None without credentials; 401 for credentials that are not valid."""
+        if not authorization:
+            return None
+        identity = await self.identify(credential_from_header(authorization))
+        if identity is None:
+            raise Unauthorized(ERROR_ID, "invalid, expired or revoked credentials")
+        return identity
+
+    def allows(self, identity: Identity | None, namespace: str, resource: Resource) -> bool:
+        subject = identity.subject if identity is not None else None
+        return bool(self.state.ruleset(namespace).allows(subject, resource))
+
+    def check(
+        self, identity: Identity | None, namespace: str, resource: Resource, *, own: bool = False
+    ) -> None:
+        """Raise 401 (no credentials) or 403 unless the rules allow it, or it is the
+        caller's own account (``own``) and the caller is that user."""
+        if own or self.allows(identity, namespace, resource):
+            return
+        if identity is None:
+            raise Unauthorized(
+                ERROR_ID, "missing credentials: send 'Authorization: Bearer <api key or token>'"
+            )
+        raise Forbidden(ERROR_ID, f"{resource} is not allowed for this account")

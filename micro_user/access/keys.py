@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from micro_user.accounts.validation import check_namespace
+from micro_user.auth.models import KEY, Identity
+from micro_user.auth.rules import check_role_name
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound
 from micro_user.storage import keys as repo
+from micro_user.storage.auth import bump_version
 from micro_user.storage.database import Database
 
 KEY_PREFIX = "muk_"
@@ -30,14 +33,6 @@ _CACHE_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is calling: the key that was presented and the namespace it works in."""
-
-    key_id: str
-    namespace: str
-
-
-@dataclass(frozen=True, slots=True)
 class ApiKey:
     id: str
     namespace: str
@@ -45,6 +40,7 @@ class ApiKey:
     hint: str
     created: int
     revoked: int | None
+    scopes: tuple[str, ...] = ("admin",)
 
 
 class KeyService:
@@ -52,9 +48,16 @@ class KeyService:
         self.db = db
         self.clock = clock
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[Caller | None, float]] = {}
+        self._cache: dict[str, tuple[Identity | None, float]] = {}
 
-    def _row(self, namespace: str, name: str, secret: str, key_id: str) -> dict[str, object]:
+    def _row(
+        self,
+        namespace: str,
+        name: str,
+        secret: str,
+        key_id: str,
+        scopes: tuple[str, ...] = ("admin",),
+    ) -> dict[str, object]:
         return {
             "id": key_id,
             "namespace": namespace,
@@ -62,32 +65,49 @@ class KeyService:
             "secret_hash": digest(secret),
             "hint": secret[:HINT_LENGTH],
             "created": self.clock(),
+            "scopes": " ".join(scopes),
         }
 
-    async def create(self, namespace: str, name: str = "") -> tuple[ApiKey, str]:
+    async def create(
+        self, namespace: str, name: str = "", scopes: tuple[str, ...] = ("admin",)
+    ) -> tuple[ApiKey, str]:
         check_namespace(namespace)
         if len(name) > 128:
             raise BadRequest("key.create", "a key name is at most 128 characters")
+        if not scopes:
+            raise BadRequest("key.create", "a key needs at least one scope")
+        for scope in scopes:
+            check_role_name(scope)
         secret = KEY_PREFIX + new_token()
-        row = self._row(namespace, name, secret, "key_" + secrets.token_hex(8))
+        key_id = "key_" + secrets.token_hex(8)
         async with self.db.write() as conn:
-            await repo.insert_key(conn, **row)
-        return ApiKey(row["id"], namespace, name, row["hint"], row["created"], None), secret  # type: ignore[arg-type]
+            await repo.insert_key(conn, **self._row(namespace, name, secret, key_id, scopes))
+        return ApiKey(
+            key_id, namespace, name, secret[:HINT_LENGTH], self.clock(), None, scopes
+        ), secret
 
     async def list(
         self, namespace: str | None = None, include_revoked: bool = False
     ) -> list[ApiKey]:
         async with self.db.read() as conn:
             rows = await repo.list_keys(conn, namespace, include_revoked)
-        return [ApiKey(r.id, r.namespace, r.name, r.hint, r.created, r.revoked) for r in rows]
+        return [
+            ApiKey(r.id, r.namespace, r.name, r.hint, r.created, r.revoked, tuple(r.scopes.split()))
+            for r in rows
+        ]
 
     async def revoke(self, key_id: str) -> None:
         async with self.db.write() as conn:
             if not await repo.revoke_key(conn, key_id, self.clock()):
                 raise NotFound("key.revoke", f"no active key with id {key_id!r}")
+            await bump_version(conn)
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop cached lookups (called whenever auth data changed, here or elsewhere)."""
         self._cache.clear()
 
-    async def authenticate(self, secret: str) -> Caller | None:
+    async def authenticate(self, secret: str) -> Identity | None:
         secret_hash = digest(secret)
         now = time.monotonic()
         cached = self._cache.get(secret_hash)
@@ -95,12 +115,16 @@ class KeyService:
             return cached[0]
         async with self.db.read() as conn:
             row = await repo.find_active_by_hash(conn, secret_hash)
-        caller = Caller(row.id, row.namespace) if row else None
+        identity = (
+            Identity(row.id, KEY, row.namespace, frozenset(row.scopes.split()), via="key")
+            if row
+            else None
+        )
         if self.cache_seconds > 0:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
-            self._cache[secret_hash] = (caller, now + self.cache_seconds)
-        return caller
+            self._cache[secret_hash] = (identity, now + self.cache_seconds)
+        return identity
 
     async def bootstrap(self, namespace: str, env_key: str | None) -> str | None:
         """Make sure an admin key exists. With ``env_key`` that key is the admin key;

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from micro_user.access.guard import authorize
+from micro_user.accounts.validation import check_namespace
+from micro_user.auth.models import USER, Identity
 from micro_user.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -32,7 +33,7 @@ from micro_user.errors import (
     Unavailable,
 )
 from micro_user.http import user_api  # noqa: F401  (registers the user endpoints)
-from micro_user.http.endpoints import Context, registry
+from micro_user.http.endpoints import Context, Endpoint, registry
 from micro_user.http.openapi import docs_page, openapi_document
 from micro_user.http.wire import decode_body, encode, error_body, parse_request
 from micro_user.services import Services
@@ -68,56 +69,80 @@ def merged_payload(body: dict[str, Any], request: Request) -> dict[str, Any]:
     return body
 
 
+async def respond(request: Request, work: Callable[[], Awaitable[Response]]) -> Response:
+    """Run one request's work, turning every failure into the wire error shape, and log it."""
+    started = time.perf_counter()
+    try:
+        response = await work()
+    except ServiceError as exc:
+        response = error_response(exc)
+    except (OperationalError, DBAPIError) as exc:
+        log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
+        response = error_response(
+            Unavailable("micro-user.database", "the database is unavailable; try again")
+        )
+    except Exception:
+        log.exception("unhandled error on %s", request.url.path)
+        response = error_response(
+            ServiceError("micro-user.internal", "internal error; the server log has the details")
+        )
+    # The query string is never logged: links carry tokens in it.
+    log.info(
+        "%s %s %d %.1fms",
+        request.method,
+        request.url.path,
+        response.status_code,
+        (time.perf_counter() - started) * 1000,
+    )
+    return response
+
+
+def is_own_account(identity: Identity | None, namespace: str, endpoint: Endpoint, req: Any) -> bool:
+    """A user acting on their own account, on an endpoint that allows that."""
+    return (
+        endpoint.owner is not None
+        and identity is not None
+        and identity.type == USER
+        and identity.namespace == namespace
+        and getattr(req, endpoint.owner, None) == identity.id
+    )
+
+
 class Api:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.settings = services.settings
 
     async def call(self, request: Request) -> Response:
-        started = time.perf_counter()
+        return await respond(request, lambda: self._call(request))
+
+    async def _call(self, request: Request) -> Response:
         parts = [p for p in request.path_params["path"].split("/") if p]
         endpoint = registry.resolve(parts)
-        try:
-            if endpoint is None:
-                raise NotFound("micro-user.route", f"no endpoint at {request.url.path}")
-            if (
-                request.method == "GET"
-                and endpoint.service == "user"
-                and endpoint.name == "VerifyEmail"
-            ):
-                response = await self.verify_email_link(request)
-            elif request.method == "GET" and not endpoint.safe:
-                raise MethodNotAllowed(endpoint.error_id, f"{endpoint.name} changes data: use POST")
-            else:
-                caller = await authorize(self.services.keys, request.headers.get("authorization"))
-                body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)
-                payload = merged_payload(decode_body(body, endpoint.error_id), request)
-                req = parse_request(endpoint.request, payload, endpoint.error_id)
-                result = await endpoint.handler(Context(self.services, caller), req)
-                response = Response(encode(result), media_type=JSON)
-        except ServiceError as exc:
-            response = error_response(exc)
-        except (OperationalError, DBAPIError) as exc:
-            log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
-            response = error_response(
-                Unavailable("micro-user.database", "the database is unavailable; try again")
-            )
-        except Exception:
-            log.exception("unhandled error on %s", request.url.path)
-            response = error_response(
-                ServiceError(
-                    "micro-user.internal", "internal error; the server log has the details"
-                )
-            )
-        # The query string is never logged: links carry tokens in it.
-        log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+        if endpoint is None:
+            raise NotFound("micro-user.route", f"no endpoint at {request.url.path}")
+        if (
+            request.method == "GET"
+            and endpoint.service == "user"
+            and endpoint.name == "VerifyEmail"
+        ):
+            return await self.verify_email_link(request)
+        if request.method == "GET" and not endpoint.safe:
+            raise MethodNotAllowed(endpoint.error_id, f"{endpoint.name} changes data: use POST")
+        guard = self.services.guard
+        identity = await guard.identify_header(request.headers.get("authorization"))
+        namespace = identity.namespace if identity else self.anonymous_namespace(request)
+        body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)
+        payload = merged_payload(decode_body(body, endpoint.error_id), request)
+        req = parse_request(endpoint.request, payload, endpoint.error_id)
+        own = self.settings.self_service and is_own_account(identity, namespace, endpoint, req)
+        guard.check(identity, namespace, endpoint.resource, own=own)
+        result = await endpoint.handler(Context(self.services, identity, namespace), req)
+        return Response(encode(result), media_type=JSON)
+
+    def anonymous_namespace(self, request: Request) -> str:
+        named = request.headers.get("micro-namespace")
+        return check_namespace(named) if named else self.settings.default_namespace
 
     async def verify_email_link(self, request: Request) -> Response:
         """The link from a verification mail, opened in a browser: verify, then redirect."""
@@ -156,6 +181,7 @@ async def prepare(services: Services) -> None:
     settings = services.settings
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade, settings.resolved_database_url)
+    await services.start()
     env_key = settings.admin_key.get_secret_value() if settings.admin_key else None
     created = await services.keys.bootstrap(settings.default_namespace, env_key)
     if created:
@@ -202,11 +228,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             log.warning(
                 "mail goes to the log (MICRO_USER_MAIL_SENDER=console): for development only"
             )
-        cleaner = asyncio.create_task(cleanup_loop(services))
+        background = [
+            asyncio.create_task(cleanup_loop(services)),
+            asyncio.create_task(services.auth_state.follow(settings.auth_refresh_seconds)),
+        ]
         try:
             yield
         finally:
-            cleaner.cancel()
+            for task in background:
+                task.cancel()
             await services.close()
 
     openapi = openapi_document()

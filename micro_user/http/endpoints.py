@@ -10,21 +10,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from microuser.rules import Resource
+
 from micro_user.http.wire import WireRequest, WireResponse
 
 if TYPE_CHECKING:
-    from micro_user.access.keys import Caller
+    from micro_user.auth.models import Identity
     from micro_user.services import Services
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
     services: Services
-    caller: Caller
-
-    @property
-    def namespace(self) -> str:
-        return self.caller.namespace
+    identity: Identity | None
+    # The caller's namespace, or for an anonymous call the one it names (Micro-Namespace).
+    namespace: str
 
 
 Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]
@@ -41,10 +41,18 @@ class Endpoint:
     errors: tuple[int, ...] = field(default=(400,))
     # Safe endpoints change nothing, and so may also be called with GET and query parameters.
     safe: bool = False
+    # The request field naming the account it acts on: a user may call it for their own account.
+    owner: str | None = None
 
     @property
     def path(self) -> str:
-        return f"/v1/{self.service}/{self.name}"
+        return f"/v1/{self.service}/{self.name.replace('.', '/')}"
+
+    @property
+    def resource(self) -> Resource:
+        """``service:user:User.Create``: what the rules see this endpoint as."""
+        handler = self.name if "." in self.name else f"{self.service.title()}.{self.name}"
+        return Resource("service", self.service, handler)
 
     @property
     def error_id(self) -> str:
@@ -64,9 +72,12 @@ class Registry:
         summary: str,
         errors: tuple[int, ...] = (400,),
         safe: bool = False,
+        owner: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            endpoint = Endpoint(service, name, request, response, handler, summary, errors, safe)
+            endpoint = Endpoint(
+                service, name, request, response, handler, summary, errors, safe, owner
+            )
             self._by_key[(service, name.lower())] = endpoint
             return handler
 

@@ -194,6 +194,7 @@ async def create(ctx: Context, req: CreateRequest) -> dict[str, Any]:
     "Read an account by id, username or email",
     (400, 404),
     safe=True,
+    owner="id",
 )
 async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
     account = await ctx.services.accounts.read(
@@ -203,7 +204,13 @@ async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
 
 
 @registry.add(
-    user, "Update", UpdateRequest, Empty, "Change the given fields of an account", (400, 404)
+    user,
+    "Update",
+    UpdateRequest,
+    Empty,
+    "Change the given fields of an account",
+    (400, 404),
+    owner="id",
 )
 async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
     await ctx.services.accounts.update(
@@ -213,7 +220,13 @@ async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
 
 
 @registry.add(
-    user, "Delete", DeleteRequest, Empty, "Delete an account and end its sessions", (400, 404)
+    user,
+    "Delete",
+    DeleteRequest,
+    Empty,
+    "Delete an account and end its sessions",
+    (400, 404),
+    owner="id",
 )
 async def delete(ctx: Context, req: DeleteRequest) -> dict[str, Any]:
     await ctx.services.accounts.delete(ctx.namespace, req.id)
@@ -240,6 +253,7 @@ async def list_(ctx: Context, req: ListRequest) -> dict[str, Any]:
     Empty,
     "Change a password, given the old one",
     (400, 404),
+    owner="userId",
 )
 async def update_password(ctx: Context, req: UpdatePasswordRequest) -> dict[str, Any]:
     await ctx.services.accounts.update_password(
@@ -274,7 +288,13 @@ async def logout(ctx: Context, req: LogoutRequest) -> dict[str, Any]:
 
 
 @registry.add(
-    user, "LogoutAll", LogoutAllRequest, Empty, "End every session of an account", (400, 404)
+    user,
+    "LogoutAll",
+    LogoutAllRequest,
+    Empty,
+    "End every session of an account",
+    (400, 404),
+    owner="user_id",
 )
 async def logout_all(ctx: Context, req: LogoutAllRequest) -> dict[str, Any]:
     await ctx.services.sessions.logout_all(ctx.namespace, req.user_id)

@@ -200,26 +200,24 @@ async def insert_session(conn: AsyncConnection, token_hash: str, session: Sessio
 
 
 async def find_session(
-    conn: AsyncConnection, namespace: str, token_hash: str, now: int
+    conn: AsyncConnection, namespace: str | None, token_hash: str, now: int
 ) -> tuple[int, int, Account] | None:
-    """The live session with this hash and its account: (created, expires, account)."""
-    row = (
-        await conn.execute(
-            select(sessions.c.created.label("s_created"), sessions.c.expires, *ACCOUNT_COLUMNS)
-            .join(
-                accounts,
-                and_(
-                    accounts.c.namespace == sessions.c.namespace,
-                    accounts.c.id == sessions.c.account_id,
-                ),
-            )
-            .where(
-                sessions.c.token_hash == token_hash,
-                sessions.c.namespace == namespace,
-                sessions.c.expires > now,
-            )
+    """The live session with this hash and its account: (created, expires, account).
+    With ``namespace`` None, in whichever namespace it is."""
+    query = (
+        select(sessions.c.created.label("s_created"), sessions.c.expires, *ACCOUNT_COLUMNS)
+        .join(
+            accounts,
+            and_(
+                accounts.c.namespace == sessions.c.namespace,
+                accounts.c.id == sessions.c.account_id,
+            ),
         )
-    ).first()
+        .where(sessions.c.token_hash == token_hash, sessions.c.expires > now)
+    )
+    if namespace is not None:
+        query = query.where(sessions.c.namespace == namespace)
+    row = (await conn.execute(query)).first()
     return (row.s_created, row.expires, row_to_account(row)) if row else None
 
 

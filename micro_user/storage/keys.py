@@ -38,7 +38,7 @@ async def upsert_key(conn: AsyncConnection, **values: Any) -> None:
 async def find_active_by_hash(conn: AsyncConnection, secret_hash: str) -> Any:
     return (
         await conn.execute(
-            select(api_keys.c.id, api_keys.c.namespace).where(
+            select(api_keys.c.id, api_keys.c.namespace, api_keys.c.scopes).where(
                 api_keys.c.secret_hash == secret_hash, api_keys.c.revoked.is_(None)
             )
         )

@@ -122,5 +122,122 @@ api_keys = Table(
     Column("hint", String(16), nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("revoked", BigInteger, nullable=True),
+    # Roles the key holds, space-separated; the admin key holds "admin".
+    Column("scopes", String(512), nullable=False, server_default="admin"),
     Index(None, "namespace"),
+)
+
+# The auth service ------------------------------------------------------------
+
+# Accounts of the Micro auth model that are not people: service accounts with a secret.
+auth_accounts = Table(
+    "auth_accounts",
+    metadata,
+    Column("namespace", String(64), nullable=False),
+    Column("id", String(128), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("name", String(128), nullable=False, default=""),
+    # SHA-256 of a secret of at least 256 bits (or 24+ characters chosen by an operator).
+    Column("secret_hash", String(64), nullable=False),
+    Column("metadata", Text, nullable=False, default="{}"),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    PrimaryKeyConstraint("namespace", "id"),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("namespace", String(64), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("description", String(512), nullable=False, default=""),
+    Column("created", BigInteger, nullable=False),
+    PrimaryKeyConstraint("namespace", "name"),
+)
+
+# Which account holds which role. account_type is "user" (an account of the user
+# service), "service" (an auth account) or "key" (an API key).
+role_grants = Table(
+    "role_grants",
+    metadata,
+    Column("namespace", String(64), nullable=False),
+    Column("account_type", String(16), nullable=False),
+    Column("account_id", String(128), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    PrimaryKeyConstraint("namespace", "account_type", "account_id", "role"),
+    ForeignKeyConstraint(
+        ["namespace", "role"], ["roles.namespace", "roles.name"], ondelete="CASCADE"
+    ),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("namespace", String(64), nullable=False),
+    Column("id", String(128), nullable=False),
+    Column("scope", String(64), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_name", String(128), nullable=False),
+    Column("resource_endpoint", String(512), nullable=False),
+    Column("access", String(8), nullable=False),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("created", BigInteger, nullable=False),
+    PrimaryKeyConstraint("namespace", "id"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    # The private JWK. It never leaves the service: no endpoint or log shows it.
+    Column("private_jwk", Text, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    # Set when a newer key took over signing; it still verifies until its tokens expire.
+    Column("retired", BigInteger, nullable=True),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("family", String(64), nullable=False),
+    Column("namespace", String(64), nullable=False),
+    Column("account_type", String(16), nullable=False),
+    Column("account_id", String(128), nullable=False),
+    # Tokens got for a login session end with it.
+    Column(
+        "session_hash",
+        String(64),
+        nullable=True,
+    ),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("used", BigInteger, nullable=True),
+    Column("revoked", BigInteger, nullable=True),
+    ForeignKeyConstraint(["session_hash"], ["sessions.token_hash"], ondelete="CASCADE"),
+    Index(None, "family"),
+    Index(None, "namespace", "account_type", "account_id"),
+    Index(None, "session_hash"),
+    Index(None, "expires"),
+)
+
+# Access tokens revoked before their expiry (RFC 7009), by their jti.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("expires", BigInteger, nullable=False),
+    Index(None, "expires"),
+)
+
+# A counter bumped by every change that instances cache (rules, roles, keys,
+# revocations): each instance polls it and reloads when it moves.
+auth_state = Table(
+    "auth_state",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )

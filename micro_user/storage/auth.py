@@ -1,0 +1,299 @@
+"""Rows of the auth service: service accounts, roles, grants, rules, signing keys,
+refresh tokens, revoked access tokens, and the change counter instances poll."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from micro_user.storage.tables import (
+    auth_accounts,
+    auth_state,
+    refresh_tokens,
+    revoked_tokens,
+    role_grants,
+    roles,
+    rules,
+    signing_keys,
+)
+
+STATE = "auth"
+
+
+async def bump_version(conn: AsyncConnection) -> None:
+    """Tell every instance that cached auth data changed (inside the changing transaction)."""
+    changed = await conn.execute(
+        update(auth_state)
+        .where(auth_state.c.name == STATE)
+        .values(version=auth_state.c.version + 1)
+    )
+    if not changed.rowcount:
+        await conn.execute(insert(auth_state).values(name=STATE, version=1))
+
+
+async def read_version(conn: AsyncConnection) -> int:
+    value = (
+        await conn.execute(select(auth_state.c.version).where(auth_state.c.name == STATE))
+    ).scalar()
+    return int(value or 0)
+
+
+# Service accounts -------------------------------------------------------------
+
+
+async def insert_account(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(auth_accounts).values(**values))
+
+
+async def find_account(conn: AsyncConnection, namespace: str, id: str) -> Any:
+    return (
+        await conn.execute(
+            select(auth_accounts).where(
+                auth_accounts.c.namespace == namespace, auth_accounts.c.id == id
+            )
+        )
+    ).first()
+
+
+async def list_accounts(conn: AsyncConnection, namespace: str) -> list[Any]:
+    return list(
+        await conn.execute(
+            select(auth_accounts)
+            .where(auth_accounts.c.namespace == namespace)
+            .order_by(auth_accounts.c.created, auth_accounts.c.id)
+        )
+    )
+
+
+async def set_account_secret(
+    conn: AsyncConnection, namespace: str, id: str, secret_hash: str, now: int
+) -> bool:
+    result = await conn.execute(
+        update(auth_accounts)
+        .where(auth_accounts.c.namespace == namespace, auth_accounts.c.id == id)
+        .values(secret_hash=secret_hash, updated=now)
+    )
+    return bool(result.rowcount)
+
+
+async def delete_account(conn: AsyncConnection, namespace: str, id: str) -> bool:
+    result = await conn.execute(
+        delete(auth_accounts).where(
+            auth_accounts.c.namespace == namespace, auth_accounts.c.id == id
+        )
+    )
+    return bool(result.rowcount)
+
+
+# Roles and grants -------------------------------------------------------------
+
+
+async def insert_role(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(roles).values(**values))
+
+
+async def role_exists(conn: AsyncConnection, namespace: str, name: str) -> bool:
+    row = await conn.execute(
+        select(roles.c.name).where(roles.c.namespace == namespace, roles.c.name == name)
+    )
+    return row.first() is not None
+
+
+async def list_roles(conn: AsyncConnection, namespace: str) -> list[Any]:
+    return list(
+        await conn.execute(
+            select(roles).where(roles.c.namespace == namespace).order_by(roles.c.name)
+        )
+    )
+
+
+async def delete_role(conn: AsyncConnection, namespace: str, name: str) -> bool:
+    await conn.execute(
+        delete(role_grants).where(role_grants.c.namespace == namespace, role_grants.c.role == name)
+    )
+    result = await conn.execute(
+        delete(roles).where(roles.c.namespace == namespace, roles.c.name == name)
+    )
+    return bool(result.rowcount)
+
+
+def _holder(namespace: str, account_type: str, account_id: str) -> Any:
+    return and_(
+        role_grants.c.namespace == namespace,
+        role_grants.c.account_type == account_type,
+        role_grants.c.account_id == account_id,
+    )
+
+
+async def grant_role(
+    conn: AsyncConnection, namespace: str, account_type: str, account_id: str, role: str, now: int
+) -> bool:
+    held = await conn.execute(
+        select(role_grants.c.role).where(
+            _holder(namespace, account_type, account_id), role_grants.c.role == role
+        )
+    )
+    if held.first():
+        return False
+    await conn.execute(
+        insert(role_grants).values(
+            namespace=namespace,
+            account_type=account_type,
+            account_id=account_id,
+            role=role,
+            created=now,
+        )
+    )
+    return True
+
+
+async def revoke_role(
+    conn: AsyncConnection, namespace: str, account_type: str, account_id: str, role: str
+) -> bool:
+    result = await conn.execute(
+        delete(role_grants).where(
+            _holder(namespace, account_type, account_id), role_grants.c.role == role
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def roles_of(
+    conn: AsyncConnection, namespace: str, account_type: str, account_id: str
+) -> list[str]:
+    rows = await conn.execute(
+        select(role_grants.c.role)
+        .where(_holder(namespace, account_type, account_id))
+        .order_by(role_grants.c.role)
+    )
+    return [row[0] for row in rows]
+
+
+async def delete_grants_of(
+    conn: AsyncConnection, namespace: str, account_type: str, account_id: str
+) -> None:
+    await conn.execute(delete(role_grants).where(_holder(namespace, account_type, account_id)))
+
+
+# Rules ------------------------------------------------------------------------
+
+
+async def insert_rule(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(rules).values(**values))
+
+
+async def delete_rule(conn: AsyncConnection, namespace: str, id: str) -> bool:
+    result = await conn.execute(
+        delete(rules).where(rules.c.namespace == namespace, rules.c.id == id)
+    )
+    return bool(result.rowcount)
+
+
+async def all_rules(conn: AsyncConnection, namespace: str | None = None) -> list[Any]:
+    query = select(rules).order_by(rules.c.namespace, rules.c.priority.desc(), rules.c.id)
+    if namespace is not None:
+        query = query.where(rules.c.namespace == namespace)
+    return list(await conn.execute(query))
+
+
+# Signing keys -----------------------------------------------------------------
+
+
+async def insert_signing_key(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(signing_keys).values(**values))
+
+
+async def signing_keys_in_use(conn: AsyncConnection, retired_after: int) -> list[Any]:
+    """The active key and the retired ones whose tokens may still be live."""
+    return list(
+        await conn.execute(
+            select(signing_keys)
+            .where(or_(signing_keys.c.retired.is_(None), signing_keys.c.retired > retired_after))
+            .order_by(signing_keys.c.created.desc(), signing_keys.c.kid)
+        )
+    )
+
+
+async def retire_active_keys(conn: AsyncConnection, now: int) -> None:
+    await conn.execute(
+        update(signing_keys).where(signing_keys.c.retired.is_(None)).values(retired=now)
+    )
+
+
+async def has_active_key(conn: AsyncConnection) -> bool:
+    row = await conn.execute(
+        select(signing_keys.c.kid).where(signing_keys.c.retired.is_(None)).limit(1)
+    )
+    return row.first() is not None
+
+
+# Refresh tokens and revocations ------------------------------------------------
+
+
+async def insert_refresh(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(refresh_tokens).values(**values))
+
+
+async def find_refresh(conn: AsyncConnection, token_hash: str) -> Any:
+    return (
+        await conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))
+    ).first()
+
+
+async def spend_refresh(conn: AsyncConnection, token_hash: str, now: int) -> bool:
+    """Mark a live refresh token used; of two racing uses exactly one gets True."""
+    result = await conn.execute(
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.token_hash == token_hash,
+            refresh_tokens.c.used.is_(None),
+            refresh_tokens.c.revoked.is_(None),
+            refresh_tokens.c.expires > now,
+        )
+        .values(used=now)
+    )
+    return bool(result.rowcount)
+
+
+async def revoke_family(conn: AsyncConnection, family: str, now: int) -> None:
+    await conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.family == family, refresh_tokens.c.revoked.is_(None))
+        .values(revoked=now)
+    )
+
+
+async def revoke_refresh_of(
+    conn: AsyncConnection, namespace: str, account_type: str, account_id: str, now: int
+) -> None:
+    await conn.execute(
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.namespace == namespace,
+            refresh_tokens.c.account_type == account_type,
+            refresh_tokens.c.account_id == account_id,
+            refresh_tokens.c.revoked.is_(None),
+        )
+        .values(revoked=now)
+    )
+
+
+async def revoke_jti(conn: AsyncConnection, jti: str, expires: int) -> None:
+    exists = (
+        await conn.execute(select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == jti))
+    ).first()
+    if not exists:
+        await conn.execute(insert(revoked_tokens).values(jti=jti, expires=expires))
+
+
+async def live_revocations(conn: AsyncConnection, now: int) -> set[str]:
+    rows = await conn.execute(select(revoked_tokens.c.jti).where(revoked_tokens.c.expires > now))
+    return {row[0] for row in rows}
+
+
+async def delete_expired_auth(conn: AsyncConnection, now: int) -> int:
+    a = await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.expires <= now))
+    b = await conn.execute(delete(revoked_tokens).where(revoked_tokens.c.expires <= now))
+    return int((a.rowcount or 0) + (b.rowcount or 0))
