@@ -1,9 +1,10 @@
 """Rules and roles: who may call what (the evaluation itself is ``microuser.rules``).
 
-Every namespace has two built-in rules besides its own: the ``admin`` scope
-may do everything, and anyone may ask for a token (``Auth.Token``: the id and
-secret in the request are the credential). A deployment adds the rest, e.g.
-a public rule for ``service:user:User.Login``.
+Every namespace has three built-in rules besides its own: the ``admin`` scope
+may do everything; anyone may ask for a token (``Auth.Token``: the id and
+secret in the request are the credential); and any account may inspect a token
+(``Auth.Inspect``). A deployment adds the rest, e.g. a public rule for
+``service:user:User.Login``. Rules of priority 0 or more override the last two.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ ADMIN_ROLE = "admin"
 BUILTIN_RULES = (
     Rule("builtin-admin", ADMIN_ROLE, Resource("*", "*", "*"), Access.GRANTED, 2**31 - 1),
     Rule("builtin-token", "", Resource("service", "auth", "Auth.Token"), Access.GRANTED, 0),
+    Rule("builtin-inspect", "*", Resource("service", "auth", "Auth.Inspect"), Access.GRANTED, 0),
 )
 ROLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 ACCOUNT_TYPES = (USER, SERVICE, KEY)

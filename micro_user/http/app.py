@@ -32,8 +32,11 @@ from micro_user.errors import (
     ServiceError,
     Unavailable,
 )
-from micro_user.http import user_api  # noqa: F401  (registers the user endpoints)
+from micro_user.http import auth_api, user_api  # noqa: F401  (register their endpoints)
 from micro_user.http.endpoints import Context, Endpoint, registry
+from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
+from micro_user.http.forward_auth import ForwardAuth
+from micro_user.http.oauth import OAuth
 from micro_user.http.openapi import docs_page, openapi_document
 from micro_user.http.wire import decode_body, encode, error_body, parse_request
 from micro_user.services import Services
@@ -241,7 +244,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     openapi = openapi_document()
     docs_html = docs_page(openapi)
+    oauth = OAuth(services)
+    gateway = ForwardAuth(services)
+    any_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes = [
+        Route("/.well-known/jwks.json", oauth.jwks, methods=["GET"]),
+        Route("/.well-known/openid-configuration", oauth.discovery, methods=["GET"]),
+        Route("/oauth/token", oauth.token, methods=["POST"]),
+        Route("/oauth/introspect", oauth.introspect, methods=["POST"]),
+        Route("/oauth/revoke", oauth.revoke, methods=["POST"]),
+        Route(FORWARD_PREFIX, gateway.check, methods=any_method),
+        Route(FORWARD_PREFIX + "/{path:path}", gateway.check, methods=any_method),
         Route("/health", api.health, methods=["GET"]),
         Route("/ready", api.ready, methods=["GET"]),
         Route("/openapi.json", lambda _: JSONResponse(openapi), methods=["GET"]),

@@ -92,7 +92,9 @@ class Registry:
         rest = [p.lower() for p in parts[1:]]
         if len(rest) == 2 and rest[0] == service:
             rest = rest[1:]
-        return self._by_key.get((service, ".".join(rest)))
+        name = ".".join(rest)
+        # "/v1/auth/token" is the auth service's own handler: Auth.Token.
+        return self._by_key.get((service, name)) or self._by_key.get((service, f"{service}.{name}"))
 
     def __iter__(self) -> Any:
         return iter(self._by_key.values())

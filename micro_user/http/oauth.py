@@ -1,0 +1,193 @@
+"""Standard endpoints, so that off-the-shelf libraries and gateways need no SDK:
+JWKS, OpenID discovery, and OAuth 2.0 token (RFC 6749: client_credentials and
+refresh_token), introspection (RFC 7662) and revocation (RFC 7009)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from micro_user.accounts.validation import check_namespace
+from micro_user.auth.models import Identity
+from micro_user.errors import BadRequest, ServiceError, Unauthorized
+from micro_user.services import Services
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FORM_LIMIT = 16 * 1024
+
+
+class OAuthError(Exception):
+    """An error in the shape RFC 6749 section 5.2 prescribes."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+    def response(self) -> Response:
+        headers = dict(NO_STORE)
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="micro-user"'
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description}, self.status, headers
+        )
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_LIMIT:
+            raise OAuthError("invalid_request", f"the body is larger than {FORM_LIMIT} bytes", 413)
+    try:
+        return dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
+    except UnicodeDecodeError:
+        raise OAuthError(
+            "invalid_request", "the body must be application/x-www-form-urlencoded"
+        ) from None
+
+
+def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str] | None:
+    """client_secret_basic (preferred) or client_secret_post."""
+    authorization = request.headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            client_id, _, secret = (
+                base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            raise OAuthError("invalid_client", "malformed Basic credentials", 401) from None
+        return unquote(client_id), unquote(secret)
+    if form.get("client_id"):
+        return form["client_id"], form.get("client_secret", "")
+    return None
+
+
+def namespace_of(request: Request, form: dict[str, str], services: Services) -> str:
+    named = form.get("namespace") or request.headers.get("micro-namespace") or ""
+    try:
+        return check_namespace(named) if named else services.settings.default_namespace
+    except BadRequest as exc:
+        raise OAuthError("invalid_request", exc.detail) from None
+
+
+class OAuth:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def jwks(self, request: Request) -> Response:
+        return JSONResponse(self.services.signing.jwks(), headers={"Cache-Control": "max-age=60"})
+
+    async def discovery(self, request: Request) -> Response:
+        base = self.services.settings.public_url.rstrip("/")
+        return JSONResponse(
+            {
+                "issuer": base,
+                "jwks_uri": f"{base}/.well-known/jwks.json",
+                "token_endpoint": f"{base}/oauth/token",
+                "introspection_endpoint": f"{base}/oauth/introspect",
+                "revocation_endpoint": f"{base}/oauth/revoke",
+                "grant_types_supported": ["client_credentials", "refresh_token"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_basic",
+                    "client_secret_post",
+                ],
+                "response_types_supported": ["token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": [self.services.settings.jwt_algorithm],
+                "token_endpoint_auth_signing_alg_values_supported": [
+                    self.services.settings.jwt_algorithm
+                ],
+            }
+        )
+
+    async def token(self, request: Request) -> Response:
+        try:
+            form = await read_form(request)
+            grant = form.get("grant_type", "")
+            tokens = self.services.tokens
+            if grant == "client_credentials":
+                client = client_credentials(request, form)
+                if client is None:
+                    raise OAuthError("invalid_client", "client authentication is required", 401)
+                try:
+                    pair = await tokens.client_credentials(
+                        namespace_of(request, form, self.services), *client
+                    )
+                except Unauthorized:
+                    raise OAuthError("invalid_client", "invalid client credentials", 401) from None
+            elif grant == "refresh_token":
+                if not form.get("refresh_token"):
+                    raise OAuthError("invalid_request", "refresh_token is required")
+                try:
+                    pair = await tokens.refresh(form["refresh_token"])
+                except Unauthorized as exc:
+                    raise OAuthError("invalid_grant", exc.detail) from None
+            elif not grant:
+                raise OAuthError("invalid_request", "grant_type is required")
+            else:
+                raise OAuthError(
+                    "unsupported_grant_type", f"grant_type {grant!r} is not supported here"
+                )
+        except OAuthError as exc:
+            return exc.response()
+        identity = tokens.inspect(pair.access_token)
+        body = {
+            "access_token": pair.access_token,
+            "token_type": "Bearer",
+            "expires_in": pair.expiry - pair.created,
+            "refresh_token": pair.refresh_token,
+            "scope": " ".join(sorted(identity.scopes)),
+        }
+        return JSONResponse(body, headers=NO_STORE)
+
+    async def _caller(self, request: Request, form: dict[str, str]) -> Identity:
+        """Introspection and revocation want an authenticated caller: a service account
+        (Basic or form) or any valid bearer credential."""
+        client = client_credentials(request, form)
+        if client is not None:
+            try:
+                account = await self.services.service_accounts.authenticate(
+                    namespace_of(request, form, self.services), *client
+                )
+            except Unauthorized:
+                raise OAuthError("invalid_client", "invalid client credentials", 401) from None
+            return Identity(account.id, account.type, account.namespace, frozenset(account.scopes))
+        try:
+            identity = await self.services.guard.identify_header(
+                request.headers.get("authorization")
+            )
+        except ServiceError:
+            identity = None
+        if identity is None:
+            raise OAuthError(
+                "invalid_client", "authenticate with client credentials or a bearer token", 401
+            )
+        return identity
+
+    async def introspect(self, request: Request) -> Response:
+        try:
+            form = await read_form(request)
+            await self._caller(request, form)
+            if not form.get("token"):
+                raise OAuthError("invalid_request", "token is required")
+        except OAuthError as exc:
+            return exc.response()
+        answer: dict[str, Any] = await self.services.tokens.introspect(form["token"])
+        return JSONResponse(answer, headers=NO_STORE)
+
+    async def revoke(self, request: Request) -> Response:
+        try:
+            form = await read_form(request)
+            await self._caller(request, form)
+            if not form.get("token"):
+                raise OAuthError("invalid_request", "token is required")
+        except OAuthError as exc:
+            return exc.response()
+        await self.services.tokens.revoke(form["token"])
+        return Response(status_code=200, headers=NO_STORE)

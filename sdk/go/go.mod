@@ -1,0 +1,3 @@
+module github.com/micro-user/micro-user/sdk/go
+
+go 1.21

@@ -1,0 +1,515 @@
+/**
+ * `UserService`: one async method per endpoint of micro-user's user service.
+ *
+ * Every method sends `POST {address}/v1/user/{Endpoint}` with a JSON body of the proto's
+ * field names (`session_id`, `old_password`; `userId` in UpdatePassword really is spelled
+ * so) and `Authorization: Bearer <key>`, and reads the answer into typed values. Empty
+ * strings and zeros mean "not given", as in the proto.
+ */
+
+import { MicroUserError, TransportError, errorFromAnswer } from "./errors.js";
+import {
+  ShapeError,
+  object,
+  parseAccount,
+  parseSession,
+  parseVerifyToken,
+  type Account,
+  type ReadSessionResult,
+  type Session,
+  type VerifyTokenResult,
+} from "./models.js";
+
+/** Where the SDK looks when neither `address` nor `$MICRO_USER_ADDRESS` is given. */
+export const DEFAULT_ADDRESS = "http://localhost:8080";
+/** Per call, unless `timeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+const ADDRESS_ENV = "MICRO_USER_ADDRESS";
+const KEY_ENV = "MICRO_USER_KEY";
+
+/** What the SDK hands to `fetch`. */
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+  signal: AbortSignal;
+}
+
+/** The part of a `fetch` Response the SDK reads. */
+export interface FetchResponse {
+  readonly status: number;
+  readonly statusText: string;
+  text(): Promise<string>;
+}
+
+/** A `fetch`: the global one, or any function that answers like it. */
+export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>;
+
+export interface UserServiceOptions {
+  /**
+   * The server's base URL; may carry a path prefix (`https://gateway.example.com/micro`).
+   * Default: `$MICRO_USER_ADDRESS` (in Node), else `http://localhost:8080`. `""` sends
+   * relative requests (`/v1/user/...`), for a page served from the same origin.
+   */
+  address?: string | undefined;
+  /** An API key, sent as `Authorization: Bearer <key>`. Default: `$MICRO_USER_KEY` (in Node). */
+  key?: string | undefined;
+  /** Give up on a call after this many milliseconds (default 10000; 0 for never). */
+  timeoutMs?: number | undefined;
+  /** Used instead of the global `fetch`: for proxies, retries, logging or tests. */
+  fetch?: FetchLike | undefined;
+  /** Added to every request. */
+  headers?: Record<string, string> | undefined;
+}
+
+/** The optional last argument of every method. */
+export interface RequestOptions {
+  /** Cancels the call; it then rejects with the signal's reason, as `fetch` does. */
+  signal?: AbortSignal | undefined;
+  /** This call's timeout, instead of the client's. */
+  timeoutMs?: number | undefined;
+}
+
+// Arguments of each method: the fields of the Micro user API, in camel case.
+
+export interface CreateParams {
+  email: string;
+  password: string;
+  username?: string | undefined;
+  /** Generated when empty. */
+  id?: string | undefined;
+  profile?: Record<string, string> | undefined;
+}
+
+/** One of them is enough: id, else username, else email (case-insensitive). */
+export interface ReadParams {
+  id?: string | undefined;
+  username?: string | undefined;
+  email?: string | undefined;
+}
+
+export interface UpdateParams {
+  id: string;
+  username?: string | undefined;
+  email?: string | undefined;
+  /** Replaces the whole profile when given (and not empty). */
+  profile?: Record<string, string> | undefined;
+}
+
+export interface DeleteParams {
+  id: string;
+}
+
+export interface ListParams {
+  offset?: number | undefined;
+  /** 25 when 0 or not given, at most 1000. */
+  limit?: number | undefined;
+}
+
+export interface UpdatePasswordParams {
+  userId: string;
+  oldPassword: string;
+  newPassword: string;
+  confirmPassword: string;
+}
+
+/** A password and the username or the email of the account. */
+export interface LoginParams {
+  password: string;
+  username?: string | undefined;
+  email?: string | undefined;
+}
+
+export interface LogoutParams {
+  sessionId: string;
+}
+
+export interface LogoutAllParams {
+  userId: string;
+}
+
+export interface ReadSessionParams {
+  sessionId: string;
+}
+
+export interface SendVerificationEmailParams {
+  email: string;
+  subject: string;
+  /** Must contain `$micro_verification_link`. */
+  textContent: string;
+  redirectUrl?: string | undefined;
+  failureRedirectUrl?: string | undefined;
+  fromName?: string | undefined;
+}
+
+export interface VerifyEmailParams {
+  token: string;
+}
+
+export interface SendPasswordResetEmailParams {
+  email: string;
+  subject: string;
+  /** Must contain `$code`. */
+  textContent: string;
+  fromName?: string | undefined;
+  /** Seconds the code lives (1800 when 0 or not given). */
+  expiration?: number | undefined;
+}
+
+export interface ResetPasswordParams {
+  email: string;
+  code: string;
+  newPassword: string;
+  confirmPassword: string;
+}
+
+export interface SendMagicLinkParams {
+  email: string;
+  subject: string;
+  /** Must contain `$micro_verification_link`, replaced by `https://{address}/{endpoint}/{token}`. */
+  textContent: string;
+  address: string;
+  endpoint: string;
+  fromName?: string | undefined;
+}
+
+export interface VerifyTokenParams {
+  token: string;
+}
+
+type Body = Record<string, unknown>;
+
+/** `$NAME` where there is an environment (Node, Deno, Bun); undefined in a browser. */
+function environment(name: string): string | undefined {
+  try {
+    const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } })
+      .process;
+    const value = proc?.env?.[name];
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined; // an environment that forbids reading it (Deno without --allow-env)
+  }
+}
+
+function checkTimeout(timeoutMs: unknown): number {
+  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw new RangeError(`timeoutMs must be a number of milliseconds >= 0, not ${String(timeoutMs)}`);
+  }
+  return timeoutMs;
+}
+
+/** Why fetch failed, in a few words: Node's "fetch failed" hides the reason in `cause`. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return `${error.message} (${typeof code === "string" ? code : cause.message})`;
+  }
+  return error.message || error.name;
+}
+
+function nothing(): void {
+  return undefined;
+}
+
+function account(body: Body): Account {
+  return parseAccount(body["account"]);
+}
+
+function accounts(body: Body): Account[] {
+  const users = body["users"];
+  if (users === undefined || users === null) return [];
+  if (!Array.isArray(users)) throw new ShapeError("'users' is not a list");
+  return users.map(parseAccount);
+}
+
+function session(body: Body): Session {
+  return parseSession(body["session"]);
+}
+
+function sessionAndAccount(body: Body): ReadSessionResult {
+  return { session: parseSession(body["session"]), account: parseAccount(body["account"]) };
+}
+
+/**
+ * A client of micro-user's user service.
+ *
+ * ```js
+ * const users = new UserService({ address: "http://localhost:8080", key: "muk_..." });
+ * const account = await users.create({ email: "ada@example.com", password: "correct horse" });
+ * ```
+ *
+ * Methods reject with {@link MicroUserError} when the server answers with an error (branch
+ * on `error.id`), and with {@link TransportError} when it cannot be reached or is too slow.
+ * There is nothing to close.
+ */
+export class UserService {
+  /** The base URL calls go to (without a trailing slash). */
+  readonly address: string;
+  readonly #timeoutMs: number;
+  readonly #fetch: FetchLike | undefined;
+  readonly #headers: Record<string, string>;
+
+  constructor(options: UserServiceOptions = {}) {
+    const address = options.address ?? (environment(ADDRESS_ENV) || DEFAULT_ADDRESS);
+    if (typeof address !== "string") throw new TypeError("address must be a string");
+    this.address = address.replace(/\/+$/, "");
+    const key = options.key === undefined ? environment(KEY_ENV) : options.key;
+    this.#timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    if (options.fetch !== undefined && typeof options.fetch !== "function") {
+      throw new TypeError("fetch must be a function");
+    }
+    this.#fetch = options.fetch;
+    // Header names are case-insensitive: keep one of each, the later one winning.
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json",
+    };
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      headers[name.toLowerCase()] = value;
+    }
+    if (key) headers["authorization"] = `Bearer ${key}`;
+    this.#headers = headers;
+  }
+
+  async #send<T>(
+    endpoint: string,
+    payload: Body,
+    parse: (body: Body) => T,
+    options: RequestOptions = {},
+  ): Promise<T> {
+    const url = `${this.address}/v1/user/${endpoint}`;
+    const timeoutMs = checkTimeout(options.timeoutMs ?? this.#timeoutMs);
+    const caller = options.signal;
+    caller?.throwIfAborted();
+    // Looked up at each call, so that a fetch installed (or mocked) later is used.
+    const fetch: FetchLike | undefined =
+      this.#fetch ??
+      (typeof globalThis.fetch === "function"
+        ? (input, init) => globalThis.fetch(input, init)
+        : undefined);
+    if (fetch === undefined) {
+      throw new TypeError("no global fetch here (Node 18+ has one): pass the fetch option");
+    }
+
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer =
+      timeoutMs > 0 && Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            timedOut = true;
+            controller.abort();
+          }, timeoutMs)
+        : undefined;
+    const cancel = (): void => controller.abort(caller?.reason);
+    caller?.addEventListener("abort", cancel, { once: true });
+
+    let response: FetchResponse;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { ...this.#headers },
+        body: JSON.stringify(payload),
+        signal: controller.signal,
+      });
+      text = await response.text();
+    } catch (error) {
+      if (caller?.aborted) throw caller.reason;
+      if (timedOut) {
+        throw new TransportError(
+          `no answer from micro-user at ${url} within ${timeoutMs} ms`,
+          url,
+          true,
+          error,
+        );
+      }
+      throw new TransportError(
+        `no answer from micro-user at ${url}: ${describe(error)}`,
+        url,
+        false,
+        error,
+      );
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      caller?.removeEventListener("abort", cancel);
+    }
+
+    if (response.status >= 400) {
+      throw errorFromAnswer(response.status, response.statusText, text);
+    }
+    try {
+      return parse(object(JSON.parse(text), "the answer"));
+    } catch (error) {
+      if (!(error instanceof SyntaxError || error instanceof ShapeError)) throw error;
+      throw new MicroUserError(
+        "",
+        response.status,
+        `unreadable answer from ${url} (HTTP ${response.status}: ${error.message}): ` +
+          "is the address a micro-user server?",
+        response.statusText,
+      );
+    }
+  }
+
+  // Accounts ---------------------------------------------------------------
+
+  /**
+   * Register an account. `id` is generated when empty; username and email are trimmed and
+   * lower-cased. A taken id, username or email is a 400 with id `users-userId-check`,
+   * `users-username-check` or `users-email-check`.
+   */
+  create(params: CreateParams, options?: RequestOptions): Promise<Account> {
+    const { email, password, username = "", id = "", profile = {} } = params;
+    const payload = { id, username, email, password, profile: { ...profile } };
+    return this.#send("Create", payload, account, options);
+  }
+
+  /** Read an account by id, else username, else email (case-insensitive). 404 when there is none. */
+  read(params: ReadParams = {}, options?: RequestOptions): Promise<Account> {
+    const { id = "", username = "", email = "" } = params;
+    return this.#send("Read", { id, username, email }, account, options);
+  }
+
+  /**
+   * Change the given fields of account `id`; empty ones are kept. A new email clears
+   * `verified`; a given profile replaces the whole profile.
+   */
+  async update(params: UpdateParams, options?: RequestOptions): Promise<void> {
+    const { id, username = "", email = "", profile = {} } = params;
+    const payload = { id, username, email, profile: { ...profile } };
+    await this.#send("Update", payload, nothing, options);
+  }
+
+  /** Delete account `id` and end its sessions. */
+  async delete(params: DeleteParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Delete", { id: params.id }, nothing, options);
+  }
+
+  /** Accounts, oldest first: `limit` of them (25 when 0, at most 1000) after skipping `offset`. */
+  list(params: ListParams = {}, options?: RequestOptions): Promise<Account[]> {
+    const { offset = 0, limit = 0 } = params;
+    return this.#send("List", { offset, limit }, accounts, options);
+  }
+
+  /** Change the password of account `userId`, given its current one. Sessions are kept. */
+  async updatePassword(params: UpdatePasswordParams, options?: RequestOptions): Promise<void> {
+    const payload = {
+      userId: params.userId,
+      old_password: params.oldPassword,
+      new_password: params.newPassword,
+      confirm_password: params.confirmPassword,
+    };
+    await this.#send("UpdatePassword", payload, nothing, options);
+  }
+
+  // Sessions ---------------------------------------------------------------
+
+  /**
+   * Start a session for the account with this username or email and password. Wrong
+   * credentials are a 401 with id `user.login`.
+   */
+  login(params: LoginParams, options?: RequestOptions): Promise<Session> {
+    const { password, username = "", email = "" } = params;
+    return this.#send("Login", { username, email, password }, session, options);
+  }
+
+  /** End a session. 404 when it is unknown or already over. */
+  async logout(params: LogoutParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Logout", { session_id: params.sessionId }, nothing, options);
+  }
+
+  /** End every session of account `userId`. */
+  async logoutAll(params: LogoutAllParams, options?: RequestOptions): Promise<void> {
+    await this.#send("LogoutAll", { user_id: params.userId }, nothing, options);
+  }
+
+  /** The live session `sessionId` and its account. 401 when it is unknown, expired or ended. */
+  readSession(params: ReadSessionParams, options?: RequestOptions): Promise<ReadSessionResult> {
+    return this.#send("ReadSession", { session_id: params.sessionId }, sessionAndAccount, options);
+  }
+
+  // Emailed flows ----------------------------------------------------------
+
+  /**
+   * Mail a verification link to `email`. `textContent` must contain
+   * `$micro_verification_link`; opening the link verifies the address and redirects to
+   * `redirectUrl` (or `failureRedirectUrl` when it is expired or used).
+   */
+  async sendVerificationEmail(
+    params: SendVerificationEmailParams,
+    options?: RequestOptions,
+  ): Promise<void> {
+    const payload = {
+      email: params.email,
+      subject: params.subject,
+      text_content: params.textContent,
+      redirect_url: params.redirectUrl ?? "",
+      failure_redirect_url: params.failureRedirectUrl ?? "",
+      from_name: params.fromName ?? "",
+    };
+    await this.#send("SendVerificationEmail", payload, nothing, options);
+  }
+
+  /** Verify an address with the token of its verification link (once). */
+  async verifyEmail(params: VerifyEmailParams, options?: RequestOptions): Promise<void> {
+    await this.#send("VerifyEmail", { token: params.token }, nothing, options);
+  }
+
+  /**
+   * Mail a one-time reset code to `email`. `textContent` must contain `$code`; the code
+   * expires after `expiration` seconds (1800 when 0). An unknown email answers the same,
+   * and nothing is sent.
+   */
+  async sendPasswordResetEmail(
+    params: SendPasswordResetEmailParams,
+    options?: RequestOptions,
+  ): Promise<void> {
+    const payload = {
+      email: params.email,
+      subject: params.subject,
+      text_content: params.textContent,
+      from_name: params.fromName ?? "",
+      expiration: params.expiration ?? 0,
+    };
+    await this.#send("SendPasswordResetEmail", payload, nothing, options);
+  }
+
+  /** Set a new password with a mailed reset code; ends every session of the account. */
+  async resetPassword(params: ResetPasswordParams, options?: RequestOptions): Promise<void> {
+    const payload = {
+      email: params.email,
+      code: params.code,
+      new_password: params.newPassword,
+      confirm_password: params.confirmPassword,
+    };
+    await this.#send("ResetPassword", payload, nothing, options);
+  }
+
+  /**
+   * Mail a one-time login link `https://{address}/{endpoint}/{token}` to `email`.
+   * `textContent` must contain `$micro_verification_link`. An unknown email answers the
+   * same, and nothing is sent.
+   */
+  async sendMagicLink(params: SendMagicLinkParams, options?: RequestOptions): Promise<void> {
+    const payload = {
+      email: params.email,
+      subject: params.subject,
+      text_content: params.textContent,
+      from_name: params.fromName ?? "",
+      address: params.address,
+      endpoint: params.endpoint,
+    };
+    await this.#send("SendMagicLink", payload, nothing, options);
+  }
+
+  /**
+   * Turn a magic-link token into a new session. An unknown, expired, used or empty token is
+   * not an error: `isValid` is false, `message` says why and `session` is null.
+   */
+  verifyToken(params: VerifyTokenParams, options?: RequestOptions): Promise<VerifyTokenResult> {
+    return this.#send("VerifyToken", { token: params.token }, parseVerifyToken, options);
+  }
+}

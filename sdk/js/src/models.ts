@@ -1,0 +1,132 @@
+/**
+ * What the user service answers with, as typed values.
+ *
+ * The wire writes int64 fields as JSON strings (`"created": "1623677579"`); here they are
+ * numbers. Times are unix seconds.
+ */
+
+/** A user account. `verificationDate` is 0 until the email address is verified. */
+export interface Account {
+  readonly id: string;
+  readonly username: string;
+  readonly email: string;
+  /** Unix seconds. */
+  readonly created: number;
+  /** Unix seconds. */
+  readonly updated: number;
+  readonly verified: boolean;
+  /** Unix seconds; 0 while the address is not verified. */
+  readonly verificationDate: number;
+  readonly profile: Readonly<Record<string, string>>;
+}
+
+/** A login session of the account `userId`, valid until `expires`. */
+export interface Session {
+  readonly id: string;
+  readonly userId: string;
+  /** Unix seconds. */
+  readonly created: number;
+  /** Unix seconds. */
+  readonly expires: number;
+}
+
+/** What `readSession` answers: the live session and its account. */
+export interface ReadSessionResult {
+  readonly session: Session;
+  readonly account: Account;
+}
+
+/**
+ * The answer to a magic-link token: a new session when `isValid`; else `message` says why
+ * not, and `session` is null.
+ */
+export interface VerifyTokenResult {
+  readonly isValid: boolean;
+  readonly message: string;
+  readonly session: Session | null;
+}
+
+/** Thrown by the parsers below when an answer does not have the expected shape. */
+export class ShapeError extends Error {}
+
+type Json = Record<string, unknown>;
+
+export function object(value: unknown, what: string): Json {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ShapeError(`${what} is not an object`);
+  }
+  return value as Json;
+}
+
+function text(data: Json, field: string): string {
+  const value = data[field];
+  if (typeof value !== "string") throw new ShapeError(`'${field}' is not a string`);
+  return value;
+}
+
+/** An int64 (a decimal string on the wire; a number is accepted too) as a number. */
+function int(data: Json, field: string): number {
+  const value = data[field];
+  const number =
+    typeof value === "string" && /^-?[0-9]+$/.test(value)
+      ? Number(value)
+      : typeof value === "number"
+        ? value
+        : Number.NaN;
+  if (!Number.isSafeInteger(number)) throw new ShapeError(`'${field}' is not an integer`);
+  return number;
+}
+
+function flag(data: Json, field: string): boolean {
+  const value = data[field];
+  if (typeof value !== "boolean") throw new ShapeError(`'${field}' is not a boolean`);
+  return value;
+}
+
+function profileOf(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  const profile: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(object(value, "'profile'"))) {
+    profile[key] = String(entry);
+  }
+  return profile;
+}
+
+export function parseAccount(value: unknown): Account {
+  const data = object(value, "'account'");
+  return {
+    id: text(data, "id"),
+    username: text(data, "username"),
+    email: text(data, "email"),
+    created: int(data, "created"),
+    updated: int(data, "updated"),
+    verified: flag(data, "verified"),
+    verificationDate: int(data, "verification_date"),
+    profile: profileOf(data["profile"]),
+  };
+}
+
+export function parseSession(value: unknown): Session {
+  const data = object(value, "'session'");
+  return {
+    id: text(data, "id"),
+    // The proto field really is named userId.
+    userId: text(data, "userId"),
+    created: int(data, "created"),
+    expires: int(data, "expires"),
+  };
+}
+
+export function parseVerifyToken(body: Json): VerifyTokenResult {
+  const session = body["session"];
+  const message = body["message"];
+  return {
+    isValid: flag(body, "is_valid"),
+    message: typeof message === "string" ? message : "",
+    // The wire always carries a session; an empty id means there is none.
+    session:
+      session !== undefined && session !== null && object(session, "'session'")["id"]
+        ? parseSession(session)
+        : null,
+  };
+}

@@ -1,0 +1,65 @@
+"""Access tokens and signing keys, with a clock the test controls."""
+
+from __future__ import annotations
+
+import pytest
+
+from micro_user.auth.signing import InvalidToken
+
+
+@pytest.fixture
+async def started(services):
+    await services.start()
+    return services
+
+
+async def service_tokens(services, **fields):
+    account = await services.service_accounts.generate("micro", **fields)
+    return account, await services.tokens.client_credentials("micro", account.id, account.secret)
+
+
+@pytest.mark.anyio
+async def test_access_tokens_expire(started, clock):
+    account, pair = await service_tokens(started)
+    assert started.tokens.inspect(pair.access_token).id == account.id
+    clock.now += 15 * 60 - 1
+    started.tokens.inspect(pair.access_token)
+    clock.now += 1
+    with pytest.raises(InvalidToken, match="expired"):
+        started.tokens.inspect(pair.access_token)
+
+
+@pytest.mark.anyio
+async def test_rotation_keeps_old_tokens_valid_until_they_expire(started, clock):
+    _, before = await service_tokens(started)
+    old_kid = started.signing.jwks()["keys"][0]["kid"]
+    new_kid = await started.signing.rotate()
+    assert {k["kid"] for k in started.signing.jwks()["keys"]} == {old_kid, new_kid}
+    started.tokens.inspect(before.access_token)
+    _, after = await service_tokens(started)
+    assert started.signing.verify(after.access_token)  # signed by the new key
+    clock.now += 15 * 60 + 61
+    await started.signing.load()
+    assert [k["kid"] for k in started.signing.jwks()["keys"]] == [new_kid]
+    with pytest.raises(InvalidToken):
+        started.signing.verify(before.access_token)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
+async def test_other_algorithms_can_be_chosen(make_services, algorithm):
+    services = make_services(jwt_algorithm=algorithm)
+    await services.start()
+    _, pair = await service_tokens(services)
+    assert services.signing.jwks()["keys"][0]["alg"] == algorithm
+    assert services.tokens.inspect(pair.access_token).type == "service"
+    await services.close()
+
+
+@pytest.mark.anyio
+async def test_revoked_access_tokens_are_refused(started):
+    _, pair = await service_tokens(started)
+    await started.tokens.revoke(pair.access_token)
+    with pytest.raises(InvalidToken, match="revoked"):
+        started.tokens.inspect(pair.access_token)
+    assert (await started.tokens.introspect(pair.access_token)) == {"active": False}
