@@ -114,6 +114,16 @@ class SigningKeys:
         )
         return kid
 
+    async def describe(self) -> list[dict[str, Any]]:
+        """Every key still in use, without its private part (for operators)."""
+        horizon = self.clock() - self.access_ttl - RETIRE_GRACE_SECONDS
+        async with self.db.read() as conn:
+            rows = await repo.signing_keys_in_use(conn, horizon)
+        return [
+            {"kid": r.kid, "algorithm": r.algorithm, "created": r.created, "retired": r.retired}
+            for r in rows
+        ]
+
     async def load(self) -> None:
         horizon = self.clock() - self.access_ttl - RETIRE_GRACE_SECONDS
         async with self.db.read() as conn:

@@ -20,7 +20,7 @@ from micro_user.auth.signing import InvalidToken, SigningKeys
 from micro_user.auth.state import AuthState
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
-from micro_user.errors import BadRequest, Unauthorized
+from micro_user.errors import BadRequest, NotFound, Unauthorized
 from micro_user.settings import Settings
 from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import auth as repo
@@ -102,6 +102,19 @@ class TokenService:
         account = await self.accounts.authenticate(namespace, id, secret)
         async with self.db.write() as conn:
             return await self._pair(conn, namespace, SERVICE, account.id)
+
+    async def issue(self, namespace: str, account_type: str, account_id: str) -> TokenPair:
+        """Tokens for an account, on an operator's word (the CLI): no secret is asked."""
+        async with self.db.write() as conn:
+            if account_type == SERVICE:
+                found = await repo.find_account(conn, namespace, account_id) is not None
+            elif account_type == USER:
+                found = await accounts_repo.find_account(conn, namespace, id=account_id) is not None
+            else:
+                raise BadRequest("auth.token", "tokens are issued to user or service accounts")
+            if not found:
+                raise NotFound("auth.token", f"no {account_type} account {account_id!r}")
+            return await self._pair(conn, namespace, account_type, account_id)
 
     async def from_session(self, namespace: str, session_id: str) -> TokenPair:
         """Exchange a live login session for tokens that end when it ends."""

@@ -36,6 +36,20 @@ session_app = typer.Typer(help="List and end login sessions.", no_args_is_help=T
 key_app = typer.Typer(
     help="Manage API keys (shown once at creation, stored hashed).", no_args_is_help=True
 )
+role_app = typer.Typer(help="Roles: named scopes granted to accounts.", no_args_is_help=True)
+rule_app = typer.Typer(help="Rules: which scope may access which resource.", no_args_is_help=True)
+account_app = typer.Typer(
+    help="Service accounts (id and secret for the client-credentials grant).", no_args_is_help=True
+)
+token_app = typer.Typer(help="Issue and inspect access tokens.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Signing keys of access tokens (not API keys: see 'key').", no_args_is_help=True
+)
+app.add_typer(role_app, name="role")
+app.add_typer(rule_app, name="rule")
+app.add_typer(account_app, name="account")
+app.add_typer(token_app, name="token")
+app.add_typer(keys_app, name="keys")
 app.add_typer(user_app, name="user")
 app.add_typer(session_app, name="session")
 app.add_typer(key_app, name="key")
@@ -319,6 +333,229 @@ def key_revoke(
     """Revoke an API key (running servers stop accepting it within MICRO_USER_KEY_CACHE_SECONDS)."""
     run(lambda s: s.keys.revoke(key_id))
     typer.echo(f"revoked {key_id}", err=True)
+
+
+# role ------------------------------------------------------------------------
+
+AccountType = Annotated[str, typer.Option("--type", help="Account type: user or service.")]
+
+
+@role_app.command("create")
+def role_create(
+    name: str, description: Annotated[str, typer.Option()] = "", namespace: Namespace = ""
+) -> None:
+    """Create a role."""
+    run(lambda s: s.roles.create(ns(namespace), name, description))
+    typer.echo(f"created role {name}", err=True)
+
+
+@role_app.command("list")
+def role_list(namespace: Namespace = "") -> None:
+    """Print the roles as JSON."""
+    roles = run(lambda s: s.roles.list_roles(ns(namespace)))
+    emit([{"name": n, "description": d} for n, d in roles])
+
+
+@role_app.command("delete")
+def role_delete(name: str, namespace: Namespace = "") -> None:
+    """Delete a role and every grant of it."""
+    run(lambda s: s.roles.delete(ns(namespace), name))
+    typer.echo(f"deleted role {name}", err=True)
+
+
+@role_app.command("grant")
+def role_grant(
+    name: str,
+    account: Annotated[str, typer.Option(help="The account's id.")],
+    type: AccountType = "user",
+    namespace: Namespace = "",
+) -> None:
+    """Grant a role to a user or service account (its next token carries it)."""
+    run(lambda s: s.roles.grant(ns(namespace), type, account, name))
+    typer.echo(f"granted {name} to {type} {account}", err=True)
+
+
+@role_app.command("revoke")
+def role_revoke(
+    name: str,
+    account: Annotated[str, typer.Option(help="The account's id.")],
+    type: AccountType = "user",
+    namespace: Namespace = "",
+) -> None:
+    """Revoke a role from an account."""
+    run(lambda s: s.roles.revoke(ns(namespace), type, account, name))
+    typer.echo(f"revoked {name} from {type} {account}", err=True)
+
+
+# rule ------------------------------------------------------------------------
+
+
+@rule_app.command("create")
+def rule_create(
+    resource: Annotated[
+        str, typer.Option(help="type:name:endpoint, '*' for any part, e.g. service:user:User.Read")
+    ],
+    scope: Annotated[
+        str, typer.Option(help="'' everyone, '*' any account, '+' any namespace, or a role.")
+    ] = "",
+    access: Annotated[str, typer.Option(help="GRANTED or DENIED.")] = "GRANTED",
+    priority: Annotated[int, typer.Option(help="Higher is considered first.")] = 0,
+    id: Annotated[str, typer.Option("--id", help="Rule id (generated when left out).")] = "",
+    namespace: Namespace = "",
+) -> None:
+    """Create a rule; every instance applies it within MICRO_USER_AUTH_REFRESH_SECONDS."""
+    from microuser.rules import Resource
+
+    try:
+        parsed = Resource.parse(resource)
+    except ValueError as exc:
+        fail(str(exc), 2)
+        raise
+    rule = run(
+        lambda s: s.rules.create(
+            ns(namespace), id=id, scope=scope, resource=parsed, access=access, priority=priority
+        )
+    )
+    emit(
+        {
+            "id": rule.id,
+            "scope": rule.scope,
+            "resource": str(rule.resource),
+            "access": rule.access.value,
+            "priority": rule.priority,
+        }
+    )
+
+
+@rule_app.command("list")
+def rule_list(namespace: Namespace = "") -> None:
+    """Print the namespace's rules (the built-in ones are not listed) as JSON."""
+    rules = run(lambda s: s.rules.list(ns(namespace)))
+    emit(
+        [
+            {
+                "id": r.id,
+                "scope": r.scope,
+                "resource": str(r.resource),
+                "access": r.access.value,
+                "priority": r.priority,
+            }
+            for r in rules
+        ]
+    )
+
+
+@rule_app.command("delete")
+def rule_delete(id: str, namespace: Namespace = "") -> None:
+    """Delete a rule."""
+    run(lambda s: s.rules.delete(ns(namespace), id))
+    typer.echo(f"deleted rule {id}", err=True)
+
+
+# account -----------------------------------------------------------------------
+
+
+def auth_account_json(account: Any) -> dict[str, Any]:
+    from micro_user.http.auth_api import account_json as wire
+
+    return wire(account)
+
+
+@account_app.command("create")
+def account_create(
+    id: Annotated[str, typer.Option("--id", help="Account id (generated when left out).")] = "",
+    name: Annotated[str, typer.Option()] = "",
+    role: Annotated[
+        list[str] | None, typer.Option(help="A role to grant; repeat for more.")
+    ] = None,
+    namespace: Namespace = "",
+) -> None:
+    """Create a service account. Its secret is printed once, in the JSON."""
+    account = run(
+        lambda s: s.service_accounts.generate(ns(namespace), id=id, name=name, scopes=role or [])
+    )
+    emit(auth_account_json(account))
+
+
+@account_app.command("list")
+def account_list(namespace: Namespace = "") -> None:
+    """Print the service accounts as JSON (never their secrets)."""
+    emit([auth_account_json(a) for a in run(lambda s: s.service_accounts.list(ns(namespace)))])
+
+
+@account_app.command("delete")
+def account_delete(id: str, namespace: Namespace = "") -> None:
+    """Delete a service account and revoke its refresh tokens."""
+    run(lambda s: s.service_accounts.delete(ns(namespace), id))
+    typer.echo(f"deleted account {id}", err=True)
+
+
+@account_app.command("change-secret")
+def account_change_secret(id: str, namespace: Namespace = "") -> None:
+    """Give a service account a new secret (printed once) and end what the old one got."""
+    emit(auth_account_json(run(lambda s: s.service_accounts.change_secret(ns(namespace), id))))
+
+
+# token -------------------------------------------------------------------------
+
+
+@token_app.command("issue")
+def token_issue(
+    account: Annotated[str, typer.Option(help="The account's id.")],
+    type: AccountType = "service",
+    namespace: Namespace = "",
+) -> None:
+    """Issue an access and a refresh token for an account, as its operator."""
+    from micro_user.http.auth_api import token_json
+
+    async def work(services: Services) -> Any:
+        await services.start()
+        return await services.tokens.issue(ns(namespace), type, account)
+
+    emit(token_json(run(work)))
+
+
+@token_app.command("inspect")
+def token_inspect(token: str) -> None:
+    """Check an access token and print whose it is (exit 1 if it is not valid now)."""
+    from micro_user.auth.signing import InvalidToken
+
+    async def work(services: Services) -> Any:
+        await services.start()
+        try:
+            return services.tokens.inspect(token)
+        except InvalidToken as exc:
+            fail(f"invalid token: {exc}")
+
+    emit(auth_account_json(run(work)))
+
+
+# keys --------------------------------------------------------------------------
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Sign new tokens with a new key; old keys verify until their tokens expire."""
+
+    async def work(services: Services) -> str:
+        await services.signing.ensure()
+        return await services.signing.rotate()
+
+    kid = run(work)
+    typer.echo(
+        f"new signing key {kid}; instances switch within MICRO_USER_AUTH_REFRESH_SECONDS", err=True
+    )
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Print the signing keys in use (never their private parts)."""
+
+    async def work(services: Services) -> Any:
+        await services.signing.ensure()
+        return await services.signing.describe()
+
+    emit(run(work))
 
 
 # export / import -------------------------------------------------------------

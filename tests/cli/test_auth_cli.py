@@ -1,0 +1,105 @@
+"""The auth commands: roles, rules, service accounts, tokens and signing keys."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from tests.cli.test_cli import cli  # noqa: F401  (fixture)
+
+
+def out(result):
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_roles_accounts_and_tokens(cli):  # noqa: F811
+    assert cli("role", "create", "ops", "--description", "operators").returncode == 0
+    assert {"name": "ops", "description": "operators"} in out(cli("role", "list"))
+    account = out(cli("account", "create", "--id", "svc-a", "--role", "ops"))
+    assert account["secret"].startswith("mus_") and account["scopes"] == ["ops"]
+    assert [a["secret"] for a in out(cli("account", "list"))] == [""]
+    token = out(cli("token", "issue", "--account", "svc-a"))
+    inspected = out(cli("token", "inspect", token["access_token"]))
+    assert inspected["id"] == "svc-a" and inspected["scopes"] == ["ops"]
+    assert cli("token", "inspect", token["access_token"] + "x").returncode == 1
+    assert cli("token", "issue", "--account", "nobody").returncode == 3
+    changed = out(cli("account", "change-secret", "svc-a"))
+    assert changed["secret"] and changed["secret"] != account["secret"]
+    assert cli("role", "revoke", "ops", "--account", "svc-a", "--type", "service").returncode == 0
+    assert cli("role", "revoke", "ops", "--account", "svc-a", "--type", "service").returncode == 3
+    assert (
+        cli("role", "grant", "missing", "--account", "svc-a", "--type", "service").returncode == 3
+    )
+    assert cli("account", "delete", "svc-a").returncode == 0
+    assert cli("account", "delete", "svc-a").returncode == 3
+
+
+def test_rules(cli):  # noqa: F811
+    created = out(
+        cli("rule", "create", "--resource", "service:user:User.Login", "--id", "public-login")
+    )
+    assert created == {
+        "id": "public-login",
+        "scope": "",
+        "resource": "service:user:User.Login",
+        "access": "GRANTED",
+        "priority": 0,
+    }
+    out(
+        cli(
+            "rule",
+            "create",
+            "--resource",
+            "service:user:*",
+            "--scope",
+            "banned",
+            "--access",
+            "DENIED",
+            "--priority",
+            "9",
+        )
+    )
+    assert [r["id"] for r in out(cli("rule", "list"))][1] == "public-login"
+    assert cli("rule", "create", "--resource", "service:user").returncode == 2
+    assert cli("rule", "create", "--resource", "a:b:c", "--access", "MAYBE").returncode == 1
+    assert cli("rule", "delete", "public-login").returncode == 0
+    assert cli("rule", "delete", "public-login").returncode == 3
+
+
+def test_signing_keys_rotate(cli):  # noqa: F811
+    first = out(cli("keys", "list"))
+    assert len(first) == 1 and first[0]["retired"] is None and "private" not in json.dumps(first)
+    assert cli("keys", "rotate").returncode == 0
+    after = out(cli("keys", "list"))
+    assert len(after) == 2 and [k["retired"] is None for k in after].count(True) == 1
+
+
+def test_a_rule_made_with_the_cli_reaches_a_running_server_within_the_bound(server, new_user, api):
+    account, password = new_user()
+
+    def login():
+        return httpx.post(
+            server.base_url + "/v1/user/Login",
+            json={"username": account["username"], "password": password},
+        )
+
+    assert login().status_code == 401
+    rule_id = f"cli-public-login-{account['id'][:8]}"
+    assert (
+        server.cli(
+            "rule", "create", "--resource", "service:user:User.Login", "--id", rule_id
+        ).returncode
+        == 0
+    )
+    started = time.monotonic()
+    while login().status_code != 200:
+        assert time.monotonic() - started < 3, "the rule did not reach the server within 3 s"
+        time.sleep(0.1)
+    assert server.cli("rule", "delete", rule_id).returncode == 0
+    started = time.monotonic()
+    while login().status_code != 401:
+        assert time.monotonic() - started < 3
+        time.sleep(0.1)
