@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
+import time
 
 import httpx
 import pytest
@@ -78,3 +80,76 @@ def test_ready_only_while_the_database_answers(tmp_path, request):
         assert api.status_code == 503 and api.json()["id"] == "micro-user.database"
     finally:
         instance.stop()
+
+
+def eventually(check, seconds: float = 3.0) -> None:
+    """The documented bound: a change reaches every instance within MICRO_USER_AUTH_REFRESH_SECONDS
+    (1 s) plus a reload; allow 3 s."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the change did not reach the other instance in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def cached(server, tmp_path):
+    """Another instance that would trust an API key lookup for a minute, were it not told of changes."""
+    other = ServerProcess(
+        server.env["MICRO_USER_DATABASE_URL"], tmp_path, {"MICRO_USER_KEY_CACHE_SECONDS": "60"}
+    )
+    other.start()
+    yield other
+    other.stop()
+
+
+def test_revocations_and_ended_sessions_reach_every_instance(server, cached):
+    key = server.cli("key", "create", "--name", "short-lived").stdout.strip()
+    as_key = {"Authorization": f"Bearer {key}"}
+    assert httpx.post(f"{cached.base_url}/v1/user/List", json={}, headers=as_key).status_code == 200
+    key_id = json.loads(server.cli("key", "list").stdout)[-1]["id"]
+    assert server.cli("key", "revoke", key_id).returncode == 0
+    eventually(
+        lambda: (
+            httpx.post(f"{cached.base_url}/v1/user/List", json={}, headers=as_key).status_code
+            == 401
+        )
+    )
+
+    account = call(server, "Create", email=f"{unique()}@example.com", password="password1").json()[
+        "account"
+    ]
+    generated = httpx.post(
+        f"{server.base_url}/v1/auth/Auth/Generate", json={"scopes": ["admin"]}, headers=HEADERS
+    ).json()["account"]
+    token = httpx.post(
+        f"{server.base_url}/v1/auth/Auth/Token",
+        json={"id": generated["id"], "secret": generated["secret"]},
+    ).json()["token"]
+    as_token = {"Authorization": f"Bearer {token['access_token']}"}
+    assert (
+        httpx.post(
+            f"{cached.base_url}/v1/user/Read", json={"id": account["id"]}, headers=as_token
+        ).status_code
+        == 200
+    )
+    basic = (generated["id"], generated["secret"])
+    assert (
+        httpx.post(
+            f"{server.base_url}/oauth/revoke", data={"token": token["access_token"]}, auth=basic
+        ).status_code
+        == 200
+    )
+    eventually(
+        lambda: (
+            httpx.post(
+                f"{cached.base_url}/v1/user/Read", json={"id": account["id"]}, headers=as_token
+            ).status_code
+            == 401
+        )
+    )
+
+    session = call(server, "Login", email=account["email"], password="password1").json()["session"]
+    forward = {"X-Original-URI": "/v1/user/Read", "Authorization": f"Bearer {session['id']}"}
+    assert httpx.get(f"{cached.base_url}/auth/forward", headers=forward).status_code == 403
+    call(server, "Logout", session_id=session["id"])
+    assert httpx.get(f"{cached.base_url}/auth/forward", headers=forward).status_code == 401

@@ -113,9 +113,8 @@ def gateway(server, tmp_path: Path):
             break
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"nginx did not start: {process.stderr.read().decode() if process.stderr else ''}"
-                )
+                error = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"nginx did not start: {error}") from None
             time.sleep(0.1)
     yield base
     process.terminate()
