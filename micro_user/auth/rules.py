@@ -14,6 +14,7 @@ import secrets
 from collections import defaultdict
 from typing import Any
 
+from microuser.rules import BUILTIN_RULES as BUILTIN_RULES  # defined in the SDK: one set for all
 from microuser.rules import Access, Resource, Rule, RuleSet
 from sqlalchemy.exc import IntegrityError
 
@@ -26,11 +27,6 @@ from micro_user.storage import auth as repo
 from micro_user.storage.database import Database
 
 ADMIN_ROLE = "admin"
-BUILTIN_RULES = (
-    Rule("builtin-admin", ADMIN_ROLE, Resource("*", "*", "*"), Access.GRANTED, 2**31 - 1),
-    Rule("builtin-token", "", Resource("service", "auth", "Auth.Token"), Access.GRANTED, 0),
-    Rule("builtin-inspect", "*", Resource("service", "auth", "Auth.Inspect"), Access.GRANTED, 0),
-)
 ROLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 ACCOUNT_TYPES = (USER, SERVICE, KEY)
 

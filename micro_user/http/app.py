@@ -100,6 +100,17 @@ async def respond(request: Request, work: Callable[[], Awaitable[Response]]) -> 
     return response
 
 
+def guarded(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """The same error handling and request log for a route outside the /v1 dispatcher."""
+
+    async def endpoint(request: Request) -> Response:
+        return await respond(request, lambda: handler(request))
+
+    return endpoint
+
+
 def is_own_account(identity: Identity | None, namespace: str, endpoint: Endpoint, req: Any) -> bool:
     """A user acting on their own account, on an endpoint that allows that."""
     return (
@@ -250,11 +261,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     routes = [
         Route("/.well-known/jwks.json", oauth.jwks, methods=["GET"]),
         Route("/.well-known/openid-configuration", oauth.discovery, methods=["GET"]),
-        Route("/oauth/token", oauth.token, methods=["POST"]),
-        Route("/oauth/introspect", oauth.introspect, methods=["POST"]),
-        Route("/oauth/revoke", oauth.revoke, methods=["POST"]),
-        Route(FORWARD_PREFIX, gateway.check, methods=any_method),
-        Route(FORWARD_PREFIX + "/{path:path}", gateway.check, methods=any_method),
+        Route("/oauth/token", guarded(oauth.token), methods=["POST"]),
+        Route("/oauth/introspect", guarded(oauth.introspect), methods=["POST"]),
+        Route("/oauth/revoke", guarded(oauth.revoke), methods=["POST"]),
+        Route(FORWARD_PREFIX, guarded(gateway.check), methods=any_method),
+        Route(FORWARD_PREFIX + "/{path:path}", guarded(gateway.check), methods=any_method),
         Route("/health", api.health, methods=["GET"]),
         Route("/ready", api.ready, methods=["GET"]),
         Route("/openapi.json", lambda _: JSONResponse(openapi), methods=["GET"]),
