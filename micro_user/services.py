@@ -19,6 +19,8 @@ from micro_user.auth.tokens import TokenService
 from micro_user.clock import Clock, system_clock
 from micro_user.email.flows import EmailFlows
 from micro_user.email.senders import MailSender, make_sender
+from micro_user.events.audit import AuditLog
+from micro_user.events.webhooks import Dispatcher, WebhookService
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage.auth import delete_expired_auth
@@ -41,6 +43,9 @@ class Services:
     auth_state: AuthState
     tokens: TokenService
     guard: Guard
+    webhooks: WebhookService
+    dispatcher: Dispatcher
+    audit: AuditLog
 
     @classmethod
     def build(
@@ -78,6 +83,9 @@ class Services:
             auth_state=state,
             tokens=tokens,
             guard=Guard(db, keys, tokens, state, clock),
+            webhooks=WebhookService(db, settings, clock),
+            dispatcher=Dispatcher(db, settings, clock),
+            audit=AuditLog(db),
         )
 
     async def start(self) -> None:
@@ -94,5 +102,6 @@ class Services:
         return sessions, tokens
 
     async def close(self) -> None:
+        await self.dispatcher.close()
         self.hasher.close()
         await self.db.close()

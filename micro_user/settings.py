@@ -86,6 +86,14 @@ class Settings(BaseSettings):
         description="JSON list of {prefix, type, name} mapping gateway paths to resources.",
     )
 
+    # Lifecycle events
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=2.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    delivery_interval_seconds: float = Field(default=0.5, gt=0)
+    nats_url: str = ""
+    nats_stream: str = "MICRO_USER"
+
     # Mail
     mail_sender: MailSender = MailSender.console
     mail_from: str = "micro-user <no-reply@localhost>"

@@ -20,6 +20,7 @@ from micro_user.auth.rules import check_role_name
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound
+from micro_user.events import outbox
 from micro_user.storage import keys as repo
 from micro_user.storage.auth import bump_version
 from micro_user.storage.database import Database
@@ -82,6 +83,13 @@ class KeyService:
         key_id = "key_" + secrets.token_hex(8)
         async with self.db.write() as conn:
             await repo.insert_key(conn, **self._row(namespace, name, secret, key_id, scopes))
+            await outbox.record(
+                conn,
+                namespace,
+                outbox.KEY_CREATED,
+                self.clock(),
+                payload={"key": key_id, "name": name, "scopes": list(scopes)},
+            )
         return ApiKey(
             key_id, namespace, name, secret[:HINT_LENGTH], self.clock(), None, scopes
         ), secret
@@ -98,9 +106,13 @@ class KeyService:
 
     async def revoke(self, key_id: str) -> None:
         async with self.db.write() as conn:
-            if not await repo.revoke_key(conn, key_id, self.clock()):
+            namespace = await repo.revoke_key(conn, key_id, self.clock())
+            if namespace is None:
                 raise NotFound("key.revoke", f"no active key with id {key_id!r}")
             await bump_version(conn)
+            await outbox.record(
+                conn, namespace, outbox.KEY_REVOKED, self.clock(), payload={"key": key_id}
+            )
         self.forget()
 
     def forget(self) -> None:

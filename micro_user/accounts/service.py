@@ -13,6 +13,7 @@ from micro_user.accounts.models import Account
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest, Conflict, NotFound
+from micro_user.events import outbox
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
 from micro_user.storage.database import Database
@@ -81,6 +82,14 @@ class AccountService:
         try:
             async with self.db.write() as conn:
                 await repo.insert_account(conn, account, password_hash)
+                await outbox.record(
+                    conn,
+                    namespace,
+                    outbox.ACCOUNT_CREATED,
+                    now,
+                    account_id=account.id,
+                    payload=outbox.account_payload(account),
+                )
         except IntegrityError as exc:
             raise conflict_error(exc) from None
         return account
@@ -135,9 +144,21 @@ class AccountService:
                     return current
                 changes["updated"] = self.clock()
                 await repo.update_account(conn, namespace, current.id, **changes)
+                updated = replace(current, **changes)
+                await outbox.record(
+                    conn,
+                    namespace,
+                    outbox.ACCOUNT_UPDATED,
+                    changes["updated"],
+                    account_id=current.id,
+                    payload={
+                        "changed": sorted(set(changes) - {"updated"}),
+                        "account": outbox.account_payload(updated),
+                    },
+                )
         except IntegrityError as exc:
             raise conflict_error(exc) from None
-        return replace(current, **changes)
+        return updated
 
     async def delete(self, namespace: str, id: str) -> None:
         if not id.strip():
@@ -145,6 +166,9 @@ class AccountService:
         async with self.db.write() as conn:
             if not await repo.delete_account(conn, namespace, id.strip()):
                 raise NotFound("user.delete", "account not found")
+            await outbox.record(
+                conn, namespace, outbox.ACCOUNT_DELETED, self.clock(), account_id=id.strip()
+            )
 
     async def list(self, namespace: str, *, offset: int = 0, limit: int = 0) -> list[Account]:
         limit = LIST_DEFAULT_LIMIT if limit <= 0 else min(limit, LIST_MAX_LIMIT)
@@ -180,6 +204,9 @@ class AccountService:
                 conn, namespace, account.id, new_hash, updated=self.clock(), only_if=stored
             ):
                 raise BadRequest(error_id, "the password was changed meanwhile; try again")
+            await outbox.record(
+                conn, namespace, outbox.PASSWORD_CHANGED, self.clock(), account_id=account.id
+            )
 
     async def set_password(self, namespace: str, user_id: str, new_password: str) -> None:
         """Operator override (CLI): no old password needed; ends every session of the account."""
@@ -190,4 +217,12 @@ class AccountService:
                 conn, namespace, user_id, new_hash, updated=self.clock()
             ):
                 raise NotFound("user.setpassword", "account not found")
-            await repo.delete_sessions_of(conn, namespace, user_id)
+            ended = await repo.delete_sessions_of(conn, namespace, user_id)
+            await outbox.record(
+                conn,
+                namespace,
+                outbox.PASSWORD_CHANGED,
+                self.clock(),
+                account_id=user_id,
+                payload={"by_operator": True, "sessions_ended": ended},
+            )

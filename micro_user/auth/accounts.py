@@ -19,6 +19,7 @@ from micro_user.auth.rules import RoleService
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound, Unauthorized
+from micro_user.events import outbox
 from micro_user.storage import auth as repo
 from micro_user.storage.database import Database
 
@@ -80,6 +81,14 @@ class ServiceAccounts:
                     await self.roles.ensure_role(conn, namespace, scope, error_id)
                     await repo.grant_role(conn, namespace, SERVICE, account_id, scope, now)
                 await repo.bump_version(conn)
+                await outbox.record(
+                    conn,
+                    namespace,
+                    outbox.SERVICE_ACCOUNT_CREATED,
+                    now,
+                    account_id=account_id,
+                    payload={"name": name[:128], "scopes": sorted(set(scopes or []))},
+                )
         except IntegrityError:
             raise BadRequest(error_id, f"an account with id {account_id!r} exists") from None
         return AuthAccount(
@@ -135,6 +144,9 @@ class ServiceAccounts:
             await repo.delete_grants_of(conn, namespace, SERVICE, id)
             await repo.revoke_refresh_of(conn, namespace, SERVICE, id, self.clock())
             await repo.bump_version(conn)
+            await outbox.record(
+                conn, namespace, outbox.SERVICE_ACCOUNT_DELETED, self.clock(), account_id=id
+            )
 
     async def change_secret(
         self, namespace: str, id: str, *, old_secret: str = "", new_secret: str = ""
@@ -150,6 +162,9 @@ class ServiceAccounts:
             await repo.set_account_secret(conn, namespace, id, digest(shown), self.clock())
             # A new secret ends what the old one obtained.
             await repo.revoke_refresh_of(conn, namespace, SERVICE, id, self.clock())
+            await outbox.record(
+                conn, namespace, outbox.SERVICE_ACCOUNT_SECRET_CHANGED, self.clock(), account_id=id
+            )
         return replace(await self.get(namespace, id), secret=shown)
 
     async def authenticate(self, namespace: str, id: str, secret: str) -> AuthAccount:

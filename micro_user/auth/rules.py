@@ -22,6 +22,7 @@ from micro_user.accounts.validation import check_namespace
 from micro_user.auth.models import KEY, SERVICE, USER
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest, NotFound
+from micro_user.events import outbox
 from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import auth as repo
 from micro_user.storage.database import Database
@@ -103,6 +104,19 @@ class RuleService:
                     created=self.clock(),
                 )
                 await repo.bump_version(conn)
+                await outbox.record(
+                    conn,
+                    namespace,
+                    outbox.RULE_CREATED,
+                    self.clock(),
+                    payload={
+                        "id": rule.id,
+                        "scope": rule.scope,
+                        "resource": str(resource),
+                        "access": rule.access.value,
+                        "priority": rule.priority,
+                    },
+                )
         except IntegrityError:
             raise BadRequest(error_id, f"a rule with id {rule.id!r} exists") from None
         return rule
@@ -112,6 +126,9 @@ class RuleService:
             if not await repo.delete_rule(conn, namespace, id):
                 raise NotFound("auth.rules.delete", f"no rule {id!r}")
             await repo.bump_version(conn)
+            await outbox.record(
+                conn, namespace, outbox.RULE_DELETED, self.clock(), payload={"id": id}
+            )
 
     async def list(self, namespace: str) -> list[Rule]:
         async with self.db.read() as conn:
@@ -176,7 +193,15 @@ class RoleService:
         async with self.db.write() as conn:
             await self._check_holder(conn, namespace, account_type, account_id, error_id)
             await self.ensure_role(conn, namespace, role, error_id)
-            await repo.grant_role(conn, namespace, account_type, account_id, role, self.clock())
+            if await repo.grant_role(conn, namespace, account_type, account_id, role, self.clock()):
+                await outbox.record(
+                    conn,
+                    namespace,
+                    outbox.ROLE_GRANTED,
+                    self.clock(),
+                    account_id=account_id,
+                    payload={"role": role, "account_type": account_type},
+                )
             await repo.bump_version(conn)
 
     async def ensure_role(self, conn: Any, namespace: str, role: str, error_id: str) -> None:
@@ -194,6 +219,14 @@ class RoleService:
                 raise NotFound(
                     "auth.roles.revoke", f"{account_type} {account_id!r} does not hold {role!r}"
                 )
+            await outbox.record(
+                conn,
+                namespace,
+                outbox.ROLE_REVOKED,
+                self.clock(),
+                account_id=account_id,
+                payload={"role": role, "account_type": account_type},
+            )
             await repo.bump_version(conn)
 
     async def of(self, namespace: str, account_type: str, account_id: str) -> list[str]:

@@ -18,6 +18,7 @@ import orjson
 import typer
 
 from micro_user.errors import NotFound, ServiceError
+from micro_user.events import outbox
 from micro_user.http.wire import account_json
 from micro_user.services import Services
 from micro_user.settings import Settings
@@ -79,6 +80,7 @@ def run(work: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:
     config = settings()
 
     async def main() -> T:
+        outbox.actor.set("cli")
         services = Services.build(config)
         try:
             if migrate and config.migrate_on_start:

@@ -19,6 +19,7 @@ from micro_user.clock import Clock
 from micro_user.crypto import digest, new_code, new_token
 from micro_user.email.senders import Mail, MailSender
 from micro_user.errors import BadRequest
+from micro_user.events import outbox
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage import accounts as accounts_repo
@@ -170,6 +171,14 @@ class EmailFlows:
                     verification_date=now,
                     updated=now,
                 )
+                await outbox.record(
+                    conn,
+                    row.namespace,
+                    outbox.ACCOUNT_VERIFIED,
+                    now,
+                    account_id=account.id,
+                    payload={"email": account.email},
+                )
             return VerificationOutcome(True, row.redirect_url)
 
     # Password reset -----------------------------------------------------
@@ -236,9 +245,17 @@ class EmailFlows:
                 conn, namespace, account.id, new_hash, updated=self.clock()
             )
             # A reset means the old password may be known to someone else: end every session.
-            await accounts_repo.delete_sessions_of(conn, namespace, account.id)
+            ended = await accounts_repo.delete_sessions_of(conn, namespace, account.id)
             await repo.delete_tokens_of(conn, namespace, account.id, RESET)
             await repo.clear_reset_failures(conn, namespace, account.id)
+            await outbox.record(
+                conn,
+                namespace,
+                outbox.PASSWORD_RESET,
+                self.clock(),
+                account_id=account.id,
+                payload={"sessions_ended": ended},
+            )
 
     async def _reset_code_is_live(
         self, conn: AsyncConnection, account: Account, code_hash: str, now: int

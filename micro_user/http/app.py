@@ -32,7 +32,9 @@ from micro_user.errors import (
     ServiceError,
     Unavailable,
 )
-from micro_user.http import auth_api, user_api  # noqa: F401  (register their endpoints)
+from micro_user.events import outbox
+from micro_user.events.nats import NatsPublisher
+from micro_user.http import auth_api, events_api, user_api  # noqa: F401  (register endpoints)
 from micro_user.http.endpoints import Context, Endpoint, registry
 from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
@@ -146,6 +148,7 @@ class Api:
         guard = self.services.guard
         identity = await guard.identify_header(request.headers.get("authorization"))
         namespace = identity.namespace if identity else self.anonymous_namespace(request)
+        outbox.actor.set(f"{identity.type}:{identity.id}" if identity else "anonymous")
         body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)
         payload = merged_payload(decode_body(body, endpoint.error_id), request)
         req = parse_request(endpoint.request, payload, endpoint.error_id)
@@ -245,12 +248,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         background = [
             asyncio.create_task(cleanup_loop(services)),
             asyncio.create_task(services.auth_state.follow(settings.auth_refresh_seconds)),
+            asyncio.create_task(services.dispatcher.follow()),
         ]
+        publisher = NatsPublisher(services.db, settings) if settings.nats_url else None
+        if publisher is not None:
+            background.append(
+                asyncio.create_task(publisher.follow(settings.delivery_interval_seconds))
+            )
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
+            if publisher is not None:
+                await publisher.close()
             await services.close()
 
     openapi = openapi_document()

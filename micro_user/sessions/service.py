@@ -14,6 +14,7 @@ from micro_user.accounts.passwords import PasswordHasher
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound, Unauthorized
+from micro_user.events import outbox
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
 from micro_user.storage.database import Database
@@ -72,7 +73,16 @@ class SessionService:
             created=now,
             expires=now + self.settings.session_ttl_seconds,
         )
-        await repo.insert_session(conn, digest(session.id), session)
+        session_hash = digest(session.id)
+        await repo.insert_session(conn, session_hash, session)
+        await outbox.record(
+            conn,
+            account.namespace,
+            outbox.SESSION_CREATED,
+            now,
+            account_id=account.id,
+            payload={"session": session_hash[:16], "expires": session.expires},
+        )
         return session
 
     async def start_for(self, conn: AsyncConnection, account: Account) -> Session:
@@ -92,9 +102,12 @@ class SessionService:
     async def logout(self, namespace: str, session_id: str) -> None:
         if not session_id:
             raise BadRequest("user.logout", "session_id is required")
+        session_hash = digest(session_id)
         async with self.db.write() as conn:
-            if not await repo.delete_session(conn, namespace, digest(session_id), self.clock()):
+            account_id = await repo.delete_session(conn, namespace, session_hash, self.clock())
+            if account_id is None:
                 raise NotFound("user.logout", "session not found, expired or already ended")
+            await self._ended(conn, namespace, account_id, "logout", session_hash[:16])
 
     async def logout_all(self, namespace: str, user_id: str) -> int:
         if not user_id.strip():
@@ -102,7 +115,30 @@ class SessionService:
         async with self.db.write() as conn:
             if await repo.find_account(conn, namespace, id=user_id.strip()) is None:
                 raise NotFound("user.logoutall", "account not found")
-            return await repo.delete_sessions_of(conn, namespace, user_id.strip())
+            ended = await repo.delete_sessions_of(conn, namespace, user_id.strip())
+            await self._ended(conn, namespace, user_id.strip(), "logout_all", count=ended)
+            return ended
+
+    async def _ended(
+        self,
+        conn: AsyncConnection,
+        namespace: str,
+        account_id: str,
+        reason: str,
+        session: str = "",
+        count: int = 1,
+    ) -> None:
+        payload: dict[str, object] = {"reason": reason, "count": count}
+        if session:
+            payload["session"] = session
+        await outbox.record(
+            conn,
+            namespace,
+            outbox.SESSION_ENDED,
+            self.clock(),
+            account_id=account_id,
+            payload=payload,
+        )
 
     async def list(
         self, namespace: str, account_id: str | None = None
@@ -122,12 +158,14 @@ class SessionService:
             else digest(handle)
         )
         async with self.db.write() as conn:
-            ended = await repo.revoke_sessions_by_prefix(conn, namespace, prefix)
-            if not ended and prefix != digest(handle):
-                ended = await repo.revoke_sessions_by_prefix(conn, namespace, digest(handle))
-        if not ended:
+            owners = await repo.revoke_sessions_by_prefix(conn, namespace, prefix)
+            if not owners and prefix != digest(handle):
+                owners = await repo.revoke_sessions_by_prefix(conn, namespace, digest(handle))
+            for account_id in owners:
+                await self._ended(conn, namespace, account_id, "revoked", prefix[:16])
+        if not owners:
             raise NotFound("session.revoke", "no live session matches that handle")
-        return ended
+        return len(owners)
 
     async def delete_expired(self) -> int:
         async with self.db.write() as conn:

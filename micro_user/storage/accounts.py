@@ -221,15 +221,21 @@ async def find_session(
     return (row.s_created, row.expires, row_to_account(row)) if row else None
 
 
-async def delete_session(conn: AsyncConnection, namespace: str, token_hash: str, now: int) -> bool:
+async def delete_session(
+    conn: AsyncConnection, namespace: str, token_hash: str, now: int
+) -> str | None:
+    """End a live session; the account it belonged to, or None if there was none."""
     result = await conn.execute(
-        delete(sessions).where(
+        delete(sessions)
+        .where(
             sessions.c.token_hash == token_hash,
             sessions.c.namespace == namespace,
             sessions.c.expires > now,
         )
+        .returning(sessions.c.account_id)
     )
-    return bool(result.rowcount)
+    account_id = result.scalar()
+    return None if account_id is None else str(account_id)
 
 
 async def delete_sessions_of(conn: AsyncConnection, namespace: str, account_id: str) -> int:
@@ -250,14 +256,19 @@ async def list_sessions(
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
-async def revoke_sessions_by_prefix(conn: AsyncConnection, namespace: str, hash_prefix: str) -> int:
+async def revoke_sessions_by_prefix(
+    conn: AsyncConnection, namespace: str, hash_prefix: str
+) -> list[str]:
+    """End the sessions whose hash starts so; the accounts they belonged to."""
     result = await conn.execute(
-        delete(sessions).where(
+        delete(sessions)
+        .where(
             sessions.c.namespace == namespace,
             sessions.c.token_hash.startswith(hash_prefix, autoescape=True),
         )
+        .returning(sessions.c.account_id)
     )
-    return int(result.rowcount or 0)
+    return list(result.scalars())
 
 
 async def delete_expired_sessions(conn: AsyncConnection, now: int) -> int:

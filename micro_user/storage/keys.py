@@ -56,10 +56,13 @@ async def list_keys(
     return list(await conn.execute(query))
 
 
-async def revoke_key(conn: AsyncConnection, key_id: str, now: int) -> bool:
+async def revoke_key(conn: AsyncConnection, key_id: str, now: int) -> str | None:
+    """Revoke an active key; the namespace it belonged to, or None if there was none."""
     result = await conn.execute(
         update(api_keys)
         .where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None))
         .values(revoked=now)
+        .returning(api_keys.c.namespace)
     )
-    return bool(result.rowcount)
+    namespace = result.scalar()
+    return None if namespace is None else str(namespace)

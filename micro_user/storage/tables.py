@@ -241,3 +241,66 @@ auth_state = Table(
     Column("name", String(32), primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
+
+# Lifecycle events ------------------------------------------------------------
+
+# The outbox: every state change writes its event here in the same transaction.
+# seq orders events; id is what receivers de-duplicate on.
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("namespace", String(64), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("account_id", String(128), nullable=False, default=""),
+    # Who acted: "key:<id>", "user:<id>", "service:<id>", "anonymous" or "cli".
+    Column("actor", String(160), nullable=False, default=""),
+    Column("time", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False, default="{}"),
+    Index(None, "namespace", "account_id", "seq"),
+    Index(None, "namespace", "type", "seq"),
+    Index(None, "namespace", "time"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("namespace", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    # The signing secret must be kept to sign with; it is shown once and never returned again.
+    Column("secret", String(128), nullable=False),
+    # Space-separated event types, or "*".
+    Column("event_types", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Index(None, "namespace"),
+)
+
+# One row per (webhook, event) to deliver. Rows of one account are delivered in
+# event order: a row waits while an earlier one of the same account is pending.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("webhook_id", String(40), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("account_id", String(128), nullable=False),
+    Column("status", String(12), nullable=False),  # pending | delivered | parked
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("last_error", String(512), nullable=False, default=""),
+    PrimaryKeyConstraint("webhook_id", "event_seq"),
+    ForeignKeyConstraint(["webhook_id"], ["webhooks.id"], ondelete="CASCADE"),
+    Index(None, "status", "next_attempt"),
+    Index(None, "webhook_id", "account_id", "status", "event_seq"),
+)
+
+# How far an outbox consumer (the NATS publisher) has got.
+outbox_cursors = Table(
+    "outbox_cursors",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)

@@ -1,0 +1,95 @@
+"""The outbox: lifecycle events recorded in the same transaction as the change.
+
+An event exists exactly when its change committed: never lost, never emitted
+for a change that rolled back. Its payload carries no secret (no password,
+hash, token, code or key). Delivery (webhooks, NATS) reads from here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from micro_user.accounts.models import Account
+from micro_user.storage import events as repo
+
+# Who is acting in the current request or command ("key:<id>", "user:<id>", ...).
+actor: ContextVar[str] = ContextVar("micro_user_actor", default="system")
+
+ACCOUNT_CREATED = "account.created"
+ACCOUNT_UPDATED = "account.updated"
+ACCOUNT_DELETED = "account.deleted"
+ACCOUNT_VERIFIED = "account.verified"
+PASSWORD_CHANGED = "password.changed"
+PASSWORD_RESET = "password.reset"
+SESSION_CREATED = "session.created"
+SESSION_ENDED = "session.ended"
+ROLE_GRANTED = "role.granted"
+ROLE_REVOKED = "role.revoked"
+KEY_CREATED = "key.created"
+KEY_REVOKED = "key.revoked"
+RULE_CREATED = "rule.created"
+RULE_DELETED = "rule.deleted"
+SERVICE_ACCOUNT_CREATED = "service_account.created"
+SERVICE_ACCOUNT_DELETED = "service_account.deleted"
+SERVICE_ACCOUNT_SECRET_CHANGED = "service_account.secret_changed"
+TYPES = (
+    ACCOUNT_CREATED, ACCOUNT_UPDATED, ACCOUNT_DELETED, ACCOUNT_VERIFIED, PASSWORD_CHANGED,
+    PASSWORD_RESET, SESSION_CREATED, SESSION_ENDED, ROLE_GRANTED, ROLE_REVOKED, KEY_CREATED,
+    KEY_REVOKED, RULE_CREATED, RULE_DELETED, SERVICE_ACCOUNT_CREATED, SERVICE_ACCOUNT_DELETED,
+    SERVICE_ACCOUNT_SECRET_CHANGED,
+)  # fmt: skip
+
+
+def account_payload(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "username": account.username,
+        "email": account.email,
+        "verified": account.verified,
+        "profile": account.profile,
+    }
+
+
+async def record(
+    conn: AsyncConnection,
+    namespace: str,
+    type: str,
+    now: int,
+    *,
+    account_id: str = "",
+    payload: dict[str, Any] | None = None,
+) -> str:
+    """Write one event (and its webhook deliveries) inside the caller's transaction."""
+    event_id = secrets.token_hex(16)
+    seq = await repo.insert_event(
+        conn,
+        id=event_id,
+        namespace=namespace,
+        type=type,
+        account_id=account_id,
+        actor=actor.get(),
+        time=now,
+        payload=orjson.dumps(payload or {}).decode(),
+    )
+    hooks = await repo.subscribed_webhooks(conn, namespace, type)
+    await repo.insert_deliveries(
+        conn,
+        [
+            {
+                "webhook_id": hook,
+                "event_seq": seq,
+                "account_id": account_id,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt": now,
+                "last_error": "",
+            }
+            for hook in hooks
+        ],
+    )
+    return event_id
