@@ -4,6 +4,8 @@ Subjects are ``micro.user.<namespace>.<type>``; each message carries the
 event id as ``Nats-Msg-Id``, so JetStream drops a re-published duplicate and
 consumers can de-duplicate beyond its window. A cursor in the database marks
 how far publishing got: after a restart it goes on from there (at least once).
+Turned on for an existing deployment, it publishes the events recorded so far
+too: nothing in the outbox is skipped.
 """
 
 from __future__ import annotations
@@ -45,15 +47,6 @@ class NatsPublisher:
         except Exception:  # the stream does not exist yet
             await self._js.add_stream(name=self.settings.nats_stream, subjects=["micro.user.>"])
 
-    async def start_cursor(self) -> int:
-        """Where publishing resumes; a new deployment starts with the events to come."""
-        async with self.db.write() as conn:
-            seq = await repo.cursor(conn, CURSOR)
-            if seq is None:
-                seq = await repo.max_seq(conn)
-                await repo.set_cursor(conn, CURSOR, seq)
-        return seq
-
     async def run_once(self) -> int:
         async with self.db.read() as conn:
             seq = await repo.cursor(conn, CURSOR) or 0
@@ -71,7 +64,6 @@ class NatsPublisher:
             try:
                 if self._js is None:
                     await self.connect()
-                    await self.start_cursor()
                 busy = await self.run_once()
             except Exception as exc:  # NATS or the database is away: go on from the cursor later
                 log.warning("NATS publishing failed: %s", type(exc).__name__)

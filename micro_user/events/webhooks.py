@@ -32,7 +32,6 @@ from micro_user.storage.database import Database
 
 log = logging.getLogger("micro_user.events")
 SECRET_PREFIX = "whsec_"
-LEASE_SECONDS = 60
 BACKOFF_CAP_SECONDS = 3600
 
 
@@ -161,10 +160,13 @@ class Dispatcher:
         if not due:
             return 0
         claimed = []
+        # A claimed delivery is left alone by other instances for as long as one request may
+        # take; if this instance dies meanwhile, another takes it over after that.
+        lease_until = now + int(self.settings.webhook_timeout_seconds) + 5
         async with self.db.write() as conn:
             for row in due:
                 if await repo.claim_delivery(
-                    conn, row.webhook_id, row.event_seq, row.attempts, now + LEASE_SECONDS
+                    conn, row.webhook_id, row.event_seq, row.attempts, lease_until
                 ):
                     claimed.append(row)
         # One account's deliveries go one after another; different accounts in parallel.

@@ -164,6 +164,7 @@ class Api:
     async def verify_email_link(self, request: Request) -> Response:
         """The link from a verification mail, opened in a browser: verify, then redirect."""
         token = request.query_params.get("token", "")
+        outbox.actor.set("email-link")
         outcome = await self.services.email.verify_email(token)
         if outcome.redirect_url:
             return RedirectResponse(outcome.redirect_url, status_code=302)
