@@ -72,6 +72,7 @@ class PayloadTooLarge(ServiceError):
 
 class TooManyRequests(ServiceError):
     code = 429
+    retry_after: int = 1
 
 
 class Unavailable(ServiceError):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from micro_user.abuse.counters import Counters, DatabaseCounters, RedisCounters
+from micro_user.abuse.protection import AbuseProtection
 from micro_user.access.guard import Guard
 from micro_user.access.keys import KeyService
 from micro_user.accounts.passwords import PasswordHasher
@@ -58,7 +60,14 @@ class Services:
             parallelism=settings.argon2_parallelism,
             threads=settings.hash_threads,
         )
-        sessions = SessionService(db, hasher, settings, clock)
+        counters: Counters = (
+            RedisCounters(settings.redis_url, clock)
+            if settings.redis_url
+            else DatabaseCounters(db, clock)
+        )
+        sessions = SessionService(
+            db, hasher, settings, clock, AbuseProtection(counters, settings, clock)
+        )
         keys = KeyService(db, clock, settings.key_cache_seconds)
         rules = RuleService(db, clock)
         roles = RoleService(db, clock)
@@ -99,9 +108,12 @@ class Services:
         tokens = await self.email.delete_stale()
         async with self.db.write() as conn:
             tokens += await delete_expired_auth(conn, self.sessions.clock())
+        await self.sessions.abuse.counters.prune()
         return sessions, tokens
 
     async def close(self) -> None:
         await self.dispatcher.close()
+        if isinstance(self.sessions.abuse.counters, RedisCounters):
+            await self.sessions.abuse.counters.close()
         self.hasher.close()
         await self.db.close()

@@ -86,6 +86,20 @@ class Settings(BaseSettings):
         description="JSON list of {prefix, type, name} mapping gateway paths to resources.",
     )
 
+    # Abuse protection
+    abuse_protection: bool = True
+    trusted_proxy_header: str = Field(
+        default="",
+        description="Header whose last entry is the client address, e.g. X-Forwarded-For.",
+    )
+    redis_url: str = ""
+    login_per_address_per_minute: int = Field(default=30, ge=1)
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_max_seconds: int = Field(default=900, ge=1)
+    mail_per_address_per_minute: int = Field(default=10, ge=1)
+    mail_per_recipient_per_hour: int = Field(default=5, ge=1)
+    code_checks_per_address_per_minute: int = Field(default=20, ge=1)
+
     # Lifecycle events
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_backoff_seconds: float = Field(default=2.0, gt=0)

@@ -123,6 +123,7 @@ class EmailFlows:
         _check_mail_text(subject, text_content, LINK_PLACEHOLDER, error_id)
         redirect_url = _check_url(redirect_url, "redirect_url", error_id)
         failure_redirect_url = _check_url(failure_redirect_url, "failure_redirect_url", error_id)
+        await self.sessions.abuse.before_mail(error_id, namespace, email)
         account = await self._account_by_email(namespace, email, error_id)
         if account is None:
             return
@@ -200,6 +201,7 @@ class EmailFlows:
             raise BadRequest(
                 error_id, f"expiration must be between 60 and {RESET_MAX_SECONDS} seconds"
             )
+        await self.sessions.abuse.before_mail(error_id, namespace, email)
         account = await self._account_by_email(namespace, email, error_id)
         if account is None:
             return
@@ -214,6 +216,7 @@ class EmailFlows:
     ) -> None:
         error_id = "user.resetpassword"
         invalid = BadRequest(error_id, "invalid or expired code")
+        await self.sessions.abuse.before_code_check(error_id)
         if not code.strip():
             raise BadRequest(error_id, "code is required")
         v.check_confirmation(new_password, confirm_password, error_id=error_id)
@@ -288,6 +291,7 @@ class EmailFlows:
             raise BadRequest(error_id, "address must be a host name, e.g. 'example.com'")
         if not endpoint:
             raise BadRequest(error_id, "endpoint is required, e.g. 'login'")
+        await self.sessions.abuse.before_mail(error_id, namespace, email)
         account = await self._account_by_email(namespace, email, error_id)
         if account is None:
             return
@@ -299,6 +303,7 @@ class EmailFlows:
         )
 
     async def verify_token(self, namespace: str, token: str) -> tuple[bool, str, Session | None]:
+        await self.sessions.abuse.before_code_check("user.verifytoken")
         if not token:
             return False, "token is empty", None
         token_hash = digest(token)

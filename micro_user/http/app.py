@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from micro_user.abuse.protection import client_address
 from micro_user.accounts.validation import check_namespace
 from micro_user.auth.models import USER, Identity
 from micro_user.errors import (
@@ -30,6 +31,7 @@ from micro_user.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    TooManyRequests,
     Unavailable,
 )
 from micro_user.events import outbox
@@ -49,7 +51,10 @@ log = logging.getLogger("micro_user.http")
 JSON = "application/json"
 
 
-def error_response(error: ServiceError, headers: dict[str, str] | None = None) -> Response:
+def error_response(error: ServiceError) -> Response:
+    headers = (
+        {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+    )
     return Response(error_body(error), status_code=error.code, media_type=JSON, headers=headers)
 
 
@@ -149,6 +154,7 @@ class Api:
         identity = await guard.identify_header(request.headers.get("authorization"))
         namespace = identity.namespace if identity else self.anonymous_namespace(request)
         outbox.actor.set(f"{identity.type}:{identity.id}" if identity else "anonymous")
+        client_address.set(self.client_address(request))
         body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)
         payload = merged_payload(decode_body(body, endpoint.error_id), request)
         req = parse_request(endpoint.request, payload, endpoint.error_id)
@@ -156,6 +162,14 @@ class Api:
         guard.check(identity, namespace, endpoint.resource, own=own)
         result = await endpoint.handler(Context(self.services, identity, namespace), req)
         return Response(encode(result), media_type=JSON)
+
+    def client_address(self, request: Request) -> str:
+        """The peer, or the last entry of the trusted proxy header (the one our proxy added)."""
+        header = self.settings.trusted_proxy_header
+        forwarded = request.headers.get(header, "") if header else ""
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()[:64]
+        return request.client.host if request.client else ""
 
     def anonymous_namespace(self, request: Request) -> str:
         named = request.headers.get("micro-namespace")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from micro_user.abuse.protection import AbuseProtection
 from micro_user.accounts.models import Account, Session
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.clock import Clock
@@ -24,9 +25,15 @@ INVALID_CREDENTIALS = "invalid credentials"
 
 class SessionService:
     def __init__(
-        self, db: Database, hasher: PasswordHasher, settings: Settings, clock: Clock
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        settings: Settings,
+        clock: Clock,
+        abuse: AbuseProtection,
     ) -> None:
         self.db = db
+        self.abuse = abuse
         self.hasher = hasher
         self.settings = settings
         self.clock = clock
@@ -43,13 +50,16 @@ class SessionService:
                 error_id, f"password must be at most {self.settings.password_max_length} characters"
             )
         key = {"email": email} if email else {"username": username}
+        await self.abuse.before_login(namespace, email or username)
         async with self.db.read() as conn:
             found = await repo.find_credentials(conn, namespace, **key)
         # An unknown account costs one hash too, so the answer neither differs nor comes faster.
         stored = found[1] if found else None
         ok, needs_rehash = await self.hasher.verify(stored, password)
         # Given both, the username must belong to the account the email names.
-        if not ok or found is None or (email and username and found[0].username != username):
+        ok = ok and found is not None and not (email and username and found[0].username != username)
+        await self.abuse.after_login(namespace, email or username, ok)
+        if not ok or found is None:
             raise Unauthorized(error_id, INVALID_CREDENTIALS)
         account = found[0]
         new_hash = await self.hasher.hash(password) if needs_rehash else None

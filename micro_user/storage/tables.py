@@ -304,3 +304,25 @@ outbox_cursors = Table(
     Column("name", String(32), primary_key=True),
     Column("seq", BigInteger, nullable=False),
 )
+
+# Abuse protection (when no Redis is configured) ------------------------------
+
+# Fixed-window request counters, e.g. logins per client address per minute.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("window_start", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
+# Consecutive failed logins of one (address, account) pair, and its lockout.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    Index(None, "updated"),
+)

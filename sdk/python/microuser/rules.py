@@ -67,6 +67,19 @@ class Subject:
     scopes: frozenset[str] = field(default_factory=frozenset)
 
 
+ADMIN_SCOPE = "admin"
+BUILTIN_RULES: tuple[Rule, ...] = (
+    # The admin scope may do everything in its namespace; no rule can outrank it.
+    Rule("builtin-admin", ADMIN_SCOPE, Resource("*", "*", "*"), Access.GRANTED, 2**31 - 1),
+    # Anyone may ask for a token: the id and secret in the request are the credential.
+    Rule("builtin-token", "", Resource("service", "auth", "Auth.Token"), Access.GRANTED, 0),
+    # Any account of the namespace may inspect a token.
+    Rule("builtin-inspect", "*", Resource("service", "auth", "Auth.Inspect"), Access.GRANTED, 0),
+)
+"""The rules micro-user adds to every namespace's own. Evaluate with them (``RuleSet(namespace,
+[*BUILTIN_RULES, *rules])``) to decide as the server does."""
+
+
 def scope_applies(scope: str, subject: Subject | None, namespace: str) -> bool:
     if scope == "":
         return True

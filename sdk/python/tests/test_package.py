@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from importlib import metadata, resources
 
 import microuser
@@ -37,7 +39,15 @@ def test_version_is_the_distributions() -> None:
 
 
 def test_the_only_dependency_is_httpx() -> None:
-    assert metadata.requires("micro-user-sdk") == ["httpx>=0.27"]
+    requires = metadata.requires("micro-user-sdk") or []
+    assert [r for r in requires if "extra ==" not in r] == ["httpx>=0.27"]
+    # The middleware's crypto is an extra: pip install 'micro-user-sdk[middleware]'.
+    assert [r for r in requires if "extra ==" in r] == ['joserfc<1.9,>=1.8; extra == "middleware"']
+
+
+def test_import_microuser_needs_no_extra() -> None:
+    code = "import sys, microuser; assert not {'joserfc', 'microuser.middleware'} & {*sys.modules}"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_ships_type_information() -> None:
