@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	microuser "github.com/micro-user/micro-user/sdk/go"
+	"github.com/micro-user/micro-user/sdk/go/auth"
 	"github.com/micro-user/micro-user/sdk/go/user"
 )
 
@@ -99,6 +101,13 @@ func TestREADMEPrograms(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// And the service accounts, rule and role of the auth programs.
+	authService := auth.NewAuthService(microuser.NewClient(microuser.WithAddress(serverAddress), microuser.WithToken(adminKey)))
+	for _, id := range []string{"billing", "reporting"} {
+		_, _ = authService.DeleteAccount(testContext(t), &auth.DeleteAccountRequest{Id: id})
+	}
+	_, _ = authService.DeleteRule(testContext(t), &auth.DeleteRuleRequest{Id: "orders-read"})
+	_, _ = authService.DeleteRole(testContext(t), &auth.DeleteRoleRequest{Name: "orders-reader"})
 	for i, program := range readmePrograms(t) {
 		program := program
 		name := fmt.Sprintf("program %d", i+1)

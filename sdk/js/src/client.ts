@@ -7,10 +7,15 @@
  * strings and zeros mean "not given", as in the proto.
  */
 
-import { MicroUserError, TransportError, errorFromAnswer } from "./errors.js";
+import {
+  Transport,
+  nothing,
+  type Body,
+  type ClientOptions,
+  type RequestOptions,
+} from "./transport.js";
 import {
   ShapeError,
-  object,
   parseAccount,
   parseSession,
   parseVerifyToken,
@@ -20,56 +25,8 @@ import {
   type VerifyTokenResult,
 } from "./models.js";
 
-/** Where the SDK looks when neither `address` nor `$MICRO_USER_ADDRESS` is given. */
-export const DEFAULT_ADDRESS = "http://localhost:8080";
-/** Per call, unless `timeoutMs` says otherwise. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-
-const ADDRESS_ENV = "MICRO_USER_ADDRESS";
-const KEY_ENV = "MICRO_USER_KEY";
-
-/** What the SDK hands to `fetch`. */
-export interface FetchInit {
-  method: string;
-  headers: Record<string, string>;
-  body: string;
-  signal: AbortSignal;
-}
-
-/** The part of a `fetch` Response the SDK reads. */
-export interface FetchResponse {
-  readonly status: number;
-  readonly statusText: string;
-  text(): Promise<string>;
-}
-
-/** A `fetch`: the global one, or any function that answers like it. */
-export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>;
-
-export interface UserServiceOptions {
-  /**
-   * The server's base URL; may carry a path prefix (`https://gateway.example.com/micro`).
-   * Default: `$MICRO_USER_ADDRESS` (in Node), else `http://localhost:8080`. `""` sends
-   * relative requests (`/v1/user/...`), for a page served from the same origin.
-   */
-  address?: string | undefined;
-  /** An API key, sent as `Authorization: Bearer <key>`. Default: `$MICRO_USER_KEY` (in Node). */
-  key?: string | undefined;
-  /** Give up on a call after this many milliseconds (default 10000; 0 for never). */
-  timeoutMs?: number | undefined;
-  /** Used instead of the global `fetch`: for proxies, retries, logging or tests. */
-  fetch?: FetchLike | undefined;
-  /** Added to every request. */
-  headers?: Record<string, string> | undefined;
-}
-
-/** The optional last argument of every method. */
-export interface RequestOptions {
-  /** Cancels the call; it then rejects with the signal's reason, as `fetch` does. */
-  signal?: AbortSignal | undefined;
-  /** This call's timeout, instead of the client's. */
-  timeoutMs?: number | undefined;
-}
+/** The options of `UserService`: those of every client. */
+export type UserServiceOptions = ClientOptions;
 
 // Arguments of each method: the fields of the Micro user API, in camel case.
 
@@ -178,42 +135,6 @@ export interface VerifyTokenParams {
   token: string;
 }
 
-type Body = Record<string, unknown>;
-
-/** `$NAME` where there is an environment (Node, Deno, Bun); undefined in a browser. */
-function environment(name: string): string | undefined {
-  try {
-    const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } })
-      .process;
-    const value = proc?.env?.[name];
-    return typeof value === "string" ? value : undefined;
-  } catch {
-    return undefined; // an environment that forbids reading it (Deno without --allow-env)
-  }
-}
-
-function checkTimeout(timeoutMs: unknown): number {
-  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    throw new RangeError(`timeoutMs must be a number of milliseconds >= 0, not ${String(timeoutMs)}`);
-  }
-  return timeoutMs;
-}
-
-/** Why fetch failed, in a few words: Node's "fetch failed" hides the reason in `cause`. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return `${error.message} (${typeof code === "string" ? code : cause.message})`;
-  }
-  return error.message || error.name;
-}
-
-function nothing(): void {
-  return undefined;
-}
-
 function account(body: Body): Account {
   return parseAccount(body["account"]);
 }
@@ -248,110 +169,20 @@ function sessionAndAccount(body: Body): ReadSessionResult {
 export class UserService {
   /** The base URL calls go to (without a trailing slash). */
   readonly address: string;
-  readonly #timeoutMs: number;
-  readonly #fetch: FetchLike | undefined;
-  readonly #headers: Record<string, string>;
+  readonly #transport: Transport;
 
   constructor(options: UserServiceOptions = {}) {
-    const address = options.address ?? (environment(ADDRESS_ENV) || DEFAULT_ADDRESS);
-    if (typeof address !== "string") throw new TypeError("address must be a string");
-    this.address = address.replace(/\/+$/, "");
-    const key = options.key === undefined ? environment(KEY_ENV) : options.key;
-    this.#timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    if (options.fetch !== undefined && typeof options.fetch !== "function") {
-      throw new TypeError("fetch must be a function");
-    }
-    this.#fetch = options.fetch;
-    // Header names are case-insensitive: keep one of each, the later one winning.
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      accept: "application/json",
-    };
-    for (const [name, value] of Object.entries(options.headers ?? {})) {
-      headers[name.toLowerCase()] = value;
-    }
-    if (key) headers["authorization"] = `Bearer ${key}`;
-    this.#headers = headers;
+    this.#transport = new Transport(options);
+    this.address = this.#transport.address;
   }
 
-  async #send<T>(
+  #send<T>(
     endpoint: string,
     payload: Body,
     parse: (body: Body) => T,
-    options: RequestOptions = {},
+    options?: RequestOptions,
   ): Promise<T> {
-    const url = `${this.address}/v1/user/${endpoint}`;
-    const timeoutMs = checkTimeout(options.timeoutMs ?? this.#timeoutMs);
-    const caller = options.signal;
-    caller?.throwIfAborted();
-    // Looked up at each call, so that a fetch installed (or mocked) later is used.
-    const fetch: FetchLike | undefined =
-      this.#fetch ??
-      (typeof globalThis.fetch === "function"
-        ? (input, init) => globalThis.fetch(input, init)
-        : undefined);
-    if (fetch === undefined) {
-      throw new TypeError("no global fetch here (Node 18+ has one): pass the fetch option");
-    }
-
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer =
-      timeoutMs > 0 && Number.isFinite(timeoutMs)
-        ? setTimeout(() => {
-            timedOut = true;
-            controller.abort();
-          }, timeoutMs)
-        : undefined;
-    const cancel = (): void => controller.abort(caller?.reason);
-    caller?.addEventListener("abort", cancel, { once: true });
-
-    let response: FetchResponse;
-    let text: string;
-    try {
-      response = await fetch(url, {
-        method: "POST",
-        headers: { ...this.#headers },
-        body: JSON.stringify(payload),
-        signal: controller.signal,
-      });
-      text = await response.text();
-    } catch (error) {
-      if (caller?.aborted) throw caller.reason;
-      if (timedOut) {
-        throw new TransportError(
-          `no answer from micro-user at ${url} within ${timeoutMs} ms`,
-          url,
-          true,
-          error,
-        );
-      }
-      throw new TransportError(
-        `no answer from micro-user at ${url}: ${describe(error)}`,
-        url,
-        false,
-        error,
-      );
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      caller?.removeEventListener("abort", cancel);
-    }
-
-    if (response.status >= 400) {
-      throw errorFromAnswer(response.status, response.statusText, text);
-    }
-    try {
-      return parse(object(JSON.parse(text), "the answer"));
-    } catch (error) {
-      if (!(error instanceof SyntaxError || error instanceof ShapeError)) throw error;
-      throw new MicroUserError(
-        "",
-        response.status,
-        `unreadable answer from ${url} (HTTP ${response.status}: ${error.message}): ` +
-          "is the address a micro-user server?",
-        response.statusText,
-      );
-    }
+    return this.#transport.post(`/v1/user/${endpoint}`, payload, parse, options);
   }
 
   // Accounts ---------------------------------------------------------------

@@ -1,10 +1,10 @@
 /**
- * JavaScript/TypeScript client of micro-user, the self-hosted user service speaking the
- * Micro user API. No dependencies: it needs a global `fetch` (Node 18+, browsers, Deno,
- * Bun) or one passed in.
+ * JavaScript/TypeScript client of micro-user, the self-hosted user and auth service
+ * speaking the Micro user and auth APIs. No dependencies: it needs a global `fetch` (Node
+ * 18+, browsers, Deno, Bun) or one passed in, and WebCrypto to check tokens locally.
  *
  * ```js
- * import { UserService } from "micro-user-sdk";
+ * import { AuthService, TokenVerifier, UserService } from "micro-user-sdk";
  *
  * const users = new UserService({ address: "http://localhost:8080", key: "muk_..." });
  * const account = await users.create({ email: "ada@example.com", password: "correct horse" });
@@ -12,21 +12,15 @@
  */
 
 export {
-  DEFAULT_ADDRESS,
-  DEFAULT_TIMEOUT_MS,
   UserService,
   type CreateParams,
   type DeleteParams,
-  type FetchInit,
-  type FetchLike,
-  type FetchResponse,
   type ListParams,
   type LoginParams,
   type LogoutAllParams,
   type LogoutParams,
   type ReadParams,
   type ReadSessionParams,
-  type RequestOptions,
   type ResetPasswordParams,
   type SendMagicLinkParams,
   type SendPasswordResetEmailParams,
@@ -37,5 +31,61 @@ export {
   type VerifyEmailParams,
   type VerifyTokenParams,
 } from "./client.js";
+export {
+  AuthService,
+  type AuthServiceOptions,
+  type ChangeSecretParams,
+  type CreateRoleParams,
+  type CreateRuleParams,
+  type DeleteAccountParams,
+  type DeleteRoleParams,
+  type DeleteRuleParams,
+  type GenerateParams,
+  type GrantParams,
+  type InspectParams,
+  type TokenParams,
+  type VerifyParams,
+} from "./auth.js";
+export {
+  DEFAULT_ADDRESS,
+  DEFAULT_TIMEOUT_MS,
+  type ClientOptions,
+  type FetchInit,
+  type FetchLike,
+  type FetchResponse,
+  type RequestOptions,
+} from "./transport.js";
+export {
+  ADMIN_SCOPE,
+  Access,
+  BUILTIN_RULES,
+  RuleSet,
+  evaluate,
+  formatResource,
+  parseResource,
+  scopeApplies,
+  type Resource,
+  type Rule,
+  type Subject,
+} from "./rules.js";
+export {
+  ALGORITHMS,
+  InvalidTokenError,
+  TokenVerifier,
+  subjectOf,
+  type Claims,
+  type SigningAlgorithm,
+  type SubtleLike,
+  type TokenVerifierOptions,
+} from "./verifier.js";
 export { MicroUserError, TransportError } from "./errors.js";
-export type { Account, ReadSessionResult, Session, VerifyTokenResult } from "./models.js";
+export type {
+  Account,
+  AuthAccount,
+  ReadSessionResult,
+  Role,
+  Session,
+  Token,
+  VerifyResult,
+  VerifyTokenResult,
+} from "./models.js";

@@ -5,6 +5,8 @@
  * numbers. Times are unix seconds.
  */
 
+import { Access, type Rule } from "./rules.js";
+
 /** A user account. `verificationDate` is 0 until the email address is verified. */
 export interface Account {
   readonly id: string;
@@ -129,4 +131,127 @@ export function parseVerifyToken(body: Json): VerifyTokenResult {
         ? parseSession(session)
         : null,
   };
+}
+
+// The auth service ---------------------------------------------------------------------------
+
+/**
+ * An account of the Micro auth model: a service account (`type` "service") made by
+ * `generate`, or whoever a token belongs to (`inspect`, `verify`). `issuer` is its
+ * namespace; `scopes` are the roles it holds. `secret` is shown once, by `generate` and
+ * `changeSecret`, and is "" everywhere else.
+ */
+export interface AuthAccount {
+  readonly id: string;
+  readonly type: string;
+  readonly issuer: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly scopes: readonly string[];
+  readonly secret: string;
+  readonly name: string;
+}
+
+/**
+ * What `token` answers: a short-lived JWT access token (checked anywhere with
+ * `TokenVerifier`), and an opaque refresh token that works once.
+ */
+export interface Token {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  /** Unix seconds. */
+  readonly created: number;
+  /** Unix seconds: when the access token expires. */
+  readonly expiry: number;
+}
+
+/** A role: a named scope that accounts are granted. */
+export interface Role {
+  readonly name: string;
+  readonly description: string;
+}
+
+/**
+ * What `verify` answers: whether the token (or nobody) may access the resource, and the
+ * account the token belongs to (null when no token was given).
+ */
+export interface VerifyResult {
+  readonly allowed: boolean;
+  readonly account: AuthAccount | null;
+}
+
+function strings(data: Json, field: string): string[] {
+  const value = data[field];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+    throw new ShapeError(`'${field}' is not a list of strings`);
+  }
+  return value as string[];
+}
+
+export function parseAuthAccount(value: unknown): AuthAccount {
+  const data = object(value, "'account'");
+  return {
+    id: text(data, "id"),
+    type: text(data, "type"),
+    issuer: text(data, "issuer"),
+    metadata: profileOf(data["metadata"]),
+    scopes: strings(data, "scopes"),
+    secret: text(data, "secret"),
+    name: text(data, "name"),
+  };
+}
+
+export function parseToken(value: unknown): Token {
+  const data = object(value, "'token'");
+  return {
+    accessToken: text(data, "access_token"),
+    refreshToken: text(data, "refresh_token"),
+    created: int(data, "created"),
+    expiry: int(data, "expiry"),
+  };
+}
+
+export function parseRole(value: unknown): Role {
+  const data = object(value, "a role");
+  return { name: text(data, "name"), description: text(data, "description") };
+}
+
+export function parseVerify(body: Json): VerifyResult {
+  const account = body["account"];
+  return {
+    allowed: flag(body, "allowed"),
+    // The wire always carries an account; an empty id means there is none.
+    account:
+      account !== undefined && account !== null && object(account, "'account'")["id"]
+        ? parseAuthAccount(account)
+        : null,
+  };
+}
+
+export function parseRule(value: unknown): Rule {
+  const data = object(value, "a rule");
+  const resource = object(data["resource"], "'resource'");
+  const access = data["access"];
+  if (access !== Access.GRANTED && access !== Access.DENIED) {
+    throw new ShapeError("'access' is neither GRANTED nor DENIED");
+  }
+  return {
+    id: text(data, "id"),
+    scope: text(data, "scope"),
+    resource: {
+      type: text(resource, "type"),
+      name: text(resource, "name"),
+      endpoint: text(resource, "endpoint"),
+    },
+    access,
+    priority: int(data, "priority"),
+  };
+}
+
+/** The list in `body[field]` (absent: empty), each item read by `parse`. */
+export function listOf<T>(body: Json, field: string, parse: (value: unknown) => T): T[] {
+  const items = body[field];
+  if (items === undefined || items === null) return [];
+  if (!Array.isArray(items)) throw new ShapeError(`'${field}' is not a list`);
+  return items.map(parse);
 }

@@ -12,7 +12,12 @@ import * as local from "../dist/index.js";
 import { sdkDir } from "./support/server.mjs";
 
 const manifest = JSON.parse(readFileSync(path.join(sdkDir, "package.json"), "utf8"));
-const EXPORTS = ["DEFAULT_ADDRESS", "DEFAULT_TIMEOUT_MS", "MicroUserError", "TransportError", "UserService"];
+const EXPORTS = [
+  "ADMIN_SCOPE", "ALGORITHMS", "Access", "AuthService", "BUILTIN_RULES", "DEFAULT_ADDRESS",
+  "DEFAULT_TIMEOUT_MS", "InvalidTokenError", "MicroUserError", "RuleSet", "TokenVerifier",
+  "TransportError", "UserService", "evaluate", "formatResource", "parseResource", "scopeApplies",
+  "subjectOf",
+];
 
 // npm as the test was started (npm test sets npm_execpath), else the one on PATH.
 function npm(args, cwd) {

@@ -2,6 +2,24 @@
 // package's own name as a user would: the public types say what the README says.
 
 import {
+  AuthService,
+  BUILTIN_RULES,
+  InvalidTokenError,
+  RuleSet,
+  TokenVerifier,
+  evaluate,
+  parseResource,
+  subjectOf,
+  type AuthAccount,
+  type AuthServiceOptions,
+  type Claims,
+  type Resource,
+  type Role,
+  type Rule,
+  type Subject,
+  type SubtleLike,
+  type Token,
+  type VerifyResult,
   MicroUserError,
   TransportError,
   UserService,
@@ -69,6 +87,74 @@ export async function example(): Promise<void> {
       void parts;
     } else if (error instanceof TransportError) {
       const why: [string, boolean, unknown] = [error.url, error.timedOut, error.cause];
+      void why;
+    }
+  }
+}
+
+export async function auth(): Promise<void> {
+  const options: AuthServiceOptions = { address: "http://localhost:8080", key: "muk_...", timeoutMs: 1 };
+  const service = new AuthService(options);
+  const robot: AuthAccount = await service.generate({ name: "n", scopes: ["reader"], metadata: { a: "b" } });
+  await service.generate();
+  const token: Token = await service.token({ id: robot.id, secret: robot.secret });
+  const expiry: number = token.expiry;
+  await service.token({ refreshToken: token.refreshToken });
+  await service.token({ sessionId: "s" }, { timeoutMs: 5 });
+  const inspected: AuthAccount = await service.inspect({ token: token.accessToken });
+  const verdict: VerifyResult = await service.verify({ token: token.accessToken, resource: "service:user:User.Read" });
+  const holder: AuthAccount | null = verdict.account;
+  await service.verify({ resource: { type: "a", name: "b", endpoint: "c" }, namespace: "micro" });
+  const accounts: AuthAccount[] = await service.listAccounts();
+  await service.deleteAccount({ id: robot.id });
+  await service.changeSecret({ id: robot.id, oldSecret: "o" });
+  await service.createRule({ scope: "", resource: "service:user:User.Login", access: "DENIED", priority: 1 });
+  await service.deleteRule({ id: "r" });
+  const rules: Rule[] = await service.listRules();
+  await service.createRole({ name: "reader" });
+  await service.deleteRole({ name: "reader" });
+  const roles: Role[] = await service.listRoles();
+  await service.grantRole({ role: "reader", accountId: "u", accountType: "service" });
+  await service.revokeRole({ role: "reader", accountId: "u" });
+  void [expiry, inspected, holder, accounts, roles];
+
+  // @ts-expect-error access is GRANTED or DENIED
+  await service.createRule({ scope: "", resource: "a:b:c", access: "granted" });
+  // @ts-expect-error a rule needs a scope
+  await service.createRule({ resource: "a:b:c" });
+
+  const resource: Resource = parseResource("service:user:User.Read");
+  const set = new RuleSet("micro", [...BUILTIN_RULES, ...rules]);
+  const nobody: boolean = set.allows(null, resource);
+  const decider: Rule | null = set.decide({ namespace: "micro", scopes: ["reader"] }, resource);
+  const subject: Subject = { namespace: "micro", scopes: new Set(["reader"]) };
+  const once: boolean = evaluate(rules, "micro", subject, resource);
+  void [nobody, decider, once];
+
+  const verifier = new TokenVerifier({
+    address: "http://localhost:8080",
+    jwksTtlMs: 60_000,
+    now: Date.now,
+    fetch: globalThis.fetch,
+    subtle: globalThis.crypto.subtle, // WebCrypto's own SubtleCrypto fits
+  });
+  const claims: Claims = await verifier.verify(token.accessToken);
+  const fields: [string, string, string, readonly string[], number, number, string] = [
+    claims.iss, claims.sub, claims.type, claims.scopes, claims.iat, claims.exp, claims.jti,
+  ];
+  const other: unknown = claims["scope"];
+  const seen: Subject = subjectOf(claims);
+  await verifier.refresh();
+  const subtle: SubtleLike = globalThis.crypto.subtle;
+  void [fields, other, seen, subtle];
+  // @ts-expect-error claims are read-only
+  claims.sub = "x";
+
+  try {
+    await verifier.verify("t");
+  } catch (error) {
+    if (error instanceof InvalidTokenError) {
+      const why: [string, number, string] = [error.id, error.code, error.detail];
       void why;
     }
   }

@@ -39,10 +39,11 @@ export function unique(prefix = "js") {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Start micro-user and wait until GET /ready answers 200.
- * Returns { address, key, log(), mailTo(email), stop() }.
+ * Start micro-user and wait until GET /ready answers 200. `settings` are more MICRO_USER_*
+ * variables for it (MICRO_USER_JWT_ALGORITHM, say).
+ * Returns { address, key, log(), mailTo(email), cli(args, settings), stop() }.
  */
-export async function startServer() {
+export async function startServer(settings = {}) {
   if (!existsSync(python)) {
     throw new Error(
       `no Python for micro-user at ${python}: create the checkout's .venv (./scripts/test ` +
@@ -57,17 +58,25 @@ export async function startServer() {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith("MICRO_USER_")),
   );
+  const env = {
+    ...inherited,
+    MICRO_USER_DATABASE_URL: `sqlite:///${path.join(dir, "js.db")}`,
+    MICRO_USER_ADMIN_KEY: key,
+    MICRO_USER_PUBLIC_URL: address,
+    MICRO_USER_MAIL_SENDER: "console",
+    MICRO_USER_LOG_LEVEL: "warning",
+    // Every test request comes from 127.0.0.1: lift the abuse limits (the server's own tests check them).
+    MICRO_USER_LOGIN_PER_ADDRESS_PER_MINUTE: "100000",
+    MICRO_USER_LOCKOUT_THRESHOLD: "100000",
+    MICRO_USER_MAIL_PER_ADDRESS_PER_MINUTE: "100000",
+    MICRO_USER_MAIL_PER_RECIPIENT_PER_HOUR: "100000",
+    MICRO_USER_CODE_CHECKS_PER_ADDRESS_PER_MINUTE: "100000",
+    XDG_DATA_HOME: dir,
+    ...settings,
+  };
   const child = spawn(python, ["-m", "micro_user", "serve", "--port", String(port)], {
     cwd: repoDir,
-    env: {
-      ...inherited,
-      MICRO_USER_DATABASE_URL: `sqlite:///${path.join(dir, "js.db")}`,
-      MICRO_USER_ADMIN_KEY: key,
-      MICRO_USER_PUBLIC_URL: address,
-      MICRO_USER_MAIL_SENDER: "console",
-      MICRO_USER_LOG_LEVEL: "warning",
-      XDG_DATA_HOME: dir,
-    },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -122,6 +131,27 @@ export async function startServer() {
     key,
     log: () => output,
     stop,
+    /**
+     * Run `<python> -m micro_user <args>` on this server's database (with `settings` added
+     * to its environment); resolves to { stdout, stderr }, rejects when it fails.
+     */
+    cli: (args, extra = {}) =>
+      new Promise((resolve, reject) => {
+        const command = spawn(python, ["-m", "micro_user", ...args], {
+          cwd: repoDir,
+          env: { ...env, ...extra },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        command.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
+        command.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
+        command.once("error", reject);
+        command.once("close", (status) => {
+          if (status === 0) resolve({ stdout, stderr });
+          else reject(new Error(`micro-user ${args.join(" ")} exited with ${status}:\n${stderr}`));
+        });
+      }),
     /**
      * The body of the one mail the console sender logged for `email` with `subject`
      * (waits for it).

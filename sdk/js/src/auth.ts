@@ -1,0 +1,310 @@
+/**
+ * `AuthService`: one async method per endpoint of micro-user's auth service (Micro's
+ * `Auth`, `Accounts` and `Rules` handlers, plus `Auth.Verify` and `Roles`).
+ *
+ * Every method sends `POST {address}/v1/auth/{Handler}/{Method}` (`/v1/auth/Rules/Create`)
+ * with a JSON body of the proto's field names and `Authorization: Bearer <key>`, through
+ * the same transport as `UserService`: the same options, the same errors.
+ */
+
+import {
+  listOf,
+  parseAuthAccount,
+  parseRole,
+  parseRule,
+  parseToken,
+  parseVerify,
+  type AuthAccount,
+  type Role,
+  type Token,
+  type VerifyResult,
+} from "./models.js";
+import { Access, parseResource, type Resource, type Rule } from "./rules.js";
+import {
+  Transport,
+  nothing,
+  type Body,
+  type ClientOptions,
+  type RequestOptions,
+} from "./transport.js";
+
+/** The options of `AuthService`: those of every client. */
+export type AuthServiceOptions = ClientOptions;
+
+// Arguments of each method: the fields of the Micro auth API, in camel case.
+
+export interface GenerateParams {
+  /** Generated (`svc-...`) when empty. */
+  id?: string | undefined;
+  /** A label for people. */
+  name?: string | undefined;
+  /** Only "service" (the default): people register with the user service. */
+  type?: string | undefined;
+  /** Generated (and shown once) when empty; else at least 24 characters. */
+  secret?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+  /** Roles to grant it; `admin` aside, each must exist. */
+  scopes?: readonly string[] | undefined;
+  provider?: string | undefined;
+}
+
+export interface InspectParams {
+  token: string;
+}
+
+/**
+ * One grant: `id` and `secret` of a service account, or a `refreshToken` (which works once),
+ * or a login session's `sessionId` (micro-user's addition: the tokens end with the session).
+ */
+export interface TokenParams {
+  id?: string | undefined;
+  secret?: string | undefined;
+  refreshToken?: string | undefined;
+  /** Part of the Micro API; micro-user decides the lifetime itself (15 minutes by default). */
+  tokenExpiry?: number | undefined;
+  sessionId?: string | undefined;
+}
+
+export interface VerifyParams {
+  /** An access token, API key or session id; left out, the question is about nobody. */
+  token?: string | undefined;
+  /** A resource, or its command-line form `type:name:endpoint`. */
+  resource: Resource | string;
+  /** Whose rules decide: by default the token's namespace (or the caller's). */
+  namespace?: string | undefined;
+}
+
+export interface DeleteAccountParams {
+  id: string;
+}
+
+export interface ChangeSecretParams {
+  id: string;
+  /** When given, it must be the current secret. */
+  oldSecret?: string | undefined;
+  /** Generated (and shown once) when empty; else at least 24 characters. */
+  newSecret?: string | undefined;
+}
+
+export interface CreateRuleParams {
+  /** Generated (`rule-...`) when empty. */
+  id?: string | undefined;
+  /** `""` everyone, `*` any account of the namespace, `+` any account, else a role. */
+  scope: string;
+  /** A resource, or its command-line form `type:name:endpoint`; parts may be `*`. */
+  resource: Resource | string;
+  /** "GRANTED" (the default) or "DENIED". */
+  access?: Access | undefined;
+  /** Highest first (default 0); 32 bits, the highest value is reserved for admin. */
+  priority?: number | undefined;
+}
+
+export interface DeleteRuleParams {
+  id: string;
+}
+
+export interface CreateRoleParams {
+  name: string;
+  description?: string | undefined;
+}
+
+export interface DeleteRoleParams {
+  name: string;
+}
+
+export interface GrantParams {
+  role: string;
+  accountId: string;
+  /** "user" (the default) or "service". */
+  accountType?: string | undefined;
+}
+
+function resourceOf(resource: Resource | string): Body {
+  const { type, name, endpoint } = typeof resource === "string" ? parseResource(resource) : resource;
+  return { type, name, endpoint };
+}
+
+function account(body: Body): AuthAccount {
+  return parseAuthAccount(body["account"]);
+}
+
+/**
+ * A client of micro-user's auth service: service accounts, tokens, rules and roles.
+ *
+ * ```js
+ * const auth = new AuthService({ address: "http://localhost:8080", key: "muk_..." });
+ * const robot = await auth.generate({ name: "billing", scopes: ["billing"] });
+ * const token = await auth.token({ id: robot.id, secret: robot.secret });
+ * ```
+ *
+ * Errors are those of `UserService`: {@link MicroUserError} for an error answer (branch on
+ * `error.id`, such as `"auth.token"`), {@link TransportError} for no answer.
+ */
+export class AuthService {
+  /** The base URL calls go to (without a trailing slash). */
+  readonly address: string;
+  readonly #transport: Transport;
+
+  constructor(options: AuthServiceOptions = {}) {
+    this.#transport = new Transport(options);
+    this.address = this.#transport.address;
+  }
+
+  #send<T>(
+    endpoint: string,
+    payload: Body,
+    parse: (body: Body) => T,
+    options?: RequestOptions,
+  ): Promise<T> {
+    return this.#transport.post(`/v1/auth/${endpoint}`, payload, parse, options);
+  }
+
+  // Auth -------------------------------------------------------------------
+
+  /**
+   * Make a service account holding `scopes`. Its `secret` is in the answer, and never
+   * again: keep it.
+   */
+  generate(params: GenerateParams = {}, options?: RequestOptions): Promise<AuthAccount> {
+    const payload = {
+      id: params.id ?? "",
+      metadata: { ...params.metadata },
+      scopes: [...(params.scopes ?? [])],
+      secret: params.secret ?? "",
+      type: params.type ?? "",
+      provider: params.provider ?? "",
+      name: params.name ?? "",
+    };
+    return this.#send("Auth/Generate", payload, account, options);
+  }
+
+  /** The account an access token belongs to. 401 (`auth.inspect`) when it is not valid now. */
+  inspect(params: InspectParams, options?: RequestOptions): Promise<AuthAccount> {
+    return this.#send("Auth/Inspect", { token: params.token }, account, options);
+  }
+
+  /**
+   * Tokens for one grant: a service account's `id` and `secret`, a `refreshToken`, or a
+   * `sessionId`. Anyone may call it (the grant is the credential); a bad one is a 401
+   * with id `auth.token`.
+   */
+  token(params: TokenParams, options?: RequestOptions): Promise<Token> {
+    const payload = {
+      id: params.id ?? "",
+      secret: params.secret ?? "",
+      refresh_token: params.refreshToken ?? "",
+      token_expiry: params.tokenExpiry ?? 0,
+      session_id: params.sessionId ?? "",
+    };
+    return this.#send("Auth/Token", payload, (body) => parseToken(body["token"]), options);
+  }
+
+  /**
+   * Whether `token` (or nobody, without one) may access `resource`, by the server's rules.
+   * A token that is not valid is a 401 (`auth.verify`).
+   */
+  async verify(params: VerifyParams, options?: RequestOptions): Promise<VerifyResult> {
+    const payload = {
+      token: params.token ?? "",
+      resource: resourceOf(params.resource),
+      namespace: params.namespace ?? "",
+    };
+    return this.#send("Auth/Verify", payload, parseVerify, options);
+  }
+
+  // Accounts ---------------------------------------------------------------
+
+  /** The namespace's service accounts (without their secrets). */
+  listAccounts(options?: RequestOptions): Promise<AuthAccount[]> {
+    return this.#send(
+      "Accounts/List",
+      {},
+      (body) => listOf(body, "accounts", parseAuthAccount),
+      options,
+    );
+  }
+
+  /** Delete a service account: its grants go, and its refresh tokens stop working. */
+  async deleteAccount(params: DeleteAccountParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Accounts/Delete", { id: params.id }, nothing, options);
+  }
+
+  /**
+   * Give a service account a new secret (shown once, in the answer); the refresh tokens
+   * the old one obtained stop working.
+   */
+  changeSecret(params: ChangeSecretParams, options?: RequestOptions): Promise<AuthAccount> {
+    const payload = {
+      id: params.id,
+      old_secret: params.oldSecret ?? "",
+      new_secret: params.newSecret ?? "",
+    };
+    return this.#send("Accounts/ChangeSecret", payload, account, options);
+  }
+
+  // Rules ------------------------------------------------------------------
+
+  /** Add a rule to the namespace. A taken id is a 400 (`auth.rules.create`). */
+  async createRule(params: CreateRuleParams, options?: RequestOptions): Promise<void> {
+    const rule = {
+      id: params.id ?? "",
+      scope: params.scope,
+      resource: resourceOf(params.resource),
+      access: params.access ?? Access.GRANTED,
+      priority: params.priority ?? 0,
+    };
+    await this.#send("Rules/Create", { rule }, nothing, options);
+  }
+
+  /** Remove a rule. 404 when there is none with this id. */
+  async deleteRule(params: DeleteRuleParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Rules/Delete", { id: params.id }, nothing, options);
+  }
+
+  /**
+   * The namespace's own rules (not the built-in ones: add `BUILTIN_RULES` to decide as the
+   * server does), ready for a `RuleSet`.
+   */
+  listRules(options?: RequestOptions): Promise<Rule[]> {
+    return this.#send("Rules/List", {}, (body) => listOf(body, "rules", parseRule), options);
+  }
+
+  // Roles ------------------------------------------------------------------
+
+  /** Make a role (a named scope). A taken name is a 400 (`auth.roles.create`). */
+  async createRole(params: CreateRoleParams, options?: RequestOptions): Promise<void> {
+    const payload = { name: params.name, description: params.description ?? "" };
+    await this.#send("Roles/Create", payload, nothing, options);
+  }
+
+  /** Delete a role and every grant of it. The built-in `admin` cannot be deleted. */
+  async deleteRole(params: DeleteRoleParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Roles/Delete", { name: params.name, description: "" }, nothing, options);
+  }
+
+  /** The namespace's roles, `admin` (built in) included. */
+  listRoles(options?: RequestOptions): Promise<Role[]> {
+    return this.#send("Roles/List", {}, (body) => listOf(body, "roles", parseRole), options);
+  }
+
+  /**
+   * Grant a role to a user (the default) or service account. Tokens issued from now on
+   * carry it in their `scopes`.
+   */
+  async grantRole(params: GrantParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Roles/Grant", grant(params), nothing, options);
+  }
+
+  /** Take a role back. 404 when the account does not hold it. */
+  async revokeRole(params: GrantParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Roles/Revoke", grant(params), nothing, options);
+  }
+}
+
+function grant(params: GrantParams): Body {
+  return {
+    role: params.role,
+    account_type: params.accountType ?? "user",
+    account_id: params.accountId,
+  };
+}

@@ -1,0 +1,258 @@
+// AuthService: what each method sends on the wire (to a stand-in fetch) and reads back, and
+// every method against a live server.
+
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+
+import { AuthService, MicroUserError, TransportError, UserService } from "../dist/index.js";
+import { freePort, startServer, unique } from "./support/server.mjs";
+
+/** A fetch that records each request and answers `body` (JSON) with 200. */
+function recorder(body = {}) {
+  const requests = [];
+  const fetch = async (url, init) => {
+    requests.push({ url, ...init, json: JSON.parse(init.body) });
+    return new Response(JSON.stringify(body), { status: 200 });
+  };
+  return { fetch, requests };
+}
+
+const WIRE_ACCOUNT = {
+  id: "svc-1",
+  type: "service",
+  issuer: "micro",
+  metadata: { team: "billing" },
+  scopes: ["billing"],
+  secret: "mus_shown_once",
+  name: "billing robot",
+};
+const ACCOUNT = { ...WIRE_ACCOUNT };
+const EMPTY_ACCOUNT = { id: "", type: "", issuer: "", metadata: {}, scopes: [], secret: "", name: "" };
+const WIRE_RULE = {
+  id: "r1",
+  scope: "reader",
+  resource: { type: "service", name: "user", endpoint: "User.Read" },
+  access: "DENIED",
+  priority: -3,
+};
+const RESOURCE = { type: "service", name: "user", endpoint: "User.Read" };
+
+// method, its argument, the endpoint, the body on the wire, the answer, and what it returns.
+const CALLS = [
+  ["generate", { name: "n", scopes: ["a"], metadata: { k: "v" }, secret: "s", id: "i", type: "service", provider: "p" },
+    "Auth/Generate",
+    { id: "i", metadata: { k: "v" }, scopes: ["a"], secret: "s", type: "service", provider: "p", name: "n" },
+    { account: WIRE_ACCOUNT }, ACCOUNT],
+  ["generate", undefined, "Auth/Generate",
+    { id: "", metadata: {}, scopes: [], secret: "", type: "", provider: "", name: "" },
+    { account: WIRE_ACCOUNT }, ACCOUNT],
+  ["inspect", { token: "t" }, "Auth/Inspect", { token: "t" }, { account: WIRE_ACCOUNT }, ACCOUNT],
+  ["token", { id: "i", secret: "s" }, "Auth/Token",
+    { id: "i", secret: "s", refresh_token: "", token_expiry: 0, session_id: "" },
+    { token: { access_token: "a", refresh_token: "r", created: "1623677579", expiry: "1623678479" } },
+    { accessToken: "a", refreshToken: "r", created: 1623677579, expiry: 1623678479 }],
+  ["token", { refreshToken: "r", tokenExpiry: 60 }, "Auth/Token",
+    { id: "", secret: "", refresh_token: "r", token_expiry: 60, session_id: "" },
+    { token: { access_token: "a", refresh_token: "r2", created: "1", expiry: "2" } },
+    { accessToken: "a", refreshToken: "r2", created: 1, expiry: 2 }],
+  ["token", { sessionId: "s" }, "Auth/Token",
+    { id: "", secret: "", refresh_token: "", token_expiry: 0, session_id: "s" },
+    { token: { access_token: "a", refresh_token: "r", created: "1", expiry: "2" } },
+    { accessToken: "a", refreshToken: "r", created: 1, expiry: 2 }],
+  ["verify", { token: "t", resource: RESOURCE, namespace: "ns" }, "Auth/Verify",
+    { token: "t", resource: RESOURCE, namespace: "ns" },
+    { allowed: true, account: WIRE_ACCOUNT }, { allowed: true, account: ACCOUNT }],
+  ["verify", { resource: "service:user:User.Read" }, "Auth/Verify",
+    { token: "", resource: RESOURCE, namespace: "" },
+    { allowed: false, account: EMPTY_ACCOUNT }, { allowed: false, account: null }],
+  ["listAccounts", undefined, "Accounts/List", {}, { accounts: [WIRE_ACCOUNT] }, [ACCOUNT]],
+  ["listAccounts", undefined, "Accounts/List", {}, { accounts: [] }, []],
+  ["deleteAccount", { id: "i" }, "Accounts/Delete", { id: "i" }, {}, undefined],
+  ["changeSecret", { id: "i", oldSecret: "o", newSecret: "n" }, "Accounts/ChangeSecret",
+    { id: "i", old_secret: "o", new_secret: "n" }, { account: WIRE_ACCOUNT }, ACCOUNT],
+  ["createRule", { id: "r1", scope: "reader", resource: RESOURCE, access: "DENIED", priority: -3 },
+    "Rules/Create", { rule: WIRE_RULE }, {}, undefined],
+  ["createRule", { scope: "", resource: "api:shop:/v1/a:b" }, "Rules/Create",
+    { rule: { id: "", scope: "", resource: { type: "api", name: "shop", endpoint: "/v1/a:b" }, access: "GRANTED", priority: 0 } },
+    {}, undefined],
+  ["deleteRule", { id: "r1" }, "Rules/Delete", { id: "r1" }, {}, undefined],
+  ["listRules", undefined, "Rules/List", {}, { rules: [WIRE_RULE] }, [WIRE_RULE]],
+  ["createRole", { name: "reader", description: "reads" }, "Roles/Create",
+    { name: "reader", description: "reads" }, {}, undefined],
+  ["createRole", { name: "reader" }, "Roles/Create", { name: "reader", description: "" }, {}, undefined],
+  ["deleteRole", { name: "reader" }, "Roles/Delete", { name: "reader", description: "" }, {}, undefined],
+  ["listRoles", undefined, "Roles/List", {}, { roles: [{ name: "admin", description: "built in" }] },
+    [{ name: "admin", description: "built in" }]],
+  ["grantRole", { role: "reader", accountId: "u1" }, "Roles/Grant",
+    { role: "reader", account_type: "user", account_id: "u1" }, {}, undefined],
+  ["revokeRole", { role: "reader", accountId: "svc-1", accountType: "service" }, "Roles/Revoke",
+    { role: "reader", account_type: "service", account_id: "svc-1" }, {}, undefined],
+];
+
+describe("AuthService on the wire", () => {
+  it("there is one method per endpoint of the auth service", () => {
+    const methods = Object.getOwnPropertyNames(AuthService.prototype).filter((n) => n !== "constructor");
+    assert.deepEqual(new Set(methods), new Set(CALLS.map(([method]) => method)));
+    assert.equal(methods.length, 15);
+  });
+
+  for (const [method, params, endpoint, wire, answer, result] of CALLS) {
+    it(`${method}(${JSON.stringify(params) ?? ""}) -> POST /v1/auth/${endpoint}`, async () => {
+      const { fetch, requests } = recorder(answer);
+      const auth = new AuthService({ address: "http://micro-user.test/", key: "k", fetch });
+      const args = params === undefined ? [] : [params];
+      assert.deepEqual(await auth[method](...args), result);
+      assert.equal(requests.length, 1);
+      const [request] = requests;
+      assert.equal(request.url, `http://micro-user.test/v1/auth/${endpoint}`);
+      assert.equal(request.method, "POST");
+      assert.deepEqual(request.json, wire);
+      assert.equal(request.headers["authorization"], "Bearer k");
+      assert.equal(request.headers["content-type"], "application/json");
+    });
+  }
+
+  it("shares UserService's options, errors and answer checks", async () => {
+    const answering = (status, body) => async () => new Response(body, { status });
+    let auth = new AuthService({ fetch: answering(404, '{"id":"auth.rules.delete","code":404,"detail":"no rule","status":"Not Found"}') });
+    await assert.rejects(auth.deleteRule({ id: "x" }), (error) => {
+      assert.ok(error instanceof MicroUserError);
+      assert.deepEqual([error.id, error.code, error.detail], ["auth.rules.delete", 404, "no rule"]);
+      return true;
+    });
+    auth = new AuthService({ address: "http://a.test", fetch: answering(200, '{"token": {"access_token": 1}}') });
+    await assert.rejects(auth.token({ id: "i", secret: "s" }), {
+      name: "MicroUserError",
+      id: "",
+      message: /^unreadable answer from http:\/\/a\.test\/v1\/auth\/Auth\/Token/,
+    });
+    auth = new AuthService({ fetch: answering(200, '{"rules": [{"id": "r", "scope": "", "resource": {"type": "a", "name": "b", "endpoint": "c"}, "access": "MAYBE", "priority": 0}]}') });
+    await assert.rejects(auth.listRules(), { id: "", message: /GRANTED nor DENIED/ });
+    const closed = new AuthService({ address: `http://127.0.0.1:${await freePort()}` });
+    await assert.rejects(closed.listRoles(), TransportError);
+    assert.throws(() => new AuthService({ timeoutMs: -1 }), RangeError);
+    await assert.rejects(
+      new AuthService({ fetch: recorder().fetch }).verify({ resource: "no-colons" }),
+      RangeError,
+    );
+  });
+});
+
+describe("AuthService against a live server", () => {
+  let server;
+  let auth;
+  before(async () => {
+    server = await startServer();
+    auth = new AuthService({ address: server.address, key: server.key });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("roles: createRole, listRoles, deleteRole", async () => {
+    const name = unique("role");
+    await auth.createRole({ name, description: "reads things" });
+    const roles = await auth.listRoles();
+    assert.deepEqual(roles.find((role) => role.name === name), { name, description: "reads things" });
+    assert.ok(roles.some((role) => role.name === "admin"));
+    await assert.rejects(auth.createRole({ name }), { id: "auth.roles.create", code: 400 });
+    await auth.deleteRole({ name });
+    assert.ok(!(await auth.listRoles()).some((role) => role.name === name));
+    await assert.rejects(auth.deleteRole({ name }), { id: "auth.roles.delete", code: 404 });
+  });
+
+  it("service accounts: generate, token, inspect, listAccounts, changeSecret, deleteAccount", async () => {
+    const role = unique("billing");
+    await auth.createRole({ name: role });
+    const robot = await auth.generate({ name: "billing robot", scopes: [role], metadata: { team: "billing" } });
+    assert.match(robot.id, /^svc-/);
+    assert.equal(robot.type, "service");
+    assert.equal(robot.issuer, "micro");
+    assert.deepEqual(robot.scopes, [role]);
+    assert.deepEqual(robot.metadata, { team: "billing" });
+    assert.match(robot.secret, /^mus_/);
+
+    const anyone = new AuthService({ address: server.address, key: "" });
+    const token = await anyone.token({ id: robot.id, secret: robot.secret });
+    const now = Math.floor(Date.now() / 1000);
+    assert.ok(Math.abs(token.created - now) < 60);
+    assert.equal(token.expiry - token.created, 900);
+    assert.equal(token.accessToken.split(".").length, 3);
+    await assert.rejects(anyone.token({ id: robot.id, secret: "wrong" }), { id: "auth.token", code: 401 });
+
+    const inspected = await auth.inspect({ token: token.accessToken });
+    assert.deepEqual([inspected.id, inspected.type, inspected.issuer, inspected.scopes], [robot.id, "service", "micro", [role]]);
+    assert.equal(inspected.secret, "");
+    await assert.rejects(auth.inspect({ token: "not.a.token" }), { id: "auth.inspect", code: 401 });
+
+    // A refresh token works once, and gives a new pair.
+    const refreshed = await anyone.token({ refreshToken: token.refreshToken });
+    assert.notEqual(refreshed.refreshToken, token.refreshToken);
+
+    const listed = (await auth.listAccounts()).find((account) => account.id === robot.id);
+    assert.deepEqual(listed, { ...robot, secret: "" });
+
+    const changed = await auth.changeSecret({ id: robot.id, oldSecret: robot.secret });
+    assert.match(changed.secret, /^mus_/);
+    assert.notEqual(changed.secret, robot.secret);
+    await assert.rejects(anyone.token({ id: robot.id, secret: robot.secret }), { code: 401 });
+    await anyone.token({ id: robot.id, secret: changed.secret });
+
+    await auth.deleteAccount({ id: robot.id });
+    assert.ok(!(await auth.listAccounts()).some((account) => account.id === robot.id));
+    await assert.rejects(auth.deleteAccount({ id: robot.id }), { id: "auth.accounts.delete", code: 404 });
+  });
+
+  it("a login session becomes tokens; roles are granted and revoked", async () => {
+    const users = new UserService({ address: server.address, key: server.key });
+    const name = unique("u");
+    const user = await users.create({ email: `${name}@example.com`, password: "correct horse 1", username: name });
+    const session = await users.login({ username: name, password: "correct horse 1" });
+    const role = unique("editor");
+    await auth.createRole({ name: role });
+    await auth.grantRole({ role, accountId: user.id });
+    const token = await auth.token({ sessionId: session.id });
+    const account = await auth.inspect({ token: token.accessToken });
+    assert.deepEqual([account.id, account.type, account.scopes], [user.id, "user", [role]]);
+    await auth.revokeRole({ role, accountId: user.id });
+    const after = await auth.inspect({ token: (await auth.token({ sessionId: session.id })).accessToken });
+    assert.deepEqual(after.scopes, []);
+    await assert.rejects(auth.revokeRole({ role, accountId: user.id }), { id: "auth.roles.revoke", code: 404 });
+    await assert.rejects(auth.grantRole({ role: unique("nope"), accountId: user.id }), { code: 404 });
+  });
+
+  it("rules: createRule, listRules, verify, deleteRule", async () => {
+    const role = unique("reader");
+    await auth.createRole({ name: role });
+    const robot = await auth.generate({ scopes: [role] });
+    const { accessToken } = await auth.token({ id: robot.id, secret: robot.secret });
+    const endpoint = `Things.${unique("Read")}`;
+    const resource = { type: "service", name: "things", endpoint };
+
+    assert.deepEqual(await auth.verify({ token: accessToken, resource }), {
+      allowed: false,
+      account: { id: robot.id, type: "service", issuer: "micro", metadata: {}, scopes: [role], secret: "", name: "" },
+    });
+    const id = unique("rule");
+    await auth.createRule({ id, scope: role, resource: `service:things:${endpoint}`, priority: 5 });
+    const rule = (await auth.listRules()).find((r) => r.id === id);
+    assert.deepEqual(rule, { id, scope: role, resource, access: "GRANTED", priority: 5 });
+    assert.equal((await auth.verify({ token: accessToken, resource })).allowed, true);
+    assert.deepEqual(await auth.verify({ resource }), { allowed: false, account: null });
+    await assert.rejects(auth.createRule({ id, scope: "", resource }), { id: "auth.rules.create", code: 400 });
+    await assert.rejects(auth.verify({ token: "bogus", resource }), { id: "auth.verify", code: 401 });
+
+    await auth.deleteRule({ id });
+    assert.ok(!(await auth.listRules()).some((r) => r.id === id));
+    assert.equal((await auth.verify({ token: accessToken, resource })).allowed, false);
+    await assert.rejects(auth.deleteRule({ id }), { id: "auth.rules.delete", code: 404 });
+  });
+
+  it("a service account's token is a key for the API, within its rules", async () => {
+    const robot = await auth.generate({ scopes: [] });
+    const { accessToken } = await auth.token({ id: robot.id, secret: robot.secret });
+    const asRobot = new AuthService({ address: server.address, key: accessToken });
+    await assert.rejects(asRobot.listRules(), { code: 403 });
+    assert.equal((await asRobot.inspect({ token: accessToken })).id, robot.id);
+  });
+});
