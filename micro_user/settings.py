@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8080"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "info"
+    log_format: str = Field(default="json", pattern="^(json|text)$")
 
     # Access
     admin_key: SecretStr | None = None

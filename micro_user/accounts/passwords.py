@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import argon2
 import bcrypt
 
+from micro_user.observability import HASH_SECONDS
+
 # Imported from the Micro user service: bcrypt(cost 10) over "cruft123" + salt + password,
 # stored as  micro-bcrypt$<salt>$<base64 of the bcrypt hash>.
 LEGACY_PREFIX = "micro-bcrypt$"
@@ -91,13 +93,21 @@ class PasswordHasher:
 
     async def hash(self, password: str) -> str:
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self.hash_sync, password
+            self._pool, self._timed_hash, password
         )
 
     async def verify(self, stored: str | None, password: str) -> tuple[bool, bool]:
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self.verify_sync, stored, password
+            self._pool, self._timed_verify, stored, password
         )
+
+    def _timed_hash(self, password: str) -> str:
+        with HASH_SECONDS.labels("hash").time():
+            return self.hash_sync(password)
+
+    def _timed_verify(self, stored: str | None, password: str) -> tuple[bool, bool]:
+        with HASH_SECONDS.labels("verify").time():
+            return self.verify_sync(stored, password)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

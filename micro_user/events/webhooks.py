@@ -26,6 +26,7 @@ import orjson
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest, NotFound
 from micro_user.events import outbox
+from micro_user.observability import DELIVERY_FAILURES, OUTBOX_BACKLOG
 from micro_user.settings import Settings
 from micro_user.storage import events as repo
 from micro_user.storage.database import Database
@@ -156,6 +157,7 @@ class Dispatcher:
     async def run_once(self) -> int:
         now = self.clock()
         async with self.db.read() as conn:
+            OUTBOX_BACKLOG.set(await repo.backlog(conn))
             due = await repo.due_deliveries(conn, now, 50)
         if not due:
             return 0
@@ -204,6 +206,7 @@ class Dispatcher:
             error = type(exc).__name__
         attempts = row.attempts + 1
         parked = attempts >= self.settings.webhook_max_attempts
+        DELIVERY_FAILURES.labels("parked" if parked else "retry").inc()
         async with self.db.write() as conn:
             await repo.finish_delivery(
                 conn,

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from microuser.rules import Resource
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -43,11 +44,20 @@ from micro_user.http.forward_auth import ForwardAuth
 from micro_user.http.oauth import OAuth
 from micro_user.http.openapi import docs_page, openapi_document
 from micro_user.http.wire import decode_body, encode, error_body, parse_request
+from micro_user.observability import (
+    LATENCY,
+    REQUESTS,
+    configure_logging,
+    metrics_text,
+    new_request_id,
+    request_id,
+)
 from micro_user.services import Services
 from micro_user.settings import MailSender, Settings
 from micro_user.storage.migrate import upgrade
 
 log = logging.getLogger("micro_user.http")
+METRICS_RESOURCE = Resource("service", "micro-user", "Metrics.Scrape")
 JSON = "application/json"
 
 
@@ -79,9 +89,14 @@ def merged_payload(body: dict[str, Any], request: Request) -> dict[str, Any]:
     return body
 
 
-async def respond(request: Request, work: Callable[[], Awaitable[Response]]) -> Response:
-    """Run one request's work, turning every failure into the wire error shape, and log it."""
+async def respond(
+    request: Request, work: Callable[[], Awaitable[Response]], label: str
+) -> Response:
+    """Run one request's work, turning every failure into the wire error shape; log it,
+    count it, and tag it (and its log lines) with a request id."""
     started = time.perf_counter()
+    rid = new_request_id(request.headers.get("x-request-id"))
+    request_id.set(rid)
     try:
         response = await work()
     except ServiceError as exc:
@@ -96,24 +111,24 @@ async def respond(request: Request, work: Callable[[], Awaitable[Response]]) -> 
         response = error_response(
             ServiceError("micro-user.internal", "internal error; the server log has the details")
         )
+    elapsed = time.perf_counter() - started
+    REQUESTS.labels(label, str(response.status_code)).inc()
+    LATENCY.labels(label).observe(elapsed)
+    response.headers["X-Request-Id"] = rid
     # The query string is never logged: links carry tokens in it.
     log.info(
-        "%s %s %d %.1fms",
-        request.method,
-        request.url.path,
-        response.status_code,
-        (time.perf_counter() - started) * 1000,
+        "%s %s %d %.1fms", request.method, request.url.path, response.status_code, elapsed * 1000
     )
     return response
 
 
 def guarded(
-    handler: Callable[[Request], Awaitable[Response]],
+    handler: Callable[[Request], Awaitable[Response]], label: str
 ) -> Callable[[Request], Awaitable[Response]]:
-    """The same error handling and request log for a route outside the /v1 dispatcher."""
+    """The same error handling, request log and metrics for a route outside the /v1 dispatcher."""
 
     async def endpoint(request: Request) -> Response:
-        return await respond(request, lambda: handler(request))
+        return await respond(request, lambda: handler(request), label)
 
     return endpoint
 
@@ -135,11 +150,11 @@ class Api:
         self.settings = services.settings
 
     async def call(self, request: Request) -> Response:
-        return await respond(request, lambda: self._call(request))
+        endpoint = registry.resolve([p for p in request.path_params["path"].split("/") if p])
+        label = f"{endpoint.service}.{endpoint.name}" if endpoint else "unknown"
+        return await respond(request, lambda: self._call(request, endpoint), label)
 
-    async def _call(self, request: Request) -> Response:
-        parts = [p for p in request.path_params["path"].split("/") if p]
-        endpoint = registry.resolve(parts)
+    async def _call(self, request: Request, endpoint: Endpoint | None) -> Response:
         if endpoint is None:
             raise NotFound("micro-user.route", f"no endpoint at {request.url.path}")
         if (
@@ -185,6 +200,14 @@ class Api:
         if not outcome.ok:
             raise BadRequest("user.verifyemail", "verification link expired or already used")
         return Response(encode({}), media_type=JSON)
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus text format, for whoever the rules let scrape (the admin scope by default)."""
+        guard = self.services.guard
+        identity = await guard.identify_header(request.headers.get("authorization"))
+        namespace = identity.namespace if identity else self.settings.default_namespace
+        guard.check(identity, namespace, METRICS_RESOURCE)
+        return Response(metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -239,17 +262,9 @@ async def cleanup_loop(services: Services) -> None:
             log.warning("cleanup failed: %s", type(exc).__name__)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     services = services or Services.build(settings)
     api = Api(services)
 
@@ -287,11 +302,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     routes = [
         Route("/.well-known/jwks.json", oauth.jwks, methods=["GET"]),
         Route("/.well-known/openid-configuration", oauth.discovery, methods=["GET"]),
-        Route("/oauth/token", guarded(oauth.token), methods=["POST"]),
-        Route("/oauth/introspect", guarded(oauth.introspect), methods=["POST"]),
-        Route("/oauth/revoke", guarded(oauth.revoke), methods=["POST"]),
-        Route(FORWARD_PREFIX, guarded(gateway.check), methods=any_method),
-        Route(FORWARD_PREFIX + "/{path:path}", guarded(gateway.check), methods=any_method),
+        Route("/oauth/token", guarded(oauth.token, "oauth.token"), methods=["POST"]),
+        Route("/oauth/introspect", guarded(oauth.introspect, "oauth.introspect"), methods=["POST"]),
+        Route("/oauth/revoke", guarded(oauth.revoke, "oauth.revoke"), methods=["POST"]),
+        Route(FORWARD_PREFIX, guarded(gateway.check, "gateway.forward"), methods=any_method),
+        Route(
+            FORWARD_PREFIX + "/{path:path}",
+            guarded(gateway.check, "gateway.forward"),
+            methods=any_method,
+        ),
+        Route("/metrics", guarded(api.metrics, "metrics"), methods=["GET"]),
         Route("/health", api.health, methods=["GET"]),
         Route("/ready", api.ready, methods=["GET"]),
         Route("/openapi.json", lambda _: JSONResponse(openapi), methods=["GET"]),

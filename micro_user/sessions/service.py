@@ -14,8 +14,9 @@ from micro_user.accounts.models import Account, Session
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
-from micro_user.errors import BadRequest, NotFound, Unauthorized
+from micro_user.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from micro_user.events import outbox
+from micro_user.observability import LOGINS
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
 from micro_user.storage.database import Database
@@ -50,7 +51,11 @@ class SessionService:
                 error_id, f"password must be at most {self.settings.password_max_length} characters"
             )
         key = {"email": email} if email else {"username": username}
-        await self.abuse.before_login(namespace, email or username)
+        try:
+            await self.abuse.before_login(namespace, email or username)
+        except TooManyRequests:
+            LOGINS.labels("limited").inc()
+            raise
         async with self.db.read() as conn:
             found = await repo.find_credentials(conn, namespace, **key)
         # An unknown account costs one hash too, so the answer neither differs nor comes faster.
@@ -59,6 +64,7 @@ class SessionService:
         # Given both, the username must belong to the account the email names.
         ok = ok and found is not None and not (email and username and found[0].username != username)
         await self.abuse.after_login(namespace, email or username, ok)
+        LOGINS.labels("success" if ok else "failure").inc()
         if not ok or found is None:
             raise Unauthorized(error_id, INVALID_CREDENTIALS)
         account = found[0]
