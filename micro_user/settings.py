@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Passwords
     password_min_length: int = Field(default=8, ge=1)
     password_max_length: int = Field(default=256, ge=8, le=4096)
+    # New passwords among this many most common ones are refused (0: no such check).
+    password_common_rank: int = Field(default=10_000, ge=0, le=30_000)
     argon2_memory_kib: int = Field(default=19456, ge=8)
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_parallelism: int = Field(default=1, ge=1)

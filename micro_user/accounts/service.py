@@ -51,6 +51,7 @@ class AccountService:
             max_length=self.settings.password_max_length,
             error_id=error_id,
             field=field,
+            common_rank=self.settings.password_common_rank,
         )
 
     async def create(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from micro_user.errors import BadRequest
 
@@ -89,13 +90,29 @@ def check_namespace(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=4)
+def common_passwords(rank: int) -> frozenset[str]:
+    """The ``rank`` most common passwords, from the frequency list zxcvbn ships (no network)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"][:rank])
+
+
 def check_new_password(
-    password: str, *, min_length: int, max_length: int, error_id: str, field: str = "password"
+    password: str,
+    *,
+    min_length: int,
+    max_length: int,
+    error_id: str,
+    field: str = "password",
+    common_rank: int = 0,
 ) -> str:
     if len(password) < min_length:
         raise BadRequest(error_id, f"{field} must be at least {min_length} characters")
     if len(password) > max_length:
         raise BadRequest(error_id, f"{field} must be at most {max_length} characters")
+    if common_rank and password.lower() in common_passwords(common_rank):
+        raise BadRequest(error_id, f"{field} is one of the most common passwords; choose another")
     return password
 
 

@@ -226,6 +226,7 @@ class EmailFlows:
             max_length=self.settings.password_max_length,
             error_id=error_id,
             field="new_password",
+            common_rank=self.settings.password_common_rank,
         )
         account = await self._account_by_email(namespace, email, error_id)
         if account is None:

@@ -32,7 +32,7 @@ def test_create_returns_every_field_with_int64_as_strings(api, new_user):
 def test_create_trims_and_lowercases_username_and_email(api):
     name = unique("Mixed")
     account = api.ok(
-        "Create", username=f"  {name} ", email=f" {name}@Example.COM ", password="password1"
+        "Create", username=f"  {name} ", email=f" {name}@Example.COM ", password="sturdy-pass-1"
     )["account"]
     assert account["username"] == name.lower()
     assert account["email"] == f"{name.lower()}@example.com"
@@ -40,7 +40,7 @@ def test_create_trims_and_lowercases_username_and_email(api):
 
 def test_create_keeps_a_given_id(api):
     wanted = unique("id-")
-    account = api.ok("Create", id=wanted, email=f"{wanted}@example.com", password="password1")[
+    account = api.ok("Create", id=wanted, email=f"{wanted}@example.com", password="sturdy-pass-1")[
         "account"
     ]
     assert account["id"] == wanted
@@ -58,19 +58,23 @@ def test_duplicates_are_400_with_the_check_that_failed(api, new_user):
         "users-email-check": {"username": unique(), "email": account["email"].upper()},
     }
     for error_id, fields in cases.items():
-        response = api("Create", password="password1", **fields)
+        response = api("Create", password="sturdy-pass-1", **fields)
         assert response.status_code == 400, response.text
         assert response.json()["id"] == error_id
 
 
 def test_invalid_create_requests_are_400_and_say_what_to_fix(api):
     cases = [
-        ({"email": "not-an-email", "password": "password1"}, "email"),
-        ({"email": "", "password": "password1"}, "email is required"),
+        ({"email": "not-an-email", "password": "sturdy-pass-1"}, "email"),
+        ({"email": "", "password": "sturdy-pass-1"}, "email is required"),
         ({"email": f"{unique()}@example.com", "password": "short"}, "at least 8"),
         ({"email": f"{unique()}@example.com", "password": "p" * 300}, "at most"),
         (
-            {"username": "two words", "email": f"{unique()}@example.com", "password": "password1"},
+            {
+                "username": "two words",
+                "email": f"{unique()}@example.com",
+                "password": "sturdy-pass-1",
+            },
             "spaces",
         ),
     ]
@@ -88,7 +92,7 @@ def test_hundred_concurrent_creates_with_one_email_give_exactly_one_account(serv
     def create(i: int) -> httpx.Response:
         return httpx.post(
             f"{server.base_url}/v1/user/Create",
-            json={"username": f"{unique('racer')}{i}", "email": email, "password": "password1"},
+            json={"username": f"{unique('racer')}{i}", "email": email, "password": "sturdy-pass-1"},
             headers={"Authorization": f"Bearer {admin_key}"},
             timeout=120,
         )
@@ -185,4 +189,24 @@ def test_update_password_checks_old_and_confirmation(api, new_user):
             confirm_password="new password 1",
         ).status_code
         == 404
+    )
+
+
+def test_common_passwords_are_refused_everywhere_a_password_is_set(api, new_user):
+    for common in ("password1", "qwertyuiop", "Iloveyou1"):
+        response = api("Create", email=f"{unique()}@example.com", password=common)
+        assert (
+            response.status_code == 400 and "most common passwords" in response.json()["detail"]
+        ), common
+    account, password = new_user()
+    response = api(
+        "UpdatePassword",
+        userId=account["id"],
+        old_password=password,
+        new_password="password123",
+        confirm_password="password123",
+    )
+    assert (
+        response.status_code == 400
+        and "new_password is one of the most common" in response.json()["detail"]
     )

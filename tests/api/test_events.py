@@ -103,7 +103,9 @@ def test_a_change_that_fails_records_nothing(server, api, new_user):
     account, _ = new_user()
     before = audit(server.base_url, types=["account.created"], limit=1000)
     assert (
-        api("Create", username=unique(), email=account["email"], password="password1").status_code
+        api(
+            "Create", username=unique(), email=account["email"], password="sturdy-pass-1"
+        ).status_code
         == 400
     )
     assert api("Update", id=account["id"], email="bad").status_code == 400
@@ -168,7 +170,7 @@ def create(instance, n: int) -> list[str]:
                 instance.base_url,
                 "/v1/user/Create",
                 email=f"{unique()}{i}@example.com",
-                password="password1",
+                password="sturdy-pass-1",
             )["account"]["id"]
         )
     return ids

@@ -36,11 +36,11 @@ def test_a_session_made_on_one_instance_is_honoured_and_ended_on_another(server,
     name = unique()
     assert (
         call(
-            server, "Create", username=name, email=f"{name}@example.com", password="password1"
+            server, "Create", username=name, email=f"{name}@example.com", password="sturdy-pass-1"
         ).status_code
         == 200
     )
-    session = call(second, "Login", username=name, password="password1").json()["session"]
+    session = call(second, "Login", username=name, password="sturdy-pass-1").json()["session"]
     assert call(server, "ReadSession", session_id=session["id"]).status_code == 200
     assert call(server, "Logout", session_id=session["id"]).status_code == 200
     for _ in range(4):  # whichever worker of the second instance answers
@@ -54,7 +54,7 @@ def test_concurrent_creates_across_instances_make_one_account(server, second):
     def create(pair):
         i, instance = pair
         return call(
-            instance, "Create", username=f"{unique()}{i}", email=email, password="password1"
+            instance, "Create", username=f"{unique()}{i}", email=email, password="sturdy-pass-1"
         )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
@@ -115,9 +115,9 @@ def test_revocations_and_ended_sessions_reach_every_instance(server, cached):
         )
     )
 
-    account = call(server, "Create", email=f"{unique()}@example.com", password="password1").json()[
-        "account"
-    ]
+    account = call(
+        server, "Create", email=f"{unique()}@example.com", password="sturdy-pass-1"
+    ).json()["account"]
     generated = httpx.post(
         f"{server.base_url}/v1/auth/Auth/Generate", json={"scopes": ["admin"]}, headers=HEADERS
     ).json()["account"]
@@ -148,7 +148,9 @@ def test_revocations_and_ended_sessions_reach_every_instance(server, cached):
         )
     )
 
-    session = call(server, "Login", email=account["email"], password="password1").json()["session"]
+    session = call(server, "Login", email=account["email"], password="sturdy-pass-1").json()[
+        "session"
+    ]
     forward = {"X-Original-URI": "/v1/user/Read", "Authorization": f"Bearer {session['id']}"}
     assert httpx.get(f"{cached.base_url}/auth/forward", headers=forward).status_code == 403
     call(server, "Logout", session_id=session["id"])

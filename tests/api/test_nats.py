@@ -48,7 +48,7 @@ async def test_every_event_reaches_a_jetstream_consumer_once_after_a_crash(tmp_p
         return [
             httpx.post(
                 f"{instance.base_url}/v1/user/Create",
-                json={"email": f"{unique()}@example.com", "password": "password1"},
+                json={"email": f"{unique()}@example.com", "password": "sturdy-pass-1"},
                 headers=headers,
             ).json()["account"]["id"]
             for _ in range(count)

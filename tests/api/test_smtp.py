@@ -45,7 +45,7 @@ def send_reset(instance: ServerProcess):
     created = httpx.post(
         f"{instance.base_url}/v1/user/Create",
         headers=headers,
-        json={"email": email, "password": "password1"},
+        json={"email": email, "password": "sturdy-pass-1"},
     )
     assert created.status_code == 200
     response = httpx.post(

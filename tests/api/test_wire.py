@@ -94,11 +94,14 @@ def test_oversized_body_is_413_and_loses_nothing(raw):
 
 def test_over_long_strings_are_400_naming_the_field(api):
     response = api(
-        "Create", username="u" * 2000, email=f"{unique()}@example.com", password="password1"
+        "Create", username="u" * 2000, email=f"{unique()}@example.com", password="sturdy-pass-1"
     )
     assert response.status_code == 400 and "username" in response.json()["detail"]
     response = api(
-        "Create", profile={"k" * 200: "v"}, email=f"{unique()}@example.com", password="password1"
+        "Create",
+        profile={"k" * 200: "v"},
+        email=f"{unique()}@example.com",
+        password="sturdy-pass-1",
     )
     assert response.status_code == 400 and "profile" in response.json()["detail"]
 
@@ -257,7 +260,7 @@ class TestAccess:
             json={
                 "username": account["username"],
                 "email": account["email"],
-                "password": "password1",
+                "password": "sturdy-pass-1",
             },
         )
         assert created.status_code == 200, created.text

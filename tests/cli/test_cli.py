@@ -75,13 +75,13 @@ def test_user_lifecycle_and_exit_codes(cli):
         "--username",
         "ann",
         "--password",
-        "password1",
+        "sturdy-pass-1",
     )
     assert created.returncode == 0, created.stderr
     account = json.loads(created.stdout)
     assert account["email"] == "ann@example.com"
     assert json.loads(cli("user", "read", "--username", "ANN").stdout)["id"] == account["id"]
-    duplicate = cli("user", "create", "--email", "ann@example.com", "--password", "password1")
+    duplicate = cli("user", "create", "--email", "ann@example.com", "--password", "sturdy-pass-1")
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
     updated = cli(
         "user", "update", "--id", account["id"], "--profile", "team=blue", "--profile", "role=dev"
@@ -92,33 +92,33 @@ def test_user_lifecycle_and_exit_codes(cli):
     assert cli("user", "read", "--id", "nobody").returncode == 3
     assert cli("user", "delete", "--id", account["id"]).returncode == 0
     assert cli("user", "delete", "--id", account["id"]).returncode == 3
-    assert cli("user", "create", "--email", "bad", "--password", "password1").returncode == 1
+    assert cli("user", "create", "--email", "bad", "--password", "sturdy-pass-1").returncode == 1
 
 
 def test_password_is_prompted_when_left_out(cli):
-    result = cli("user", "create", "--email", "p@example.com", input="password1\npassword1\n")
+    result = cli("user", "create", "--email", "p@example.com", input="sturdy-pass-1\nsturdy-pass-1\n")
     assert result.returncode == 0, result.stderr
-    assert "password1" not in result.stdout
+    assert "sturdy-pass-1" not in result.stdout
 
 
 def test_set_password_ends_sessions_and_session_commands(cli, tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     account = json.loads(
-        cli("user", "create", "--email", "s@example.com", "--password", "password1").stdout
+        cli("user", "create", "--email", "s@example.com", "--password", "sturdy-pass-1").stdout
     )
-    session = login(url, email="s@example.com", password="password1")
+    session = login(url, email="s@example.com", password="sturdy-pass-1")
     listed = json.loads(cli("session", "list", "--user-id", account["id"]).stdout)
     assert len(listed) == 1 and session.id not in json.dumps(listed)
     assert cli("session", "revoke", listed[0]["handle"]).returncode == 0
     assert json.loads(cli("session", "list").stdout) == []
     assert cli("session", "revoke", listed[0]["handle"]).returncode == 3
-    login(url, email="s@example.com", password="password1")
+    login(url, email="s@example.com", password="sturdy-pass-1")
     assert (
-        cli("user", "set-password", "--id", account["id"], "--password", "password2").returncode
+        cli("user", "set-password", "--id", account["id"], "--password", "sturdy-pass-2").returncode
         == 0
     )
     assert json.loads(cli("session", "list").stdout) == []
-    login(url, email="s@example.com", password="password2")
+    login(url, email="s@example.com", password="sturdy-pass-2")
 
 
 def test_export_from_sqlite_and_import_into_postgresql(cli, tmp_path, postgres_url):

@@ -17,8 +17,10 @@ async def session_rows(services) -> int:
 @pytest.mark.anyio
 async def test_sessions_expire_after_the_configured_lifetime(make_services, clock):
     services = make_services(session_ttl_seconds=3600)
-    await services.accounts.create("micro", email="a@example.com", password="password1")
-    session = await services.sessions.login("micro", email="a@example.com", password="password1")
+    await services.accounts.create("micro", email="a@example.com", password="sturdy-pass-1")
+    session = await services.sessions.login(
+        "micro", email="a@example.com", password="sturdy-pass-1"
+    )
     assert session.expires - session.created == 3600
     clock.now += 3599
     await services.sessions.read("micro", session.id)
@@ -32,10 +34,10 @@ async def test_sessions_expire_after_the_configured_lifetime(make_services, cloc
 
 @pytest.mark.anyio
 async def test_cleanup_deletes_expired_sessions_only(services, clock):
-    await services.accounts.create("micro", email="a@example.com", password="password1")
-    old = await services.sessions.login("micro", email="a@example.com", password="password1")
+    await services.accounts.create("micro", email="a@example.com", password="sturdy-pass-1")
+    old = await services.sessions.login("micro", email="a@example.com", password="sturdy-pass-1")
     clock.now += 6 * 24 * 3600
-    fresh = await services.sessions.login("micro", email="a@example.com", password="password1")
+    fresh = await services.sessions.login("micro", email="a@example.com", password="sturdy-pass-1")
     clock.now += 2 * 24 * 3600
     removed, _ = await services.cleanup()
     assert removed == 1 and await session_rows(services) == 1
@@ -46,8 +48,10 @@ async def test_cleanup_deletes_expired_sessions_only(services, clock):
 
 @pytest.mark.anyio
 async def test_session_ids_are_stored_only_as_digests(services):
-    await services.accounts.create("micro", email="a@example.com", password="password1")
-    session = await services.sessions.login("micro", email="a@example.com", password="password1")
+    await services.accounts.create("micro", email="a@example.com", password="sturdy-pass-1")
+    session = await services.sessions.login(
+        "micro", email="a@example.com", password="sturdy-pass-1"
+    )
     async with services.db.read() as conn:
         stored = (await conn.execute(select(sessions.c.token_hash))).scalars().all()
     assert session.id not in stored and len(stored[0]) == 64
@@ -55,7 +59,9 @@ async def test_session_ids_are_stored_only_as_digests(services):
 
 @pytest.mark.anyio
 async def test_a_wrong_namespace_never_sees_a_session(services):
-    await services.accounts.create("micro", email="a@example.com", password="password1")
-    session = await services.sessions.login("micro", email="a@example.com", password="password1")
+    await services.accounts.create("micro", email="a@example.com", password="sturdy-pass-1")
+    session = await services.sessions.login(
+        "micro", email="a@example.com", password="sturdy-pass-1"
+    )
     with pytest.raises(Unauthorized):
         await services.sessions.read("other", session.id)

@@ -65,6 +65,8 @@ export async function startServer(settings = {}) {
     MICRO_USER_PUBLIC_URL: address,
     MICRO_USER_MAIL_SENDER: "console",
     MICRO_USER_LOG_LEVEL: "warning",
+    // The tests read the console mail sender's mails from the log, as plain text.
+    MICRO_USER_LOG_FORMAT: "text",
     // Every test request comes from 127.0.0.1: lift the abuse limits (the server's own tests check them).
     MICRO_USER_LOGIN_PER_ADDRESS_PER_MINUTE: "100000",
     MICRO_USER_LOCKOUT_THRESHOLD: "100000",
