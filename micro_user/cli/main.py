@@ -51,6 +51,8 @@ app.add_typer(rule_app, name="rule")
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
+webhook_app = typer.Typer(help="Webhooks that receive lifecycle events.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
 app.add_typer(user_app, name="user")
 app.add_typer(session_app, name="session")
 app.add_typer(key_app, name="key")
@@ -558,6 +560,83 @@ def keys_list() -> None:
         return await services.signing.describe()
 
     emit(run(work))
+
+
+# webhook and audit -------------------------------------------------------------
+
+
+@webhook_app.command("create")
+def webhook_create(
+    url: str,
+    event: Annotated[
+        list[str] | None,
+        typer.Option(help="An event type to send; repeat for more (all by default)."),
+    ] = None,
+    namespace: Namespace = "",
+) -> None:
+    """Register a webhook. Its signing secret is printed once, in the JSON."""
+    from micro_user.http.events_api import webhook_json
+
+    emit(webhook_json(run(lambda s: s.webhooks.create(ns(namespace), url, event or []))))
+
+
+@webhook_app.command("list")
+def webhook_list(namespace: Namespace = "") -> None:
+    """Print the webhooks (never their secrets)."""
+    from micro_user.http.events_api import webhook_json
+
+    emit([webhook_json(h) for h in run(lambda s: s.webhooks.list_webhooks(ns(namespace)))])
+
+
+@webhook_app.command("delete")
+def webhook_delete(id: str, namespace: Namespace = "") -> None:
+    """Delete a webhook and its undelivered events."""
+    run(lambda s: s.webhooks.delete(ns(namespace), id))
+    typer.echo(f"deleted webhook {id}", err=True)
+
+
+@webhook_app.command("parked")
+def webhook_parked(namespace: Namespace = "") -> None:
+    """Print deliveries that were parked after too many failed attempts."""
+    emit(run(lambda s: s.webhooks.deliveries(ns(namespace), "parked")))
+
+
+@webhook_app.command("replay")
+def webhook_replay(
+    webhook: Annotated[str, typer.Option(help="Only this webhook's deliveries.")] = "",
+    namespace: Namespace = "",
+) -> None:
+    """Deliver parked deliveries again."""
+    count = run(lambda s: s.webhooks.replay(ns(namespace), webhook))
+    typer.echo(f"replaying {count} delivery(ies)", err=True)
+
+
+@app.command()
+def audit(
+    account: Annotated[str, typer.Option(help="Only this account's events.")] = "",
+    type: Annotated[list[str] | None, typer.Option(help="An event type; repeat for more.")] = None,
+    since: Annotated[int, typer.Option(help="Unix time, inclusive.")] = 0,
+    until: Annotated[int, typer.Option(help="Unix time, exclusive.")] = 0,
+    after: Annotated[int, typer.Option(help="Continue after this seq (paging).")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    namespace: Namespace = "",
+) -> None:
+    """Print lifecycle events (who did what), oldest first, as JSON lines."""
+    from micro_user.http.events_api import event_json
+
+    found = run(
+        lambda s: s.audit.query(
+            ns(namespace),
+            account_id=account,
+            types=type or [],
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+        )
+    )
+    for event in found:
+        sys.stdout.write(orjson.dumps(event_json(event)).decode() + "\n")
 
 
 # export / import -------------------------------------------------------------

@@ -103,3 +103,21 @@ def test_a_rule_made_with_the_cli_reaches_a_running_server_within_the_bound(serv
     while login().status_code != 401:
         assert time.monotonic() - started < 3
         time.sleep(0.1)
+
+
+def test_audit_and_webhooks(cli):  # noqa: F811
+    account = out(
+        cli("user", "create", "--email", "audit@example.com", "--password", "sturdy-pass-1")
+    )
+    lines = [
+        json.loads(line) for line in cli("audit", "--account", account["id"]).stdout.splitlines()
+    ]
+    assert [e["type"] for e in lines] == ["account.created"] and lines[0]["actor"] == "cli"
+    hook = out(cli("webhook", "create", "http://127.0.0.1:9/hook", "--event", "account.created"))
+    assert hook["secret"].startswith("whsec_") and hook["event_types"] == ["account.created"]
+    assert out(cli("webhook", "list"))[0]["secret"] == ""
+    assert out(cli("webhook", "parked")) == []
+    assert cli("webhook", "replay").returncode == 0
+    assert cli("webhook", "delete", hook["id"]).returncode == 0
+    assert cli("webhook", "delete", hook["id"]).returncode == 3
+    assert cli("webhook", "create", "ftp://x").returncode == 1

@@ -96,7 +96,9 @@ def test_user_lifecycle_and_exit_codes(cli):
 
 
 def test_password_is_prompted_when_left_out(cli):
-    result = cli("user", "create", "--email", "p@example.com", input="sturdy-pass-1\nsturdy-pass-1\n")
+    result = cli(
+        "user", "create", "--email", "p@example.com", input="sturdy-pass-1\nsturdy-pass-1\n"
+    )
     assert result.returncode == 0, result.stderr
     assert "sturdy-pass-1" not in result.stdout
 
