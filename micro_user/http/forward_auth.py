@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from microuser.rules import Resource
+from microuser.rules import Resource, resource_for_path
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -56,22 +56,11 @@ def parse_routes(raw: str) -> list[Route]:
     return sorted(routes, key=lambda r: len(r.prefix), reverse=True)
 
 
-def title(segment: str) -> str:
-    return segment[:1].upper() + segment[1:]
-
-
 def resource_for(path: str, host: str, routes: list[Route]) -> Resource:
     for route in routes:
         if path.startswith(route.prefix):
             return Resource(route.type, route.name, route.endpoint or path)
-    parts = [p for p in path.split("/") if p]
-    if len(parts) >= 3 and parts[0] == "v1":
-        service, rest = parts[1].lower(), parts[2:]
-        if len(rest) == 1:
-            return Resource("service", service, f"{title(service)}.{title(rest[0])}")
-        if len(rest) == 2:
-            return Resource("service", service, f"{title(rest[0])}.{title(rest[1])}")
-    return Resource("api", host.split(":")[0] or "gateway", path or "/")
+    return resource_for_path(path, host.split(":")[0] or "gateway")
 
 
 def original_request(request: Request) -> tuple[str, str, str]:

@@ -50,7 +50,15 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from microuser._client import KEY_ENV, _options
 from microuser._exceptions import MicroUserError
-from microuser.rules import BUILTIN_RULES, Access, Resource, Rule, RuleSet, Subject
+from microuser.rules import (
+    BUILTIN_RULES,
+    Access,
+    Resource,
+    Rule,
+    RuleSet,
+    Subject,
+    resource_for_path,
+)
 
 __all__ = [
     "ALGORITHMS",
@@ -131,23 +139,9 @@ def identity_of(scope: Mapping[str, Any]) -> Identity | None:
 # Requests to resources ----------------------------------------------------------------------
 
 
-def _title(segment: str) -> str:
-    return segment[:1].upper() + segment[1:]
-
-
 def resource_for(path: str, service: str) -> Resource:
-    """What the rules see a request path as.
-
-    The Micro convention first: ``/v1/{svc}/{endpoint}`` is ``service:{svc}:{Svc}.{Endpoint}``
-    and ``/v1/{svc}/{handler}/{method}`` is ``service:{svc}:{Handler}.{Method}``, as at the
-    gateway. Any other path is ``api:{service}:{path}``.
-    """
-    parts = [part for part in path.split("/") if part]
-    if len(parts) in (3, 4) and parts[0] == "v1":
-        name, rest = parts[1].lower(), parts[2:]
-        handler = _title(name) if len(rest) == 1 else _title(rest[0])
-        return Resource("service", name, f"{handler}.{_title(rest[-1])}")
-    return Resource("api", service, path or "/")
+    """What the rules see a request path as (``microuser.rules.resource_for_path``)."""
+    return resource_for_path(path, service)
 
 
 # Signing keys -------------------------------------------------------------------------------

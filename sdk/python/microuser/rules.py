@@ -179,6 +179,25 @@ class RuleSet:
         return rule is not None and rule.access is Access.GRANTED
 
 
+def _title(segment: str) -> str:
+    return segment[:1].upper() + segment[1:]
+
+
+def resource_for_path(path: str, name: str) -> Resource:
+    """What the rules see an HTTP request path as, at a gateway or in a middleware.
+
+    The Micro convention first: ``/v1/{svc}/{endpoint}`` is ``service:{svc}:{Svc}.{Endpoint}``
+    and ``/v1/{svc}/{handler}/{method}`` is ``service:{svc}:{Handler}.{Method}``. Any other
+    path is ``api:{name}:{path}``.
+    """
+    parts = [part for part in path.split("/") if part]
+    if len(parts) in (3, 4) and parts[0] == "v1":
+        service, rest = parts[1].lower(), parts[2:]
+        handler = _title(service) if len(rest) == 1 else _title(rest[0])
+        return Resource("service", service, f"{handler}.{_title(rest[-1])}")
+    return Resource("api", name, path or "/")
+
+
 def evaluate(
     rules: Sequence[Rule], namespace: str, subject: Subject | None, resource: Resource
 ) -> bool:
