@@ -20,9 +20,9 @@ package auth
 
 import (
 	"context"
-	"fmt"
 
 	microuser "github.com/micro-user/micro-user/sdk/go"
+	"github.com/micro-user/micro-user/sdk/go/internal/rpc"
 	"github.com/micro-user/micro-user/sdk/go/rules"
 )
 
@@ -286,30 +286,7 @@ func NewAuthService(c *microuser.Client) *AuthService {
 
 // call sends req (an empty request when nil) to endpoint and decodes the answer.
 func call[Req, Rsp any](ctx context.Context, s *AuthService, endpoint string, req *Req) (*Rsp, error) {
-	if req == nil {
-		req = new(Req)
-	}
-	rsp := new(Rsp)
-	if err := s.client.Call(ctx, Service, endpoint, req, rsp); err != nil {
-		return nil, err
-	}
-	return rsp, nil
-}
-
-// incomplete is the error for a successful answer that lacks a part it must have, so
-// that callers never find a nil Account or Token where one is promised.
-func incomplete(endpoint, part string) error {
-	return fmt.Errorf("micro-user: unreadable answer from %s.%s: it has no %s", Service, endpoint, part)
-}
-
-func withAccount[Rsp any](rsp *Rsp, err error, endpoint string, account func(*Rsp) *Account) (*Rsp, error) {
-	if err != nil {
-		return nil, err
-	}
-	if account(rsp) == nil {
-		return nil, incomplete(endpoint, "account")
-	}
-	return rsp, nil
+	return rpc.Call[Req, Rsp](ctx, s.client, Service, endpoint, req)
 }
 
 // Generate creates a service account, granted the roles in Scopes, and returns it with
@@ -317,14 +294,14 @@ func withAccount[Rsp any](rsp *Rsp, err error, endpoint string, account func(*Rs
 // unknown role is a 400 or 404 (ID "auth.generate").
 func (s *AuthService) Generate(ctx context.Context, req *GenerateRequest) (*GenerateResponse, error) {
 	rsp, err := call[GenerateRequest, GenerateResponse](ctx, s, "Auth/Generate", req)
-	return withAccount(rsp, err, "Auth.Generate", func(r *GenerateResponse) *Account { return r.Account })
+	return rpc.Require(rsp, err, Service, "Auth/Generate", "account", func(r *GenerateResponse) *Account { return r.Account })
 }
 
 // Inspect returns the account an access token belongs to, as the token says. A token
 // that is malformed, forged, expired or revoked is a 401 (ID "auth.inspect").
 func (s *AuthService) Inspect(ctx context.Context, req *InspectRequest) (*InspectResponse, error) {
 	rsp, err := call[InspectRequest, InspectResponse](ctx, s, "Auth/Inspect", req)
-	return withAccount(rsp, err, "Auth.Inspect", func(r *InspectResponse) *Account { return r.Account })
+	return rpc.Require(rsp, err, Service, "Auth/Inspect", "account", func(r *InspectResponse) *Account { return r.Account })
 }
 
 // Token returns an access token and a refresh token for a service account's Id and
@@ -332,13 +309,7 @@ func (s *AuthService) Inspect(ctx context.Context, req *InspectRequest) (*Inspec
 // a login SessionId. Anyone may call it. Wrong credentials are a 401 (ID "auth.token").
 func (s *AuthService) Token(ctx context.Context, req *TokenRequest) (*TokenResponse, error) {
 	rsp, err := call[TokenRequest, TokenResponse](ctx, s, "Auth/Token", req)
-	if err != nil {
-		return nil, err
-	}
-	if rsp.Token == nil {
-		return nil, incomplete("Auth.Token", "token")
-	}
-	return rsp, nil
+	return rpc.Require(rsp, err, Service, "Auth/Token", "token", func(r *TokenResponse) *Token { return r.Token })
 }
 
 // Verify says whether a token (or, with an empty Token, a caller without an account)
@@ -346,7 +317,7 @@ func (s *AuthService) Token(ctx context.Context, req *TokenRequest) (*TokenRespo
 // that is not valid is a 401 (ID "auth.verify").
 func (s *AuthService) Verify(ctx context.Context, req *VerifyRequest) (*VerifyResponse, error) {
 	rsp, err := call[VerifyRequest, VerifyResponse](ctx, s, "Auth/Verify", req)
-	return withAccount(rsp, err, "Auth.Verify", func(r *VerifyResponse) *Account { return r.Account })
+	return rpc.Require(rsp, err, Service, "Auth/Verify", "account", func(r *VerifyResponse) *Account { return r.Account })
 }
 
 // ListAccounts returns the namespace's service accounts (without their secrets).
@@ -365,7 +336,7 @@ func (s *AuthService) DeleteAccount(ctx context.Context, req *DeleteAccountReque
 // "auth.accounts.changesecret").
 func (s *AuthService) ChangeSecret(ctx context.Context, req *ChangeSecretRequest) (*ChangeSecretResponse, error) {
 	rsp, err := call[ChangeSecretRequest, ChangeSecretResponse](ctx, s, "Accounts/ChangeSecret", req)
-	return withAccount(rsp, err, "Accounts.ChangeSecret", func(r *ChangeSecretResponse) *Account { return r.Account })
+	return rpc.Require(rsp, err, Service, "Accounts/ChangeSecret", "account", func(r *ChangeSecretResponse) *Account { return r.Account })
 }
 
 // CreateRule creates a rule in the caller's namespace. A taken id or a bad resource,

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	microuser "github.com/micro-user/micro-user/sdk/go"
 	"github.com/micro-user/micro-user/sdk/go/auth"
 	"github.com/micro-user/micro-user/sdk/go/user"
 )
@@ -102,7 +101,7 @@ func TestREADMEPrograms(t *testing.T) {
 		}
 	}
 	// And the service accounts, rule and role of the auth programs.
-	authService := auth.NewAuthService(microuser.NewClient(microuser.WithAddress(serverAddress), microuser.WithToken(adminKey)))
+	authService := auth.NewAuthService(adminClient())
 	for _, id := range []string{"billing", "reporting"} {
 		_, _ = authService.DeleteAccount(testContext(t), &auth.DeleteAccountRequest{Id: id})
 	}
@@ -117,7 +116,7 @@ func TestREADMEPrograms(t *testing.T) {
 				"require " + sdkModule + " v0.0.0\n\n" +
 				"replace " + sdkModule + " => " + sdkDir + "\n"
 			// The README's programs call the address ./scripts/start serves; these call the test server.
-			source := strings.ReplaceAll(program.source, `"http://localhost:8080"`, `"`+serverAddress+`"`)
+			source := strings.ReplaceAll(program.source, `"http://localhost:8080"`, `"`+server.Address+`"`)
 			for file, content := range map[string]string{"go.mod": goMod, "main.go": source} {
 				if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
 					t.Fatal(err)
@@ -129,8 +128,8 @@ func TestREADMEPrograms(t *testing.T) {
 			cmd := exec.CommandContext(ctx, goCmd, "run", ".")
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(),
-				"MICRO_USER_ADDRESS="+serverAddress,
-				"MICRO_USER_KEY="+adminKey,
+				"MICRO_USER_ADDRESS="+server.Address,
+				"MICRO_USER_KEY="+server.AdminKey,
 				"GOFLAGS=-mod=mod",
 				"GOPROXY=off",
 				"GOTOOLCHAIN=local",

@@ -15,9 +15,9 @@ package user
 
 import (
 	"context"
-	"fmt"
 
 	microuser "github.com/micro-user/micro-user/sdk/go"
+	"github.com/micro-user/micro-user/sdk/go/internal/rpc"
 )
 
 // Service is the name of the user service in call paths: /v1/user/{Endpoint}.
@@ -303,20 +303,7 @@ func NewUserService(c *microuser.Client) *UserService {
 
 // call sends req (an empty request when nil) to endpoint and decodes the answer.
 func call[Req, Rsp any](ctx context.Context, s *UserService, endpoint string, req *Req) (*Rsp, error) {
-	if req == nil {
-		req = new(Req)
-	}
-	rsp := new(Rsp)
-	if err := s.client.Call(ctx, Service, endpoint, req, rsp); err != nil {
-		return nil, err
-	}
-	return rsp, nil
-}
-
-// incomplete is the error for a successful answer that lacks a part it must have, so
-// that callers never find a nil Account or Session where one is promised.
-func incomplete(endpoint, part string) error {
-	return fmt.Errorf("micro-user: unreadable answer from %s.%s: it has no %s", Service, endpoint, part)
+	return rpc.Call[Req, Rsp](ctx, s.client, Service, endpoint, req)
 }
 
 // Create registers an account. Username and email are trimmed and lower-cased, the
@@ -325,26 +312,14 @@ func incomplete(endpoint, part string) error {
 // "users-userId-check", "users-username-check" or "users-email-check".
 func (s *UserService) Create(ctx context.Context, req *CreateRequest) (*CreateResponse, error) {
 	rsp, err := call[CreateRequest, CreateResponse](ctx, s, "Create", req)
-	if err != nil {
-		return nil, err
-	}
-	if rsp.Account == nil {
-		return nil, incomplete("Create", "account")
-	}
-	return rsp, nil
+	return rpc.Require(rsp, err, Service, "Create", "account", func(r *CreateResponse) *Account { return r.Account })
 }
 
 // Read reads an account by id, else username, else email (case-insensitive). An
 // unknown account is a 404 (ID "user.read"), an empty request a 400.
 func (s *UserService) Read(ctx context.Context, req *ReadRequest) (*ReadResponse, error) {
 	rsp, err := call[ReadRequest, ReadResponse](ctx, s, "Read", req)
-	if err != nil {
-		return nil, err
-	}
-	if rsp.Account == nil {
-		return nil, incomplete("Read", "account")
-	}
-	return rsp, nil
+	return rpc.Require(rsp, err, Service, "Read", "account", func(r *ReadResponse) *Account { return r.Account })
 }
 
 // Update changes the given fields of account Id; empty ones are kept. A new email
@@ -377,13 +352,7 @@ func (s *UserService) UpdatePassword(ctx context.Context, req *UpdatePasswordReq
 // same 401 (ID "user.login").
 func (s *UserService) Login(ctx context.Context, req *LoginRequest) (*LoginResponse, error) {
 	rsp, err := call[LoginRequest, LoginResponse](ctx, s, "Login", req)
-	if err != nil {
-		return nil, err
-	}
-	if rsp.Session == nil {
-		return nil, incomplete("Login", "session")
-	}
-	return rsp, nil
+	return rpc.Require(rsp, err, Service, "Login", "session", func(r *LoginResponse) *Session { return r.Session })
 }
 
 // Logout ends a session. A session that is unknown or already over is a 404.
@@ -400,16 +369,8 @@ func (s *UserService) LogoutAll(ctx context.Context, req *LogoutAllRequest) (*Lo
 // expired or ended is a 401 (ID "user.readsession").
 func (s *UserService) ReadSession(ctx context.Context, req *ReadSessionRequest) (*ReadSessionResponse, error) {
 	rsp, err := call[ReadSessionRequest, ReadSessionResponse](ctx, s, "ReadSession", req)
-	if err != nil {
-		return nil, err
-	}
-	if rsp.Session == nil {
-		return nil, incomplete("ReadSession", "session")
-	}
-	if rsp.Account == nil {
-		return nil, incomplete("ReadSession", "account")
-	}
-	return rsp, nil
+	rsp, err = rpc.Require(rsp, err, Service, "ReadSession", "session", func(r *ReadSessionResponse) *Session { return r.Session })
+	return rpc.Require(rsp, err, Service, "ReadSession", "account", func(r *ReadSessionResponse) *Account { return r.Account })
 }
 
 // SendVerificationEmail mails a verification link to Email. TextContent must contain
@@ -456,7 +417,7 @@ func (s *UserService) VerifyToken(ctx context.Context, req *VerifyTokenRequest) 
 		rsp.Session = nil
 	}
 	if rsp.IsValid && rsp.Session == nil {
-		return nil, incomplete("VerifyToken", "session")
+		return nil, rpc.Incomplete(Service, "VerifyToken", "session")
 	}
 	return rsp, nil
 }

@@ -256,7 +256,7 @@ func TestTransportErrors(t *testing.T) {
 func TestCallDirectly(t *testing.T) {
 	users, ctx := newUsers(), testContext(t)
 	a := newAccount(t, users)
-	client := microuser.NewClient(microuser.WithAddress(serverAddress), microuser.WithToken(adminKey))
+	client := adminClient()
 
 	// The wire: proto field names, int64 values as JSON strings, every field present.
 	var raw map[string]map[string]any
@@ -285,7 +285,7 @@ const mailMarker = "development mail sender (not sent):\n"
 // mailsTo returns the bodies of the mails to address the server has logged so far.
 func mailsTo(address string) []string {
 	var bodies []string
-	log := serverLog.String()
+	log := server.Log()
 	for {
 		i := strings.Index(log, mailMarker)
 		if i < 0 {

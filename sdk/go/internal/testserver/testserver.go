@@ -1,8 +1,8 @@
 // Package testserver starts a live micro-user for the tests of the SDK's packages:
 // `<python> -m micro_user serve` on a free port, on a fresh SQLite database in a
 // temporary directory. <python> is $MICRO_USER_PYTHON, else the repository's
-// .venv/bin/python. (The user package's tests have their own copy of this, in
-// user/main_test.go.)
+// .venv/bin/python (the nearest .venv above the package directory the tests run in).
+// The tests of the auth, user and verify packages use it.
 package testserver
 
 import (
