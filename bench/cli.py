@@ -1,8 +1,9 @@
 """``python -m bench``: run every measurement once and write the table.
 
-Order: the raw argon2id verify rate (nothing else running), then per backend
-(SQLite, then PostgreSQL): import the accounts, start ``micro-user serve``,
-run the phases, stop it. Login is measured on SQLite, against the raw rate.
+Per backend (SQLite, then PostgreSQL): import the accounts, start
+``micro-user serve``, run the phases, stop it. On SQLite the raw argon2id verify
+rate is measured first (the server idles meanwhile), then Login, so that the two
+figures of the login ratio are measured back to back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from bench.argon import raw_verify_rate
 from bench.dataset import Dataset, write_dataset
@@ -46,12 +48,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--login-concurrency", type=int, default=16, help="for Login (enough to saturate)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (MICRO_USER_WORKERS; default 1)"
+    )
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the table")
     args = parser.parse_args(argv)
     minimum = LOGIN_ACCOUNTS + SESSION_ACCOUNTS
     if args.accounts < minimum:
         parser.error(f"--accounts must be at least {minimum}")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     if args.seconds <= 0 or args.warmup < 0:
         parser.error("--seconds must be positive and --warmup not negative")
     return args
@@ -62,9 +69,9 @@ def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def describe(backend: str, result: PhaseResult) -> str:
+def describe(result: PhaseResult) -> str:
     return (
-        f"{backend} {result.name}: {result.rate:,.1f}/s, p50 {result.percentile_ms(0.5):.1f} ms, "
+        f"{result.name}: {result.rate:,.1f}/s, p50 {result.percentile_ms(0.5):.1f} ms, "
         f"p99 {result.percentile_ms(0.99):.1f} ms, {result.errors} errors"
     )
 
@@ -73,19 +80,33 @@ async def request_phases(
     target: Target, dataset: Dataset, args: argparse.Namespace, *, login: bool, pid: int | None
 ) -> list[PhaseResult]:
     """Login (optional), then Create, Read and ReadSession, against one running server."""
-    timing = {"warmup": args.warmup, "seconds": args.seconds, "server_pid": pid}
+    phases = [login_phase(dataset, args.login_concurrency)] if login else []
+    phases += [
+        create_phase(args.concurrency, dataset.password),
+        read_phase(dataset, args.concurrency),
+    ]
     results = []
-    if login:
-        phase = login_phase(dataset, args.login_concurrency)
-        results.append(await run_phase(target, phase, **timing))
-    results.append(
-        await run_phase(target, create_phase(args.concurrency, dataset.password), **timing)
-    )
-    results.append(await run_phase(target, read_phase(dataset, args.concurrency), **timing))
+    for phase in phases:
+        results.append(await run_phase(target, phase, **timing(args, pid)))
+        say(describe(results[-1]))
     sessions = await open_sessions(target, dataset)
     phase = read_session_phase(sessions, args.concurrency)
-    results.append(await run_phase(target, phase, **timing))
+    results.append(await run_phase(target, phase, **timing(args, pid)))
+    say(describe(results[-1]))
     return results
+
+
+def timing(args: argparse.Namespace, pid: int | None) -> dict[str, Any]:
+    return {"warmup": args.warmup, "seconds": args.seconds, "server_pid": pid}
+
+
+def measure_raw_verify(args: argparse.Namespace, report: Report) -> None:
+    """The raw argon2id verify rate, on as many threads as cores."""
+    threads = os.cpu_count() or 1
+    say(f"raw argon2id verify on {threads} threads")
+    raw = raw_verify_rate(threads, args.warmup, args.seconds)
+    report.add_raw_verify(raw)
+    say(f"raw verify: {raw.rate:.1f}/s")
 
 
 def bench_backend(
@@ -98,8 +119,12 @@ def bench_backend(
     *,
     login: bool,
 ) -> None:
-    """Import the accounts, serve, run the phases, stop the server (also on failure)."""
-    env = server_env(database_url, workdir)
+    """Import the accounts, serve, run the phases, stop the server (also on failure).
+
+    With ``login``, the raw verify rate is measured right before the Login phase (the
+    server idles meanwhile), so that both see the machine in the same state.
+    """
+    env = server_env(database_url, workdir, workers=args.workers)
     say(f"{backend}: importing {len(dataset.ids):,} accounts")
     seconds = import_accounts(dataset.path, env)
     report.add_import(backend, len(dataset.ids), seconds)
@@ -107,9 +132,10 @@ def bench_backend(
     server = Server(env, workdir)
     try:
         server.start()
-        results = run_async(
-            request_phases(server.target, dataset, args, login=login, pid=server.pid)
-        )
+        if login:
+            measure_raw_verify(args, report)
+        target, pid = server.target, server.pid
+        results = run_async(request_phases(target, dataset, args, login=login, pid=pid))
     except Exception:
         say(f"{backend}: failed; the server log ends with:\n{server.log_tail()}")
         raise
@@ -117,7 +143,6 @@ def bench_backend(
         server.stop()
     for result in results:
         report.add_phase(backend, result)
-        say(describe(backend, result))
 
 
 def bench_postgres(
@@ -137,12 +162,9 @@ def bench_postgres(
 
 
 def run(args: argparse.Namespace) -> Report:
-    report = Report(seconds=args.seconds, warmup=args.warmup, accounts=args.accounts)
-    threads = os.cpu_count() or 1
-    say(f"raw argon2id verify on {threads} threads")
-    raw = raw_verify_rate(threads, args.warmup, args.seconds)
-    report.add_raw_verify(raw)
-    say(f"raw verify: {raw.rate:.1f}/s")
+    report = Report(
+        seconds=args.seconds, warmup=args.warmup, accounts=args.accounts, workers=args.workers
+    )
     with tempfile.TemporaryDirectory(prefix="micro-user-bench-") as tmp:
         workdir = Path(tmp)
         say(f"writing {args.accounts:,} accounts (one shared argon2id hash)")
@@ -170,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     exit_on_sigterm()
     started = time.monotonic()
-    report = run(args)  # a failure raises, after servers are stopped and databases dropped
+    try:
+        report = run(args)  # a failure raises, after servers are stopped and databases dropped
+    except (KeyboardInterrupt, SystemExit):
+        say("interrupted; servers stopped, databases dropped")
+        return 130
     report.total_seconds = time.monotonic() - started
     text = report.markdown()
     sys.stdout.write(text)

@@ -97,7 +97,7 @@ class Connection:
             self.close()
             raise DriverError("answer without Content-Length (chunked answers are not supported)")
         response_body = await reader.readexactly(int(length)) if length != b"0" else b""
-        if _header_value(response_head, b"connection:") == b"close":
+        if (_header_value(response_head, b"connection:") or b"").lower() == b"close":
             self.close()
         return status, response_body
 
@@ -221,12 +221,10 @@ async def run_phase(
     start = time.perf_counter() + warmup
     window = Window(start, start + seconds)
     sequence = itertools.count()
-    tasks = [
-        _worker(target, phase, window, sequence, max_requests, result)
-        for _ in range(phase.concurrency)
-    ]
-    tasks.append(_sample_cpu(window, server_pid, result))
-    await asyncio.wait_for(asyncio.gather(*tasks), timeout=warmup + seconds + GRACE_SECONDS)
+    async with asyncio.timeout(warmup + seconds + GRACE_SECONDS), asyncio.TaskGroup() as group:
+        for _ in range(phase.concurrency):
+            group.create_task(_worker(target, phase, window, sequence, max_requests, result))
+        group.create_task(_sample_cpu(window, server_pid, result))
     return result
 
 

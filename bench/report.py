@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bench.argon import VerifyResult
@@ -13,6 +13,7 @@ from bench.cpu import CpuUsage
 from bench.driver import PhaseResult
 
 LOGIN_TARGET = 0.85
+BUSY_OTHER = 0.15  # cores used by other programs above which a run is flagged as disturbed
 DASH = "–"
 
 
@@ -28,6 +29,14 @@ class Row:
     ratio: str = DASH
     cpu: CpuUsage | None = None
 
+    @property
+    def cpu_ms(self) -> float | None:
+        """CPU milliseconds per answer: of the server, or of this process for the raw rate."""
+        if self.cpu is None or not self.rate:
+            return None
+        cores = self.cpu.server if self.cpu.server is not None else self.cpu.driver
+        return cores * 1000 / self.rate
+
 
 @dataclass
 class Report:
@@ -36,25 +45,25 @@ class Report:
     seconds: float
     warmup: float
     accounts: int
+    workers: int = 1
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    raw_verify_rate: float | None = None
+    raw: Row | None = None
     total_seconds: float | None = None
 
     def add_raw_verify(self, result: VerifyResult) -> None:
-        self.raw_verify_rate = result.rate
-        self.rows.append(
-            Row(
-                DASH,
-                f"argon2id verify, raw ({result.threads} threads)",
-                result.rate,
-                concurrency=result.threads,
-                errors=0,
-                ratio="1.00 (reference)",
-                cpu=result.cpu,
-            )
+        """The reference row; it goes first, whenever it was measured."""
+        self.raw = Row(
+            DASH,
+            f"argon2id verify, raw ({result.threads} threads)",
+            result.rate,
+            concurrency=result.threads,
+            errors=0,
+            ratio="1.00 (reference)",
+            cpu=result.cpu,
         )
+        self.rows.insert(0, self.raw)
 
     def add_import(self, backend: str, accounts: int, seconds: float) -> None:
         self.rows.append(
@@ -62,28 +71,26 @@ class Report:
         )
 
     def add_phase(self, backend: str, result: PhaseResult) -> None:
-        self.rows.append(
-            Row(
-                backend,
-                result.name,
-                result.rate,
-                concurrency=result.concurrency,
-                p50_ms=result.percentile_ms(0.50),
-                p99_ms=result.percentile_ms(0.99),
-                errors=result.errors,
-                ratio=self._ratio(result),
-                cpu=result.cpu,
-            )
+        row = Row(
+            backend,
+            result.name,
+            result.rate,
+            concurrency=result.concurrency,
+            p50_ms=result.percentile_ms(0.50),
+            p99_ms=result.percentile_ms(0.99),
+            errors=result.errors,
+            cpu=result.cpu,
         )
+        self.rows.append(replace(row, ratio=self._ratio(row)))
         if result.first_error:
             self.notes.append(f"{backend} {result.name}: first error {result.first_error}")
 
-    def _ratio(self, result: PhaseResult) -> str:
+    def _ratio(self, row: Row) -> str:
         """Login and Create cost one argon2id operation each: compare with the raw rate."""
-        if not self.raw_verify_rate or result.name not in ("Login", "Create"):
+        if self.raw is None or row.measure not in ("Login", "Create"):
             return DASH
-        ratio = result.rate / self.raw_verify_rate
-        if result.name == "Login":
+        ratio = row.rate / self.raw.rate
+        if row.measure == "Login":
             verdict = "ok" if ratio >= LOGIN_TARGET else "BELOW"
             return f"**{ratio:.2f}** of raw verify (target ≥ {LOGIN_TARGET}: {verdict})"
         return f"{ratio:.2f} of raw verify (one hash per Create)"
@@ -99,7 +106,8 @@ class Report:
             "",
             (
                 f"Machine: {machine}; Python {platform.python_version()}. "
-                f"{self.accounts:,} accounts loaded per backend. Each phase: {self.warmup:g} s "
+                f"{self.accounts:,} accounts loaded per backend; {self.workers} server "
+                f"process{'es' if self.workers > 1 else ''}. Each phase: {self.warmup:g} s "
                 f"warm-up, then {self.seconds:g} s measured. argon2id m=19456 KiB, t=2, p=1."
             ),
         ]
@@ -113,10 +121,11 @@ class Report:
             "p50 (ms)",
             "p99 (ms)",
             "Errors",
+            "CPU ms / answer",
             "Ratio",
-            "CPU cores: server / driver / other",
+            "CPU cores: server / driver / PostgreSQL / other",
         ]
-        lines = ["| " + " | ".join(columns) + " |", "|---|---|--:|--:|--:|--:|--:|---|---|"]
+        lines = ["| " + " | ".join(columns) + " |", "|---|---|--:|--:|--:|--:|--:|--:|---|---|"]
         for row in self.rows:
             cells = [
                 row.backend,
@@ -126,14 +135,30 @@ class Report:
                 _number(row.p50_ms),
                 _number(row.p99_ms),
                 _int(row.errors),
+                _number(row.cpu_ms),
                 row.ratio,
                 _cpu(row.cpu),
             ]
             lines.append("| " + " | ".join(cells) + " |")
         return lines
 
+    def _disturbed(self) -> list[str]:
+        """Rows during which other programs took a noticeable share of the machine."""
+        return [
+            f"{row.backend} {row.measure} ({row.cpu.other:.2f})"
+            for row in self.rows
+            if row.cpu and row.cpu.other is not None and row.cpu.other > BUSY_OTHER
+        ]
+
     def _footer(self) -> list[str]:
         lines = [f"- {note}" for note in self.notes]
+        disturbed = self._disturbed()
+        if disturbed:
+            lines.append(
+                "- Other programs used CPU cores during "
+                + ", ".join(disturbed)
+                + ": those figures are lower than on an otherwise idle machine."
+            )
         if self.total_seconds is not None:
             lines.append(f"- Total run time: {self.total_seconds:.0f} s.")
         return lines
@@ -154,5 +179,5 @@ def _int(value: int | None) -> str:
 def _cpu(usage: CpuUsage | None) -> str:
     if usage is None:
         return DASH
-    parts = [usage.server, usage.driver, usage.other]
+    parts = [usage.server, usage.driver, usage.postgres, usage.other]
     return " / ".join(DASH if part is None else f"{part:.2f}" for part in parts)

@@ -121,8 +121,7 @@ async def import_accounts(
     async def flush() -> None:
         try:
             async with services.db.write() as conn:
-                for account, password_hash in batch:
-                    await repo.insert_account(conn, account, password_hash)
+                await repo.insert_accounts(conn, batch)
             report.imported += len(batch)
         except IntegrityError:
             if not skip_existing:

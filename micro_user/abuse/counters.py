@@ -21,13 +21,16 @@ class Counters(Protocol):
         """Count one event in the current fixed window: (count so far, seconds until it ends)."""
         ...
 
+    async def gate(self, key: str, window: int, pair: str) -> tuple[int, int, int, int]:
+        """``hit(key, window)`` and, in the same round trip, the pair's lock and failure count:
+        (count, seconds until the window ends, locked until, consecutive failures)."""
+        ...
+
     async def fail(self, key: str, keep: int) -> int:
         """Count one more consecutive failure; the count (forgotten ``keep`` s after the last)."""
         ...
 
     async def lock(self, key: str, until: int) -> None: ...
-
-    async def locked_until(self, key: str) -> int: ...
 
     async def clear(self, key: str) -> None: ...
 
@@ -43,23 +46,39 @@ class DatabaseCounters:
         self.db = db
         self.clock = clock
 
-    async def hit(self, key: str, window: int) -> tuple[int, int]:
-        now = self.clock()
+    def _hit(self, key: str, window: int, now: int) -> Any:
         start = now - now % window
         statement = _insert(self.db.dialect, rate_counters).values(
             key=key, window_start=start, count=1
         )
         # A new window starts the count again; the same window adds one. One statement, no race.
-        statement = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=[rate_counters.c.key],
             set_={
                 "count": _same_window(statement, rate_counters.c.count + 1, 1),
                 "window_start": statement.excluded.window_start,
             },
         ).returning(rate_counters.c.count)
+
+    async def hit(self, key: str, window: int) -> tuple[int, int]:
+        now = self.clock()
         async with self.db.write() as conn:
-            count = int((await conn.execute(statement)).scalar_one())
-        return count, start + window - now
+            count = int((await conn.execute(self._hit(key, window, now))).scalar_one())
+        return count, window - now % window
+
+    async def gate(self, key: str, window: int, pair: str) -> tuple[int, int, int, int]:
+        now = self.clock()
+        async with self.db.write() as conn:
+            count = int((await conn.execute(self._hit(key, window, now))).scalar_one())
+            row = (
+                await conn.execute(
+                    select(login_failures.c.locked_until, login_failures.c.failures).where(
+                        login_failures.c.key == pair
+                    )
+                )
+            ).first()
+        locked, failures = (int(row[0]), int(row[1])) if row else (0, 0)
+        return count, window - now % window, locked, failures
 
     async def fail(self, key: str, keep: int) -> int:
         now = self.clock()
@@ -82,15 +101,6 @@ class DatabaseCounters:
             await conn.execute(
                 update(login_failures).where(login_failures.c.key == key).values(locked_until=until)
             )
-
-    async def locked_until(self, key: str) -> int:
-        async with self.db.read() as conn:
-            value = (
-                await conn.execute(
-                    select(login_failures.c.locked_until).where(login_failures.c.key == key)
-                )
-            ).scalar()
-        return int(value or 0)
 
     async def clear(self, key: str) -> None:
         async with self.db.write() as conn:
@@ -134,6 +144,18 @@ class RedisCounters:
             count, _ = await pipe.execute()
         return int(count), start + window - now
 
+    async def gate(self, key: str, window: int, pair: str) -> tuple[int, int, int, int]:
+        now = self.clock()
+        start = now - now % window
+        name = f"micro-user:rate:{key}:{start}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.expire(name, window + 1)
+            pipe.get(f"micro-user:lock:{pair}")
+            pipe.get(f"micro-user:fail:{pair}")
+            count, _, locked, failures = await pipe.execute()
+        return int(count), start + window - now, int(locked or 0), int(failures or 0)
+
     async def fail(self, key: str, keep: int) -> int:
         name = f"micro-user:fail:{key}"
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -144,10 +166,6 @@ class RedisCounters:
 
     async def lock(self, key: str, until: int) -> None:
         await self.redis.set(f"micro-user:lock:{key}", until, exat=until + 1)
-
-    async def locked_until(self, key: str) -> int:
-        value = await self.redis.get(f"micro-user:lock:{key}")
-        return int(value or 0)
 
     async def clear(self, key: str) -> None:
         await self.redis.delete(f"micro-user:fail:{key}", f"micro-user:lock:{key}")

@@ -52,27 +52,31 @@ class AbuseProtection:
         # Digested: the key holds no email address.
         return "login:" + digest(f"{namespace}\x00{client}\x00{login}")[:40]
 
-    async def before_login(self, namespace: str, login: str) -> None:
+    async def before_login(self, namespace: str, login: str) -> bool:
+        """Raise 429 when this address or this (address, account) pair must wait; else
+        whether the pair has failures on record (so that a success knows to clear them)."""
         if not self.on:
-            return
+            return False
         client = client_address.get()
         error_id = "user.login"
-        await self.limit(
-            f"login:{client}", self.settings.login_per_address_per_minute, MINUTE, error_id,
-            "login attempts from this address",
-        )  # fmt: skip
-        until = await self.counters.locked_until(self._pair(namespace, client, login))
+        count, resets_in, until, failures = await self.counters.gate(
+            f"login:{client}", MINUTE, self._pair(namespace, client, login)
+        )
+        if count > self.settings.login_per_address_per_minute:
+            raise blocked(error_id, "login attempts from this address", resets_in)
         if until > self.clock():
             raise blocked(
                 error_id, "failed logins for this account from this address", until - self.clock()
             )
+        return failures > 0
 
-    async def after_login(self, namespace: str, login: str, ok: bool) -> None:
+    async def after_login(self, namespace: str, login: str, ok: bool, had_failures: bool) -> None:
         if not self.on:
             return
         pair = self._pair(namespace, client_address.get(), login)
         if ok:
-            await self.counters.clear(pair)
+            if had_failures:
+                await self.counters.clear(pair)
             return
         failures = await self.counters.fail(pair, keep=24 * HOUR)
         over = failures - self.settings.lockout_threshold

@@ -52,7 +52,7 @@ class SessionService:
             )
         key = {"email": email} if email else {"username": username}
         try:
-            await self.abuse.before_login(namespace, email or username)
+            had_failures = await self.abuse.before_login(namespace, email or username)
         except TooManyRequests:
             LOGINS.labels("limited").inc()
             raise
@@ -63,7 +63,7 @@ class SessionService:
         ok, needs_rehash = await self.hasher.verify(stored, password)
         # Given both, the username must belong to the account the email names.
         ok = ok and found is not None and not (email and username and found[0].username != username)
-        await self.abuse.after_login(namespace, email or username, ok)
+        await self.abuse.after_login(namespace, email or username, ok, had_failures)
         LOGINS.labels("success" if ok else "failure").inc()
         if not ok or found is None:
             raise Unauthorized(error_id, INVALID_CREDENTIALS)

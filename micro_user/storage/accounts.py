@@ -59,21 +59,28 @@ def encode_profile(profile: dict[str, str]) -> str:
     return orjson.dumps(profile, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def _account_row(account: Account, password_hash: str) -> dict[str, Any]:
+    return {
+        "namespace": account.namespace,
+        "id": account.id,
+        "username": account.username or None,
+        "email": account.email,
+        "password_hash": password_hash,
+        "created": account.created,
+        "updated": account.updated,
+        "verified": account.verified,
+        "verification_date": account.verification_date,
+        "profile": encode_profile(account.profile),
+    }
+
+
 async def insert_account(conn: AsyncConnection, account: Account, password_hash: str) -> None:
-    await conn.execute(
-        insert(accounts).values(
-            namespace=account.namespace,
-            id=account.id,
-            username=account.username or None,
-            email=account.email,
-            password_hash=password_hash,
-            created=account.created,
-            updated=account.updated,
-            verified=account.verified,
-            verification_date=account.verification_date,
-            profile=encode_profile(account.profile),
-        )
-    )
+    await conn.execute(insert(accounts).values(**_account_row(account, password_hash)))
+
+
+async def insert_accounts(conn: AsyncConnection, items: list[tuple[Account, str]]) -> None:
+    """Many accounts in one statement (imports)."""
+    await conn.execute(insert(accounts), [_account_row(a, h) for a, h in items])
 
 
 def _where_key(namespace: str, *, id: str = "", username: str = "", email: str = "") -> Any:
