@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from bench import auth
 from bench.argon import raw_verify_rate
 from bench.dataset import Dataset, write_dataset
 from bench.driver import PhaseResult, Target, run_async, run_phase
@@ -92,6 +93,17 @@ async def request_phases(
     sessions = await open_sessions(target, dataset)
     phase = read_session_phase(sessions, args.concurrency)
     results.append(await run_phase(target, phase, **timing(args, pid)))
+    say(describe(results[-1]))
+    account = await auth.setup(target)
+    for phase in (
+        auth.forward_auth_phase(target, account, args.concurrency),
+        auth.client_credentials_phase(account, args.concurrency),
+    ):
+        results.append(await run_phase(target, phase, **timing(args, pid)))
+        say(describe(results[-1]))
+    results.append(
+        await auth.refresh_chains(target, account, args.concurrency, **timing(args, pid))
+    )
     say(describe(results[-1]))
     return results
 
@@ -171,6 +183,14 @@ def run(args: argparse.Namespace) -> Report:
         dataset = write_dataset(workdir / "accounts.jsonl", args.accounts)
         sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
         bench_backend("SQLite", sqlite_url, workdir, dataset, args, report, login=True)
+        say("rule evaluation in-process")
+        timings = auth.rule_evaluation()
+        report.notes.append(
+            "Rule evaluation in-process (one RuleSet.allows, target p50 under 20 µs, flat): "
+            + auth.describe_rules(timings)
+            + "."
+        )
+        say(auth.describe_rules(timings))
         if args.skip_postgres:
             report.notes.append("PostgreSQL skipped (--skip-postgres).")
         else:

@@ -119,6 +119,8 @@ class Phase:
     path: str
     body: BodyFactory
     concurrency: int
+    # A request head of its own (up to "Content-Length: "), e.g. a GET with other credentials.
+    head: bytes | None = None
 
 
 @dataclass
@@ -176,7 +178,7 @@ async def _worker(
 ) -> None:
     """Send requests back to back until the window closes or the count bound is reached."""
     connection = Connection(target)
-    head = target.request_head("POST", phase.path)
+    head = phase.head or target.request_head("POST", phase.path)
     latencies = result.latencies
     clock = time.perf_counter
     try:

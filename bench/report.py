@@ -17,6 +17,14 @@ BUSY_OTHER = 0.15  # cores used by other programs above which a run is flagged a
 DASH = "–"
 
 
+# Requests per second per core the server used, that the auth measures aim for.
+PER_CORE_TARGETS = {
+    "Forward-auth (JWT)": 5_000,
+    "Client-credentials grant": 1_000,
+    "Refresh-token grant": 1_000,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     backend: str
@@ -86,7 +94,13 @@ class Report:
             self.notes.append(f"{backend} {result.name}: first error {result.first_error}")
 
     def _ratio(self, row: Row) -> str:
-        """Login and Create cost one argon2id operation each: compare with the raw rate."""
+        """Login and Create cost one argon2id operation each: compare with the raw rate.
+        The auth measures are judged per core the server used."""
+        target = PER_CORE_TARGETS.get(row.measure)
+        if target is not None and row.cpu is not None and row.cpu.server:
+            per_core = row.rate / row.cpu.server
+            verdict = "ok" if per_core >= target else "BELOW"
+            return f"**{per_core:,.0f}** per server core (target ≥ {target:,}: {verdict})"
         if self.raw is None or row.measure not in ("Login", "Create"):
             return DASH
         ratio = row.rate / self.raw.rate

@@ -21,12 +21,19 @@ from micro_user.auth.tokens import TokenService
 from micro_user.clock import Clock, system_clock
 from micro_user.email.flows import EmailFlows
 from micro_user.email.senders import MailSender, make_sender
+from micro_user.events import outbox
 from micro_user.events.audit import AuditLog
 from micro_user.events.webhooks import Dispatcher, WebhookService
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage.auth import delete_expired_auth
 from micro_user.storage.database import Database
+
+
+def forget_caches(keys: KeyService) -> None:
+    """What an instance drops when the auth change counter moves."""
+    keys.forget()
+    outbox.subscriptions.forget()
 
 
 @dataclass
@@ -73,7 +80,7 @@ class Services:
         roles = RoleService(db, clock)
         service_accounts = ServiceAccounts(db, roles, clock)
         signing = SigningKeys(db, clock, settings.jwt_algorithm, settings.access_token_ttl_seconds)
-        state = AuthState(db, rules, signing, clock, on_change=keys.forget)
+        state = AuthState(db, rules, signing, clock, on_change=lambda: forget_caches(keys))
         tokens = TokenService(db, signing, service_accounts, state, settings, clock)
         return cls(
             settings=settings,

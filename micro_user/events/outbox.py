@@ -45,6 +45,30 @@ TYPES = (
 )  # fmt: skip
 
 
+class Subscriptions:
+    """Which webhooks of a namespace want which event types, cached in the process.
+
+    Forgotten whenever the auth change counter moves (webhook changes bump it), so a new
+    webhook receives what is recorded from its registration on: at once on the instance
+    that registered it, within ``auth_refresh_seconds`` on the others.
+    """
+
+    def __init__(self) -> None:
+        self._by_namespace: dict[str, list[tuple[str, frozenset[str]]]] = {}
+
+    def forget(self) -> None:
+        self._by_namespace.clear()
+
+    async def matching(self, conn: AsyncConnection, namespace: str, type: str) -> list[str]:
+        hooks = self._by_namespace.get(namespace)
+        if hooks is None:
+            hooks = self._by_namespace[namespace] = await repo.webhook_types(conn, namespace)
+        return [hook for hook, types in hooks if "*" in types or type in types]
+
+
+subscriptions = Subscriptions()
+
+
 def account_payload(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
@@ -76,7 +100,7 @@ async def record(
         time=now,
         payload=orjson.dumps(payload or {}).decode(),
     )
-    hooks = await repo.subscribed_webhooks(conn, namespace, type)
+    hooks = await subscriptions.matching(conn, namespace, type)
     await repo.insert_deliveries(
         conn,
         [

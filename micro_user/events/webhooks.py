@@ -29,6 +29,7 @@ from micro_user.events import outbox
 from micro_user.observability import DELIVERY_FAILURES, OUTBOX_BACKLOG
 from micro_user.settings import Settings
 from micro_user.storage import events as repo
+from micro_user.storage.auth import bump_version
 from micro_user.storage.database import Database
 
 log = logging.getLogger("micro_user.events")
@@ -106,6 +107,8 @@ class WebhookService:
                 event_types=" ".join(types),
                 created=hook.created,
             )
+            await bump_version(conn)
+        outbox.subscriptions.forget()
         return hook
 
     async def list_webhooks(self, namespace: str) -> list[Webhook]:
@@ -119,6 +122,8 @@ class WebhookService:
         async with self.db.write() as conn:
             if not await repo.delete_webhook(conn, namespace, id):
                 raise NotFound("events.webhooks.delete", f"no webhook {id!r}")
+            await bump_version(conn)
+        outbox.subscriptions.forget()
 
     async def deliveries(
         self, namespace: str, status: str, limit: int = 100

@@ -8,6 +8,7 @@ there first, while an immediate one waits its turn (up to the busy timeout).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -87,6 +88,9 @@ class Database:
         if is_sqlite(self.url):
             configure_sqlite(self.engine.sync_engine)
         self._writer = self.engine.execution_options(sqlite_immediate=True)
+        # SQLite has one writer at a time. Taking turns inside the process is a handoff;
+        # leaving it to SQLite's busy handler means sleeping up to 100 ms between retries.
+        self._write_turn = asyncio.Lock() if is_sqlite(self.url) else None
 
     @property
     def dialect(self) -> str:
@@ -101,7 +105,11 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits on success and rolls back on any exception."""
-        async with self._writer.begin() as conn:
+        if self._write_turn is None:
+            async with self._writer.begin() as conn:
+                yield conn
+            return
+        async with self._write_turn, self._writer.begin() as conn:
             yield conn
 
     async def ping(self) -> None:

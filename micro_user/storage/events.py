@@ -15,13 +15,12 @@ async def insert_event(conn: AsyncConnection, **values: Any) -> int:
     return int(result.scalar_one())
 
 
-async def subscribed_webhooks(conn: AsyncConnection, namespace: str, event_type: str) -> list[str]:
+async def webhook_types(conn: AsyncConnection, namespace: str) -> list[tuple[str, frozenset[str]]]:
+    """Each webhook of the namespace with the event types it wants ("*" for all)."""
     rows = await conn.execute(
         select(webhooks.c.id, webhooks.c.event_types).where(webhooks.c.namespace == namespace)
     )
-    return [
-        row.id for row in rows if row.event_types == "*" or event_type in row.event_types.split()
-    ]
+    return [(row.id, frozenset(row.event_types.split())) for row in rows]
 
 
 async def insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
