@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import orjson
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.accounts.validation import check_id
 from micro_user.auth.models import SERVICE, AuthAccount
@@ -169,8 +170,13 @@ class ServiceAccounts:
 
     async def authenticate(self, namespace: str, id: str, secret: str) -> AuthAccount:
         async with self.db.read() as conn:
-            row = await repo.find_account(conn, namespace, id) if id else None
+            await self.check_secret(conn, namespace, id, secret)
+        return await self.get(namespace, id)
+
+    @staticmethod
+    async def check_secret(conn: AsyncConnection, namespace: str, id: str, secret: str) -> None:
+        """401 unless ``secret`` is the service account's (in the caller's transaction)."""
+        row = await repo.find_account(conn, namespace, id) if id else None
         stored = row.secret_hash if row is not None else _ABSENT
         if not hmac.compare_digest(stored, digest(secret)) or row is None:
             raise Unauthorized("auth.token", "invalid client credentials")
-        return await self.get(namespace, id)

@@ -99,9 +99,10 @@ class TokenService:
         return TokenPair(access, refresh, now, expiry)
 
     async def client_credentials(self, namespace: str, id: str, secret: str) -> TokenPair:
-        account = await self.accounts.authenticate(namespace, id, secret)
+        # One transaction: check the secret, read the roles, store the refresh token.
         async with self.db.write() as conn:
-            return await self._pair(conn, namespace, SERVICE, account.id)
+            await self.accounts.check_secret(conn, namespace, id, secret)
+            return await self._pair(conn, namespace, SERVICE, id)
 
     async def issue(self, namespace: str, account_type: str, account_id: str) -> TokenPair:
         """Tokens for an account, on an operator's word (the CLI): no secret is asked."""
