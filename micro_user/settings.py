@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     )
     redis_url: str = ""
     login_per_address_per_minute: int = Field(default=30, ge=1)
+    login_per_account_per_minute: int = Field(default=60, ge=1)
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_max_seconds: int = Field(default=900, ge=1)
     mail_per_address_per_minute: int = Field(default=10, ge=1)

@@ -21,9 +21,12 @@ class Counters(Protocol):
         """Count one event in the current fixed window: (count so far, seconds until it ends)."""
         ...
 
-    async def gate(self, key: str, window: int, pair: str) -> tuple[int, int, int, int]:
-        """``hit(key, window)`` and, in the same round trip, the pair's lock and failure count:
-        (count, seconds until the window ends, locked until, consecutive failures)."""
+    async def gate(
+        self, key: str, limit: int, account: str, window: int, pair: str
+    ) -> tuple[int, int, int, int, int]:
+        """In one round trip: ``hit(key, window)``; while that count is within ``limit``,
+        ``hit(account, window)`` too; and the pair's lock and failure count. Returns
+        (count, account count or 0, seconds until the window ends, locked until, failures)."""
         ...
 
     async def fail(self, key: str, keep: int) -> int:
@@ -66,10 +69,17 @@ class DatabaseCounters:
             count = int((await conn.execute(self._hit(key, window, now))).scalar_one())
         return count, window - now % window
 
-    async def gate(self, key: str, window: int, pair: str) -> tuple[int, int, int, int]:
+    async def gate(
+        self, key: str, limit: int, account: str, window: int, pair: str
+    ) -> tuple[int, int, int, int, int]:
         now = self.clock()
         async with self.db.write() as conn:
             count = int((await conn.execute(self._hit(key, window, now))).scalar_one())
+            per_account = 0
+            if count <= limit:
+                per_account = int(
+                    (await conn.execute(self._hit(account, window, now))).scalar_one()
+                )
             row = (
                 await conn.execute(
                     select(login_failures.c.locked_until, login_failures.c.failures).where(
@@ -78,7 +88,7 @@ class DatabaseCounters:
                 )
             ).first()
         locked, failures = (int(row[0]), int(row[1])) if row else (0, 0)
-        return count, window - now % window, locked, failures
+        return count, per_account, window - now % window, locked, failures
 
     async def fail(self, key: str, keep: int) -> int:
         now = self.clock()
@@ -144,7 +154,9 @@ class RedisCounters:
             count, _ = await pipe.execute()
         return int(count), start + window - now
 
-    async def gate(self, key: str, window: int, pair: str) -> tuple[int, int, int, int]:
+    async def gate(
+        self, key: str, limit: int, account: str, window: int, pair: str
+    ) -> tuple[int, int, int, int, int]:
         now = self.clock()
         start = now - now % window
         name = f"micro-user:rate:{key}:{start}"
@@ -154,7 +166,10 @@ class RedisCounters:
             pipe.get(f"micro-user:lock:{pair}")
             pipe.get(f"micro-user:fail:{pair}")
             count, _, locked, failures = await pipe.execute()
-        return int(count), start + window - now, int(locked or 0), int(failures or 0)
+        per_account = 0
+        if int(count) <= limit:
+            per_account, _ = await self.hit(account, window)
+        return int(count), per_account, start + window - now, int(locked or 0), int(failures or 0)
 
     async def fail(self, key: str, keep: int) -> int:
         name = f"micro-user:fail:{key}"

@@ -1,7 +1,8 @@
 """Abuse protection: rate limits and a login lockout that cannot lock a victim out for good.
 
 - Login: at most ``login_per_address_per_minute`` attempts from one client
-  address. Consecutive failures of one (address, account) pair lock that pair
+  address, and ``login_per_account_per_minute`` for one account from all
+  addresses (counting only attempts the address limit let through). Consecutive failures of one (address, account) pair lock that pair
   only: after ``lockout_threshold`` failures for 2 s, then doubling with
   every further failure up to ``lockout_max_seconds``. The owner logging in from elsewhere is untouched.
 - The three mail-sending endpoints: per address, and per target address.
@@ -59,11 +60,20 @@ class AbuseProtection:
             return False
         client = client_address.get()
         error_id = "user.login"
-        count, resets_in, until, failures = await self.counters.gate(
-            f"login:{client}", MINUTE, self._pair(namespace, client, login)
+        account = "login-account:" + digest(f"{namespace}\x00{login}")[:40]
+        count, per_account, resets_in, until, failures = await self.counters.gate(
+            f"login:{client}",
+            self.settings.login_per_address_per_minute,
+            account,
+            MINUTE,
+            self._pair(namespace, client, login),
         )
         if count > self.settings.login_per_address_per_minute:
             raise blocked(error_id, "login attempts from this address", resets_in)
+        # Attempts refused above never count against the account, so one address alone
+        # cannot make the owner wait.
+        if per_account > self.settings.login_per_account_per_minute:
+            raise blocked(error_id, "login attempts for this account", resets_in)
         if until > self.clock():
             raise blocked(
                 error_id, "failed logins for this account from this address", until - self.clock()

@@ -122,3 +122,25 @@ def test_mail_endpoints_are_limited_per_recipient(guarded):
         for i in range(7)
     ]
     assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
+
+
+def test_one_account_is_limited_across_addresses_counting_only_what_each_address_let_through(
+    guarded,
+):
+    name = unique()
+    httpx.post(
+        f"{guarded.base_url}/v1/user/Create",
+        json={"username": name, "email": f"{name}@example.com", "password": "correct horse 1"},
+        headers=HEADERS,
+    )
+    # 60 attempts a minute for the account: two addresses at their own limit of 30 use it up.
+    for address in ("192.0.2.21", "192.0.2.22"):
+        for _ in range(30):
+            assert (
+                login(guarded, address, username=name, password="correct horse 1").status_code
+                == 200
+            )
+    third = login(guarded, "192.0.2.23", username=name, password="correct horse 1")
+    assert third.status_code == 429 and third.json()["detail"].startswith(
+        "too many login attempts for this account"
+    )

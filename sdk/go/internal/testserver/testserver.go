@@ -144,6 +144,7 @@ func Start(env ...string) (*Server, error) {
 		"MICRO_USER_LOG_FORMAT=text",
 		// Every test request comes from 127.0.0.1: lift the abuse limits (the server's own tests check them).
 		"MICRO_USER_LOGIN_PER_ADDRESS_PER_MINUTE=100000",
+		"MICRO_USER_LOGIN_PER_ACCOUNT_PER_MINUTE=100000",
 		"MICRO_USER_LOCKOUT_THRESHOLD=100000",
 		"MICRO_USER_MAIL_PER_ADDRESS_PER_MINUTE=100000",
 		"MICRO_USER_MAIL_PER_RECIPIENT_PER_HOUR=100000",
