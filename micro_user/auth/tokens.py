@@ -52,7 +52,7 @@ class TokenService:
         self.clock = clock
         # Tokens already checked: the signature of a token never changes, only its
         # revocation (checked on every use) and its expiry (kept with it).
-        self._verified: dict[str, tuple[Identity, int, str]] = {}
+        self._verified: dict[str, tuple[Identity, dict[str, Any]]] = {}
 
     def _access(
         self, namespace: str, account_type: str, account_id: str, scopes: list[str], now: int
@@ -165,9 +165,13 @@ class TokenService:
 
     def inspect(self, token: str) -> Identity:
         """The identity an access token carries; ``InvalidToken`` if it is not valid now."""
-        now = self.clock()
+        return self.checked(token)[0]
+
+    def checked(self, token: str) -> tuple[Identity, dict[str, Any]]:
+        """The identity and claims of a valid access token (verified once, then remembered
+        until it expires; its revocation is looked at every time)."""
         cached = self._verified.get(token)
-        if cached is None or cached[1] <= now:
+        if cached is None or int(cached[1]["exp"]) <= self.clock():
             claims = self.signing.verify(token)
             identity = Identity(
                 id=str(claims.get("sub", "")),
@@ -180,14 +184,10 @@ class TokenService:
                 raise InvalidToken("token without subject or issuer")
             if len(self._verified) >= _VERIFIED_LIMIT:
                 self._verified.clear()
-            cached = self._verified[token] = (
-                identity,
-                int(claims["exp"]),
-                str(claims.get("jti", "")),
-            )
-        if cached[2] in self.state.revoked:
+            cached = self._verified[token] = (identity, claims)
+        if str(cached[1].get("jti", "")) in self.state.revoked:
             raise InvalidToken("token revoked")
-        return cached[0]
+        return cached
 
     async def revoke(self, token: str) -> None:
         """RFC 7009: a refresh token ends with its family; an access token is refused
@@ -212,8 +212,7 @@ class TokenService:
         """RFC 7662: ``{"active": false}`` for anything not valid now."""
         if looks_like_jwt(token):
             try:
-                identity = self.inspect(token)
-                claims = self.signing.verify(token)
+                identity, claims = self.checked(token)
             except InvalidToken:
                 return {"active": False}
             return {
