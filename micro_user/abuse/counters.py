@@ -18,7 +18,11 @@ from micro_user.storage.tables import login_failures, rate_counters
 
 class Counters(Protocol):
     async def hit(self, key: str, window: int) -> tuple[int, int]:
-        """Count one event in the current fixed window: (count so far, seconds until it ends)."""
+        """Count one event in the key's current window: (count so far, seconds until it ends).
+
+        A window starts with the first event after the previous one ended and lasts
+        ``window`` seconds, so every key's count starts fresh at its first event rather
+        than at a wall-clock boundary shared by all keys."""
         ...
 
     async def gate(
@@ -26,7 +30,8 @@ class Counters(Protocol):
     ) -> tuple[int, int, int, int, int]:
         """In one round trip: ``hit(key, window)``; while that count is within ``limit``,
         ``hit(account, window)`` too; and the pair's lock and failure count. Returns
-        (count, account count or 0, seconds until the window ends, locked until, failures)."""
+        (count, account count or 0, seconds until the window that was exceeded ends, locked
+        until, failures)."""
         ...
 
     async def fail(self, key: str, keep: int) -> int:
@@ -50,35 +55,42 @@ class DatabaseCounters:
         self.clock = clock
 
     def _hit(self, key: str, window: int, now: int) -> Any:
-        start = now - now % window
         statement = _insert(self.db.dialect, rate_counters).values(
-            key=key, window_start=start, count=1
+            key=key, window_start=now, count=1
         )
-        # A new window starts the count again; the same window adds one. One statement, no race.
+        # Within the open window add one; after it, a new window starts now with one.
+        # One statement, so concurrent hits never lose a count.
+        current = rate_counters.c.window_start > now - window
         return statement.on_conflict_do_update(
             index_elements=[rate_counters.c.key],
             set_={
-                "count": _same_window(statement, rate_counters.c.count + 1, 1),
-                "window_start": statement.excluded.window_start,
+                "count": case((current, rate_counters.c.count + 1), else_=1),
+                "window_start": case((current, rate_counters.c.window_start), else_=now),
             },
-        ).returning(rate_counters.c.count)
+        ).returning(rate_counters.c.count, rate_counters.c.window_start)
+
+    @staticmethod
+    def _counted(row: Any, window: int, now: int) -> tuple[int, int]:
+        return int(row[0]), int(row[1]) + window - now
 
     async def hit(self, key: str, window: int) -> tuple[int, int]:
         now = self.clock()
         async with self.db.write() as conn:
-            count = int((await conn.execute(self._hit(key, window, now))).scalar_one())
-        return count, window - now % window
+            row = (await conn.execute(self._hit(key, window, now))).one()
+        return self._counted(row, window, now)
 
     async def gate(
         self, key: str, limit: int, account: str, window: int, pair: str
     ) -> tuple[int, int, int, int, int]:
         now = self.clock()
         async with self.db.write() as conn:
-            count = int((await conn.execute(self._hit(key, window, now))).scalar_one())
+            count, resets_in = self._counted(
+                (await conn.execute(self._hit(key, window, now))).one(), window, now
+            )
             per_account = 0
             if count <= limit:
-                per_account = int(
-                    (await conn.execute(self._hit(account, window, now))).scalar_one()
+                per_account, resets_in = self._counted(
+                    (await conn.execute(self._hit(account, window, now))).one(), window, now
                 )
             row = (
                 await conn.execute(
@@ -88,7 +100,7 @@ class DatabaseCounters:
                 )
             ).first()
         locked, failures = (int(row[0]), int(row[1])) if row else (0, 0)
-        return count, per_account, window - now % window, locked, failures
+        return count, per_account, resets_in, locked, failures
 
     async def fail(self, key: str, keep: int) -> int:
         now = self.clock()
@@ -129,12 +141,6 @@ class DatabaseCounters:
             )
 
 
-def _same_window(statement: Any, then: Any, otherwise: Any) -> Any:
-    return case(
-        (rate_counters.c.window_start == statement.excluded.window_start, then), else_=otherwise
-    )
-
-
 class RedisCounters:
     """The same counters in Redis (``MICRO_USER_REDIS_URL``), with expiry doing the pruning."""
 
@@ -144,32 +150,33 @@ class RedisCounters:
         self.redis = redis.from_url(url)
         self.clock = clock
 
+    @staticmethod
+    def _hit(pipe: Any, key: str, window: int) -> None:
+        # The first event creates the counter with the window as its lifetime; later ones
+        # add to it; it vanishes when the window ends. MULTI/EXEC keeps the three together.
+        name = f"micro-user:rate:{key}"
+        pipe.set(name, 0, ex=window, nx=True)
+        pipe.incr(name)
+        pipe.ttl(name)
+
     async def hit(self, key: str, window: int) -> tuple[int, int]:
-        now = self.clock()
-        start = now - now % window
-        name = f"micro-user:rate:{key}:{start}"
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, window + 1)
-            count, _ = await pipe.execute()
-        return int(count), start + window - now
+            self._hit(pipe, key, window)
+            _, count, ttl = await pipe.execute()
+        return int(count), max(1, int(ttl))
 
     async def gate(
         self, key: str, limit: int, account: str, window: int, pair: str
     ) -> tuple[int, int, int, int, int]:
-        now = self.clock()
-        start = now - now % window
-        name = f"micro-user:rate:{key}:{start}"
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, window + 1)
+            self._hit(pipe, key, window)
             pipe.get(f"micro-user:lock:{pair}")
             pipe.get(f"micro-user:fail:{pair}")
-            count, _, locked, failures = await pipe.execute()
-        per_account = 0
+            _, count, ttl, locked, failures = await pipe.execute()
+        per_account, resets_in = 0, max(1, int(ttl))
         if int(count) <= limit:
-            per_account, _ = await self.hit(account, window)
-        return int(count), per_account, start + window - now, int(locked or 0), int(failures or 0)
+            per_account, resets_in = await self.hit(account, window)
+        return int(count), per_account, resets_in, int(locked or 0), int(failures or 0)
 
     async def fail(self, key: str, keep: int) -> int:
         name = f"micro-user:fail:{key}"

@@ -307,7 +307,7 @@ outbox_cursors = Table(
 
 # Abuse protection (when no Redis is configured) ------------------------------
 
-# Fixed-window request counters, e.g. logins per client address per minute.
+# Request counters per key, each window starting at its first request, e.g. logins per client address per minute.
 rate_counters = Table(
     "rate_counters",
     metadata,
