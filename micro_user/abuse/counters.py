@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import BigInteger, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.clock import Clock
 from micro_user.storage.database import Database
@@ -49,84 +50,88 @@ def _insert(dialect: str, table: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-class DatabaseCounters:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
-        self.clock = clock
+class _Statements:
+    """The counters' statements, built once per dialect with bound parameters: building
+    and cache-keying a statement costs more than SQLite takes to run it."""
 
-    def _hit(self, key: str, window: int, now: int) -> Any:
-        statement = _insert(self.db.dialect, rate_counters).values(
-            key=key, window_start=now, count=1
+    def __init__(self, dialect: str) -> None:
+        now, window = bindparam("now", type_=BigInteger), bindparam("window", type_=BigInteger)
+        hit = _insert(dialect, rate_counters).values(
+            key=bindparam("key"), window_start=now, count=1
         )
         # Within the open window add one; after it, a new window starts now with one.
         # One statement, so concurrent hits never lose a count.
         current = rate_counters.c.window_start > now - window
-        return statement.on_conflict_do_update(
+        self.hit = hit.on_conflict_do_update(
             index_elements=[rate_counters.c.key],
             set_={
                 "count": case((current, rate_counters.c.count + 1), else_=1),
                 "window_start": case((current, rate_counters.c.window_start), else_=now),
             },
         ).returning(rate_counters.c.count, rate_counters.c.window_start)
-
-    @staticmethod
-    def _counted(row: Any, window: int, now: int) -> tuple[int, int]:
-        return int(row[0]), int(row[1]) + window - now
-
-    async def hit(self, key: str, window: int) -> tuple[int, int]:
-        now = self.clock()
-        async with self.db.write() as conn:
-            row = (await conn.execute(self._hit(key, window, now))).one()
-        return self._counted(row, window, now)
-
-    async def gate(
-        self, key: str, limit: int, account: str, window: int, pair: str
-    ) -> tuple[int, int, int, int, int]:
-        now = self.clock()
-        async with self.db.write() as conn:
-            count, resets_in = self._counted(
-                (await conn.execute(self._hit(key, window, now))).one(), window, now
-            )
-            per_account = 0
-            if count <= limit:
-                per_account, resets_in = self._counted(
-                    (await conn.execute(self._hit(account, window, now))).one(), window, now
-                )
-            row = (
-                await conn.execute(
-                    select(login_failures.c.locked_until, login_failures.c.failures).where(
-                        login_failures.c.key == pair
-                    )
-                )
-            ).first()
-        locked, failures = (int(row[0]), int(row[1])) if row else (0, 0)
-        return count, per_account, resets_in, locked, failures
-
-    async def fail(self, key: str, keep: int) -> int:
-        now = self.clock()
-        statement = _insert(self.db.dialect, login_failures).values(
-            key=key, failures=1, locked_until=0, updated=now
+        self.pair = select(login_failures.c.locked_until, login_failures.c.failures).where(
+            login_failures.c.key == bindparam("key")
         )
-        fresh = login_failures.c.updated > now - keep
-        statement = statement.on_conflict_do_update(
+        fail = _insert(dialect, login_failures).values(
+            key=bindparam("key"), failures=1, locked_until=0, updated=now
+        )
+        fresh = login_failures.c.updated > now - bindparam("keep", type_=BigInteger)
+        self.fail = fail.on_conflict_do_update(
             index_elements=[login_failures.c.key],
             set_={
                 "failures": case((fresh, login_failures.c.failures + 1), else_=1),
                 "updated": now,
             },
         ).returning(login_failures.c.failures)
+        self.lock = (
+            update(login_failures)
+            .where(login_failures.c.key == bindparam("pair"))
+            .values(locked_until=bindparam("until", type_=BigInteger))
+        )
+        self.clear = delete(login_failures).where(login_failures.c.key == bindparam("pair"))
+
+
+class DatabaseCounters:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self.sql = _Statements(db.dialect)
+
+    async def _hit(self, conn: AsyncConnection, key: str, window: int, now: int) -> tuple[int, int]:
+        """(count, seconds until the window ends)."""
+        row = (await conn.execute(self.sql.hit, {"key": key, "now": now, "window": window})).one()
+        return int(row[0]), int(row[1]) + window - now
+
+    async def hit(self, key: str, window: int) -> tuple[int, int]:
+        now = self.clock()
         async with self.db.write() as conn:
-            return int((await conn.execute(statement)).scalar_one())
+            return await self._hit(conn, key, window, now)
+
+    async def gate(
+        self, key: str, limit: int, account: str, window: int, pair: str
+    ) -> tuple[int, int, int, int, int]:
+        now = self.clock()
+        async with self.db.write() as conn:
+            count, resets_in = await self._hit(conn, key, window, now)
+            per_account = 0
+            if count <= limit:
+                per_account, resets_in = await self._hit(conn, account, window, now)
+            row = (await conn.execute(self.sql.pair, {"key": pair})).first()
+        locked, failures = (int(row[0]), int(row[1])) if row else (0, 0)
+        return count, per_account, resets_in, locked, failures
+
+    async def fail(self, key: str, keep: int) -> int:
+        params = {"key": key, "now": self.clock(), "keep": keep}
+        async with self.db.write() as conn:
+            return int((await conn.execute(self.sql.fail, params)).scalar_one())
 
     async def lock(self, key: str, until: int) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
-                update(login_failures).where(login_failures.c.key == key).values(locked_until=until)
-            )
+            await conn.execute(self.sql.lock, {"pair": key, "until": until})
 
     async def clear(self, key: str) -> None:
         async with self.db.write() as conn:
-            await conn.execute(delete(login_failures).where(login_failures.c.key == key))
+            await conn.execute(self.sql.clear, {"pair": key})
 
     async def prune(self) -> None:
         now = self.clock()

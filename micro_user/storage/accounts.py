@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -74,8 +74,54 @@ def _account_row(account: Account, password_hash: str) -> dict[str, Any]:
     }
 
 
+# Statements on the hot paths (Login, Read, ReadSession) are built once, with bound
+# parameters: building and cache-keying a statement costs more than SQLite takes to run it.
+_INSERT_ACCOUNT = insert(accounts)
+_INSERT_SESSION = insert(sessions)
+
+
+def _by_key(*columns: Any) -> dict[str, Any]:
+    """One SELECT of ``columns`` per way of naming an account: by id, username or email."""
+    return {
+        key: select(*columns).where(
+            accounts.c.namespace == bindparam("namespace"), accounts.c[key] == bindparam("value")
+        )
+        for key in ("id", "username", "email")
+    }
+
+
+_FIND_ACCOUNT = _by_key(*ACCOUNT_COLUMNS)
+_FIND_CREDENTIALS = _by_key(*ACCOUNT_COLUMNS, accounts.c.password_hash)
+
+
+def _live_session(in_namespace: bool) -> Any:
+    query = (
+        select(sessions.c.created.label("s_created"), sessions.c.expires, *ACCOUNT_COLUMNS)
+        .join(
+            accounts,
+            and_(
+                accounts.c.namespace == sessions.c.namespace,
+                accounts.c.id == sessions.c.account_id,
+            ),
+        )
+        .where(
+            sessions.c.token_hash == bindparam("token_hash"),
+            sessions.c.expires > bindparam("now", type_=BigInteger),
+        )
+    )
+    return query.where(sessions.c.namespace == bindparam("namespace")) if in_namespace else query
+
+
+_FIND_SESSION = {True: _live_session(True), False: _live_session(False)}
+
+
+def _key_params(namespace: str, id: str, username: str, email: str) -> tuple[str, dict[str, str]]:
+    key, value = ("id", id) if id else ("username", username) if username else ("email", email)
+    return key, {"namespace": namespace, "value": value}
+
+
 async def insert_account(conn: AsyncConnection, account: Account, password_hash: str) -> None:
-    await conn.execute(insert(accounts).values(**_account_row(account, password_hash)))
+    await conn.execute(_INSERT_ACCOUNT, _account_row(account, password_hash))
 
 
 async def insert_accounts(conn: AsyncConnection, items: list[tuple[Account, str]]) -> None:
@@ -95,26 +141,16 @@ def _where_key(namespace: str, *, id: str = "", username: str = "", email: str =
 async def find_account(
     conn: AsyncConnection, namespace: str, *, id: str = "", username: str = "", email: str = ""
 ) -> Account | None:
-    row = (
-        await conn.execute(
-            select(*ACCOUNT_COLUMNS).where(
-                _where_key(namespace, id=id, username=username, email=email)
-            )
-        )
-    ).first()
+    key, params = _key_params(namespace, id, username, email)
+    row = (await conn.execute(_FIND_ACCOUNT[key], params)).first()
     return row_to_account(row) if row else None
 
 
 async def find_credentials(
     conn: AsyncConnection, namespace: str, *, id: str = "", username: str = "", email: str = ""
 ) -> tuple[Account, str] | None:
-    row = (
-        await conn.execute(
-            select(*ACCOUNT_COLUMNS, accounts.c.password_hash).where(
-                _where_key(namespace, id=id, username=username, email=email)
-            )
-        )
-    ).first()
+    key, params = _key_params(namespace, id, username, email)
+    row = (await conn.execute(_FIND_CREDENTIALS[key], params)).first()
     return (row_to_account(row), row.password_hash) if row else None
 
 
@@ -196,13 +232,14 @@ def _session_owner(namespace: str, account_id: str) -> Any:
 
 async def insert_session(conn: AsyncConnection, token_hash: str, session: Session) -> None:
     await conn.execute(
-        insert(sessions).values(
-            token_hash=token_hash,
-            namespace=session.namespace,
-            account_id=session.account_id,
-            created=session.created,
-            expires=session.expires,
-        )
+        _INSERT_SESSION,
+        {
+            "token_hash": token_hash,
+            "namespace": session.namespace,
+            "account_id": session.account_id,
+            "created": session.created,
+            "expires": session.expires,
+        },
     )
 
 
@@ -211,20 +248,10 @@ async def find_session(
 ) -> tuple[int, int, Account] | None:
     """The live session with this hash and its account: (created, expires, account).
     With ``namespace`` None, in whichever namespace it is."""
-    query = (
-        select(sessions.c.created.label("s_created"), sessions.c.expires, *ACCOUNT_COLUMNS)
-        .join(
-            accounts,
-            and_(
-                accounts.c.namespace == sessions.c.namespace,
-                accounts.c.id == sessions.c.account_id,
-            ),
-        )
-        .where(sessions.c.token_hash == token_hash, sessions.c.expires > now)
-    )
+    params: dict[str, Any] = {"token_hash": token_hash, "now": now}
     if namespace is not None:
-        query = query.where(sessions.c.namespace == namespace)
-    row = (await conn.execute(query)).first()
+        params["namespace"] = namespace
+    row = (await conn.execute(_FIND_SESSION[namespace is not None], params)).first()
     return (row.s_created, row.expires, row_to_account(row)) if row else None
 
 

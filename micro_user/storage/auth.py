@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import BigInteger, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.storage.tables import (
@@ -47,14 +47,38 @@ async def insert_account(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(auth_accounts).values(**values))
 
 
+# Statements of the token grants, built once with bound parameters: building and
+# cache-keying a statement costs more than the database takes to run it.
+_FIND_ACCOUNT = select(auth_accounts).where(
+    auth_accounts.c.namespace == bindparam("namespace"), auth_accounts.c.id == bindparam("id")
+)
+_ROLES_OF = (
+    select(role_grants.c.role)
+    .where(
+        role_grants.c.namespace == bindparam("namespace"),
+        role_grants.c.account_type == bindparam("account_type"),
+        role_grants.c.account_id == bindparam("account_id"),
+    )
+    .order_by(role_grants.c.role)
+)
+_INSERT_REFRESH = insert(refresh_tokens)
+_FIND_REFRESH = select(refresh_tokens).where(refresh_tokens.c.token_hash == bindparam("token_hash"))
+_NOW = bindparam("now", type_=BigInteger)
+_SPEND_REFRESH = (
+    update(refresh_tokens)
+    .where(
+        # (named apart from the column: UPDATE reserves column names for its SET clause)
+        refresh_tokens.c.token_hash == bindparam("spent_hash"),
+        refresh_tokens.c.used.is_(None),
+        refresh_tokens.c.revoked.is_(None),
+        refresh_tokens.c.expires > _NOW,
+    )
+    .values(used=_NOW)
+)
+
+
 async def find_account(conn: AsyncConnection, namespace: str, id: str) -> Any:
-    return (
-        await conn.execute(
-            select(auth_accounts).where(
-                auth_accounts.c.namespace == namespace, auth_accounts.c.id == id
-            )
-        )
-    ).first()
+    return (await conn.execute(_FIND_ACCOUNT, {"namespace": namespace, "id": id})).first()
 
 
 async def list_accounts(conn: AsyncConnection, namespace: str) -> list[Any]:
@@ -164,9 +188,8 @@ async def roles_of(
     conn: AsyncConnection, namespace: str, account_type: str, account_id: str
 ) -> list[str]:
     rows = await conn.execute(
-        select(role_grants.c.role)
-        .where(_holder(namespace, account_type, account_id))
-        .order_by(role_grants.c.role)
+        _ROLES_OF,
+        {"namespace": namespace, "account_type": account_type, "account_id": account_id},
     )
     return [row[0] for row in rows]
 
@@ -233,27 +256,16 @@ async def has_active_key(conn: AsyncConnection) -> bool:
 
 
 async def insert_refresh(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(insert(refresh_tokens).values(**values))
+    await conn.execute(_INSERT_REFRESH, values)
 
 
 async def find_refresh(conn: AsyncConnection, token_hash: str) -> Any:
-    return (
-        await conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))
-    ).first()
+    return (await conn.execute(_FIND_REFRESH, {"token_hash": token_hash})).first()
 
 
 async def spend_refresh(conn: AsyncConnection, token_hash: str, now: int) -> bool:
     """Mark a live refresh token used; of two racing uses exactly one gets True."""
-    result = await conn.execute(
-        update(refresh_tokens)
-        .where(
-            refresh_tokens.c.token_hash == token_hash,
-            refresh_tokens.c.used.is_(None),
-            refresh_tokens.c.revoked.is_(None),
-            refresh_tokens.c.expires > now,
-        )
-        .values(used=now)
-    )
+    result = await conn.execute(_SPEND_REFRESH, {"spent_hash": token_hash, "now": now})
     return bool(result.rowcount)
 
 

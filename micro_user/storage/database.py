@@ -4,12 +4,15 @@ SQLite runs in WAL mode with a busy timeout, and every write transaction
 starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then
 writes can fail at once with "database is locked" when another writer got
 there first, while an immediate one waits its turn (up to the busy timeout).
+The async engine drives SQLite through our own driver (``sqlite_driver``):
+statements run on the event loop, only the calls that can wait on a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from micro_user.errors import BadRequest
+from micro_user.storage import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -59,7 +63,8 @@ def configure_sqlite(sync_engine: Any) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN instead of the driver.
-        dbapi_connection.isolation_level = None
+        if dbapi_connection.isolation_level is not None:
+            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
@@ -70,7 +75,12 @@ def configure_sqlite(sync_engine: Any) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: this runs for every transaction.
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        finally:
+            cursor.close()
 
 
 class Database:
@@ -80,10 +90,22 @@ class Database:
         self.url = parse_url(raw_url)
         ensure_sqlite_dir(self.url)
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite(self.url)}
+        self._threads: ThreadPoolExecutor | None = None
         if not is_sqlite(self.url):
             kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=0, pool_timeout=60)
+            # BEGIN IMMEDIATE and COMMIT run here; writers take turns, so two threads do.
+            self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite")
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_timeout=60,
+                async_creator=sqlite_driver.connector(
+                    str(Path(self.url.database or "").expanduser()),
+                    self._threads,
+                    busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS,
+                ),
+            )
         self.engine: AsyncEngine = create_async_engine(async_url(self.url), **kwargs)
         if is_sqlite(self.url):
             configure_sqlite(self.engine.sync_engine)
@@ -118,3 +140,5 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)

@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.storage.tables import deliveries, events, outbox_cursors, webhooks
 
+_INSERT_EVENT = insert(events).returning(events.c.seq)  # built once: it runs with every change
+
 
 async def insert_event(conn: AsyncConnection, **values: Any) -> int:
-    result = await conn.execute(insert(events).values(**values).returning(events.c.seq))
+    result = await conn.execute(_INSERT_EVENT, values)
     return int(result.scalar_one())
 
 

@@ -36,3 +36,17 @@ async def test_keys_count_apart_and_the_gate_reports_the_window_that_was_exceede
     count, per_account, resets_in, _, _ = await counters.gate("address", 5, "account", 60, "pair")
     # The address is over its limit: the account is not counted, and the wait is the address's.
     assert (count, per_account, resets_in) == (7, 0, 50)
+
+
+@pytest.mark.anyio
+async def test_failures_count_lock_and_clear(services, clock):
+    counters = DatabaseCounters(services.db, clock)
+    assert await counters.fail("pair", keep=60) == 1
+    clock.now += 59
+    assert await counters.fail("pair", keep=60) == 2
+    await counters.lock("pair", clock.now + 30)
+    assert (await counters.gate("a", 5, "b", 60, "pair"))[3:] == (clock.now + 30, 2)
+    clock.now += 61  # forgotten: the count starts again
+    assert await counters.fail("pair", keep=60) == 1
+    await counters.clear("pair")
+    assert (await counters.gate("a", 5, "b", 60, "pair"))[3:] == (0, 0)
