@@ -60,7 +60,11 @@ class Services:
     def build(
         cls, settings: Settings, *, clock: Clock = system_clock, sender: MailSender | None = None
     ) -> Services:
-        db = Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
+        db = Database(
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
         hasher = PasswordHasher(
             memory_kib=settings.argon2_memory_kib,
             time_cost=settings.argon2_time_cost,

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     migrate_on_start: bool = True
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    sqlite_synchronous: str = Field(
+        default="full",
+        pattern="^(full|normal)$",
+        description="full: every commit is on disk before it is answered; normal: commits "
+        "reach the disk at checkpoints (a power loss can undo the last ones, never corrupt)",
+    )
 
     # HTTP server
     host: str = "127.0.0.1"

@@ -10,6 +10,7 @@ tokens got for a login session end with the session.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,6 +33,18 @@ _VERIFIED_LIMIT = 10_000
 
 def looks_like_jwt(credential: str) -> bool:
     return credential.count(".") == 2 and credential.startswith("eyJ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Grant:
+    """What a grant stored, from which its tokens are made."""
+
+    namespace: str
+    account_type: str
+    account_id: str
+    scopes: list[str]
+    refresh: str
+    now: int
 
 
 class TokenService:
@@ -70,7 +83,7 @@ class TokenService:
         }
         return self.signing.sign(claims), expiry
 
-    async def _pair(
+    async def _grant(
         self,
         conn: AsyncConnection,
         namespace: str,
@@ -80,10 +93,12 @@ class TokenService:
         session_hash: str | None = None,
         family: str | None = None,
         refresh_until: int | None = None,
-    ) -> TokenPair:
+    ) -> _Grant:
+        """Store a new refresh token and read the roles, in the caller's transaction. The
+        access token is signed by ``_tokens`` after the commit: signing takes longer than
+        the statements, and a SQLite writer holds the write lock until it commits."""
         now = self.clock()
         scopes = await repo.roles_of(conn, namespace, account_type, account_id)
-        access, expiry = self._access(namespace, account_type, account_id, scopes, now)
         refresh = REFRESH_PREFIX + new_token()
         await repo.insert_refresh(
             conn,
@@ -96,13 +111,20 @@ class TokenService:
             created=now,
             expires=min(refresh_until or 2**62, now + self.settings.refresh_token_ttl_seconds),
         )
-        return TokenPair(access, refresh, now, expiry)
+        return _Grant(namespace, account_type, account_id, scopes, refresh, now)
+
+    def _tokens(self, grant: _Grant) -> TokenPair:
+        access, expiry = self._access(
+            grant.namespace, grant.account_type, grant.account_id, grant.scopes, grant.now
+        )
+        return TokenPair(access, grant.refresh, grant.now, expiry)
 
     async def client_credentials(self, namespace: str, id: str, secret: str) -> TokenPair:
         # One transaction: check the secret, read the roles, store the refresh token.
         async with self.db.write() as conn:
             await self.accounts.check_secret(conn, namespace, id, secret)
-            return await self._pair(conn, namespace, SERVICE, id)
+            grant = await self._grant(conn, namespace, SERVICE, id)
+        return self._tokens(grant)
 
     async def issue(self, namespace: str, account_type: str, account_id: str) -> TokenPair:
         """Tokens for an account, on an operator's word (the CLI): no secret is asked."""
@@ -115,7 +137,8 @@ class TokenService:
                 raise BadRequest("auth.token", "tokens are issued to user or service accounts")
             if not found:
                 raise NotFound("auth.token", f"no {account_type} account {account_id!r}")
-            return await self._pair(conn, namespace, account_type, account_id)
+            grant = await self._grant(conn, namespace, account_type, account_id)
+        return self._tokens(grant)
 
     async def from_session(self, namespace: str, session_id: str) -> TokenPair:
         """Exchange a live login session for tokens that end when it ends."""
@@ -125,9 +148,10 @@ class TokenService:
             if found is None:
                 raise Unauthorized("auth.token", "session not found, expired or ended")
             _, expires, account = found
-            return await self._pair(
+            grant = await self._grant(
                 conn, namespace, USER, account.id, session_hash=session_hash, refresh_until=expires
             )
+        return self._tokens(grant)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         token_hash = digest(refresh_token)
@@ -146,7 +170,7 @@ class TokenService:
             else:
                 reused = None
             if reused is None:
-                return await self._pair(
+                grant = await self._grant(
                     conn,
                     row.namespace,
                     row.account_type,
@@ -155,6 +179,8 @@ class TokenService:
                     family=row.family,
                     refresh_until=row.expires,
                 )
+        if reused is None:
+            return self._tokens(grant)
         # Outside the transaction, so that the family's revocation is committed.
         detail = (
             "refresh token reused: every token of its family is revoked"

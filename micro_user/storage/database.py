@@ -57,8 +57,12 @@ def ensure_sqlite_dir(url: URL) -> None:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def configure_sqlite(sync_engine: Any) -> None:
-    """Per-connection pragmas and our own BEGIN, for both sqlite3 and aiosqlite."""
+def configure_sqlite(
+    sync_engine: Any, synchronous: str = "full", busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> None:
+    """Per-connection pragmas and our own BEGIN, for both sqlite3 and our async driver."""
+    if synchronous not in ("full", "normal"):
+        raise ValueError(f"synchronous must be full or normal, not {synchronous!r}")
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,9 +70,9 @@ def configure_sqlite(sync_engine: Any) -> None:
         if dbapi_connection.isolation_level is not None:
             dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -86,33 +90,64 @@ def configure_sqlite(sync_engine: Any) -> None:
 class Database:
     """The async engine and the two kinds of transaction the services use."""
 
-    def __init__(self, raw_url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        raw_url: str,
+        *,
+        pool_size: int = 10,
+        sqlite_synchronous: str = "full",
+        echo: bool = False,
+    ) -> None:
         self.url = parse_url(raw_url)
         ensure_sqlite_dir(self.url)
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite(self.url)}
         self._threads: ThreadPoolExecutor | None = None
+        self._write_turn: asyncio.Lock | None = None
         if not is_sqlite(self.url):
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
-        else:
-            # BEGIN IMMEDIATE and COMMIT run here; writers take turns, so two threads do.
-            self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite")
-            kwargs.update(
+            self.engine: AsyncEngine = create_async_engine(
+                self.url,
+                echo=echo,
+                pool_pre_ping=True,
                 pool_size=pool_size,
-                max_overflow=0,
-                pool_timeout=60,
-                async_creator=sqlite_driver.connector(
-                    str(Path(self.url.database or "").expanduser()),
-                    self._threads,
-                    busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS,
-                ),
+                max_overflow=pool_size,
             )
-        self.engine: AsyncEngine = create_async_engine(async_url(self.url), **kwargs)
-        if is_sqlite(self.url):
-            configure_sqlite(self.engine.sync_engine)
-        self._writer = self.engine.execution_options(sqlite_immediate=True)
-        # SQLite has one writer at a time. Taking turns inside the process is a handoff;
-        # leaving it to SQLite's busy handler means sleeping up to 100 ms between retries.
-        self._write_turn = asyncio.Lock() if is_sqlite(self.url) else None
+            self._writer = self.engine
+            return
+        # Readers and writers get engines of their own. Readers wait for a lock (rare in
+        # WAL mode) with SQLite's busy handler; writers never block the event loop: their
+        # BEGIN IMMEDIATE is retried with asyncio sleeps while another process writes.
+        # COMMIT runs on a thread when it syncs the disk (synchronous=full).
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite")
+        path = str(Path(self.url.database or "").expanduser())
+        self.engine = self._sqlite_engine(
+            path, pool_size, sqlite_synchronous, echo, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
+        )
+        # Inside the process writers take turns on a lock (a handoff), so two connections do.
+        self._writer = self._sqlite_engine(
+            path, 2, sqlite_synchronous, echo, busy_timeout_ms=0
+        ).execution_options(sqlite_immediate=True)
+        self._write_turn = asyncio.Lock()
+
+    def _sqlite_engine(
+        self, path: str, pool_size: int, synchronous: str, echo: bool, *, busy_timeout_ms: int
+    ) -> AsyncEngine:
+        assert self._threads is not None
+        engine = create_async_engine(
+            async_url(self.url),
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=60,
+            async_creator=sqlite_driver.connector(
+                path,
+                self._threads,
+                busy_timeout_ms=busy_timeout_ms,
+                lock_timeout_ms=SQLITE_BUSY_TIMEOUT_MS,
+                # Without a sync per commit, COMMIT returns in microseconds.
+                commit_on_thread=synchronous == "full",
+            ),
+        )
+        configure_sqlite(engine.sync_engine, synchronous, busy_timeout_ms)
+        return engine
 
     @property
     def dialect(self) -> str:
@@ -140,5 +175,7 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._writer.sync_engine is not self.engine.sync_engine:
+            await self._writer.dispose()
         if self._threads is not None:
             self._threads.shutdown(wait=False)

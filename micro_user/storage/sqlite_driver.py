@@ -4,21 +4,20 @@ aiosqlite runs every call (open a cursor, execute, fetch, close the cursor) on
 a thread of its own and hands each result back to the event loop: four thread
 hops per statement, which cost far more than the statement. SQLite answers a
 statement on an indexed table from its page cache in microseconds, so this
-driver runs statements on the event loop's thread and sends to a worker thread
-only the calls that can wait:
+driver runs statements on the event loop's thread, and nothing that waits:
 
-- ``BEGIN IMMEDIATE`` when another process is writing: it is first tried on
-  the loop without waiting, and only when the database is busy does a thread
-  wait for it (up to the busy timeout);
-- ``COMMIT``, which syncs the write-ahead log to disk (``synchronous = FULL``)
-  and may run a checkpoint;
-- ``executemany`` (bulk imports).
+- ``BEGIN IMMEDIATE`` waits while another process writes. On a connection
+  opened without a busy timeout (the writers'), it is retried after growing
+  asyncio sleeps, up to ``lock_timeout_ms``; on one with a busy timeout, a
+  worker thread waits for it.
+- ``COMMIT`` with ``synchronous = FULL`` syncs the write-ahead log to disk, on
+  a worker thread (with ``NORMAL`` it only writes to the log, on the loop).
+- ``executemany`` (bulk imports) runs on a worker thread.
 
-A write transaction therefore costs one hop (two when another process holds
-the write lock) and a read none. Reads in WAL
-mode never wait for writers. Within one process writers already take turns
-(``Database.write``), so an immediate transaction only waits for another
-process.
+A write transaction therefore costs one thread hop (none with ``NORMAL``) and
+a read none. Reads in WAL mode never wait for writers. Within one process
+writers already take turns (``Database.write``), so an immediate transaction
+only waits for another process.
 
 SQLAlchemy reaches the connection through its aiosqlite adapter, which uses
 the public aiosqlite surface below plus ``_connection`` (the sqlite3 connection,
@@ -101,11 +100,19 @@ class Connection:
     thread (never both at once: SQLAlchemy awaits each call before the next)."""
 
     def __init__(
-        self, connection: sqlite3.Connection, executor: Executor, busy_timeout_ms: int
+        self,
+        connection: sqlite3.Connection,
+        executor: Executor,
+        *,
+        busy_timeout_ms: int,
+        lock_timeout_ms: int,
+        commit_on_thread: bool,
     ) -> None:
         self._connection: sqlite3.Connection | None = connection
         self._executor = executor
         self._busy_timeout_ms = busy_timeout_ms
+        self._lock_timeout_ms = lock_timeout_ms
+        self._commit_on_thread = commit_on_thread
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -117,19 +124,24 @@ class Connection:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call, *args)
 
     async def begin(self, cursor: sqlite3.Cursor, sql: str, parameters: Sequence[Any]) -> None:
-        """Run a statement that takes the write lock: at once when the lock is free, else
-        on a thread that waits for it up to the busy timeout."""
-        conn = self._conn
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            cursor.execute(sql, parameters)
+        """Run a statement that takes the write lock, waiting for it without blocking the
+        loop: sleeping between tries (no busy timeout) or on a thread (busy timeout)."""
+        if self._busy_timeout_ms:
+            await self.on_thread(cursor.execute, sql, parameters)
             return
-        except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
-                raise
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-        await self.on_thread(cursor.execute, sql, parameters)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lock_timeout_ms / 1000
+        pause = 0.001
+        while True:
+            try:
+                cursor.execute(sql, parameters)
+                return
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                if not busy or loop.time() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.025)
 
     @property
     def isolation_level(self) -> str | None:
@@ -139,7 +151,10 @@ class Connection:
         return Cursor(self, self._conn.cursor())
 
     async def commit(self) -> None:
-        await self.on_thread(self._conn.commit)
+        if self._commit_on_thread:
+            await self.on_thread(self._conn.commit)
+        else:
+            self._conn.commit()
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -157,7 +172,14 @@ class Connection:
             self._connection = None
 
 
-def connector(path: str, executor: Executor, *, busy_timeout_ms: int) -> Any:
+def connector(
+    path: str,
+    executor: Executor,
+    *,
+    busy_timeout_ms: int,
+    lock_timeout_ms: int,
+    commit_on_thread: bool = True,
+) -> Any:
     """The ``async_creator`` for SQLAlchemy: open ``path`` in autocommit mode (SQLAlchemy's
     "begin" event issues BEGIN) from any thread."""
 
@@ -169,6 +191,12 @@ def connector(path: str, executor: Executor, *, busy_timeout_ms: int) -> Any:
             check_same_thread=False,
             cached_statements=256,
         )
-        return Connection(connection, executor, busy_timeout_ms)
+        return Connection(
+            connection,
+            executor,
+            busy_timeout_ms=busy_timeout_ms,
+            lock_timeout_ms=lock_timeout_ms,
+            commit_on_thread=commit_on_thread,
+        )
 
     return connect
