@@ -67,10 +67,24 @@ class TokenService:
         # revocation (checked on every use) and its expiry (kept with it).
         self._verified: dict[str, tuple[Identity, dict[str, Any]]] = {}
 
+    def lifetime(self, asked: int = 0) -> int:
+        """Seconds an access token lives: as asked (Auth.Token's ``token_expiry``), never
+        longer than ``access_token_ttl_seconds``; 0 asks for that default."""
+        if asked < 0:
+            raise BadRequest("auth.token", "token_expiry must be 0 (the default) or positive")
+        default = self.settings.access_token_ttl_seconds
+        return min(asked, default) if asked else default
+
     def _access(
-        self, namespace: str, account_type: str, account_id: str, scopes: list[str], now: int
+        self,
+        namespace: str,
+        account_type: str,
+        account_id: str,
+        scopes: list[str],
+        now: int,
+        lifetime: int = 0,
     ) -> tuple[str, int]:
-        expiry = now + self.settings.access_token_ttl_seconds
+        expiry = now + (lifetime or self.settings.access_token_ttl_seconds)
         claims = {
             "iss": namespace,
             "sub": account_id,
@@ -113,18 +127,25 @@ class TokenService:
         )
         return _Grant(namespace, account_type, account_id, scopes, refresh, now)
 
-    def _tokens(self, grant: _Grant) -> TokenPair:
+    def _tokens(self, grant: _Grant, lifetime: int = 0) -> TokenPair:
         access, expiry = self._access(
-            grant.namespace, grant.account_type, grant.account_id, grant.scopes, grant.now
+            grant.namespace,
+            grant.account_type,
+            grant.account_id,
+            grant.scopes,
+            grant.now,
+            self.lifetime(lifetime),
         )
         return TokenPair(access, grant.refresh, grant.now, expiry)
 
-    async def client_credentials(self, namespace: str, id: str, secret: str) -> TokenPair:
+    async def client_credentials(
+        self, namespace: str, id: str, secret: str, *, lifetime: int = 0
+    ) -> TokenPair:
         # One transaction: check the secret, read the roles, store the refresh token.
         async with self.db.write() as conn:
             await self.accounts.check_secret(conn, namespace, id, secret)
             grant = await self._grant(conn, namespace, SERVICE, id)
-        return self._tokens(grant)
+        return self._tokens(grant, lifetime)
 
     async def issue(self, namespace: str, account_type: str, account_id: str) -> TokenPair:
         """Tokens for an account, on an operator's word (the CLI): no secret is asked."""
@@ -140,7 +161,9 @@ class TokenService:
             grant = await self._grant(conn, namespace, account_type, account_id)
         return self._tokens(grant)
 
-    async def from_session(self, namespace: str, session_id: str) -> TokenPair:
+    async def from_session(
+        self, namespace: str, session_id: str, *, lifetime: int = 0
+    ) -> TokenPair:
         """Exchange a live login session for tokens that end when it ends."""
         session_hash = digest(session_id)
         async with self.db.write() as conn:
@@ -151,9 +174,9 @@ class TokenService:
             grant = await self._grant(
                 conn, namespace, USER, account.id, session_hash=session_hash, refresh_until=expires
             )
-        return self._tokens(grant)
+        return self._tokens(grant, lifetime)
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
+    async def refresh(self, refresh_token: str, *, lifetime: int = 0) -> TokenPair:
         token_hash = digest(refresh_token)
         now = self.clock()
         async with self.db.write() as conn:
@@ -180,7 +203,7 @@ class TokenService:
                     refresh_until=row.expires,
                 )
         if reused is None:
-            return self._tokens(grant)
+            return self._tokens(grant, lifetime)
         # Outside the transaction, so that the family's revocation is committed.
         detail = (
             "refresh token reused: every token of its family is revoked"

@@ -278,13 +278,14 @@ async def token(ctx: Context, req: TokenRequest) -> dict[str, Any]:
     grant = tokens.check_grant_request(
         id=req.id, secret=req.secret, refresh_token=req.refresh_token, session_id=req.session_id
     )
+    lifetime = tokens.lifetime(req.token_expiry)  # a 400 before anything is spent
     if grant == "refresh_token":
-        pair = await tokens.refresh(req.refresh_token)
+        pair = await tokens.refresh(req.refresh_token, lifetime=lifetime)
     elif grant == "session_id":
-        pair = await tokens.from_session(ctx.namespace, req.session_id)
+        pair = await tokens.from_session(ctx.namespace, req.session_id, lifetime=lifetime)
     else:
         pair = await tokens.client_credentials(
-            ctx.namespace, required(req.id, "id", "auth.token"), req.secret
+            ctx.namespace, required(req.id, "id", "auth.token"), req.secret, lifetime=lifetime
         )
     return {"token": token_json(pair)}
 

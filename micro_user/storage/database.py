@@ -25,6 +25,7 @@ from micro_user.errors import BadRequest
 from micro_user.storage import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def parse_url(raw: str) -> URL:
@@ -110,7 +111,7 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=pool_size,
             )
-            self._writer = self.engine
+            self._writer = self._quick_writer = self.engine
             return
         # Readers and writers get engines of their own. Readers wait for a lock (rare in
         # WAL mode) with SQLite's busy handler; writers never block the event loop: their
@@ -125,6 +126,15 @@ class Database:
         self._writer = self._sqlite_engine(
             path, 2, sqlite_synchronous, echo, busy_timeout_ms=0
         ).execution_options(sqlite_immediate=True)
+        # Transactions that need not survive a power loss (``write(durable=False)``) commit
+        # without a disk sync; the next synced commit makes them durable too.
+        self._quick_writer = (
+            self._writer
+            if sqlite_synchronous == "normal"
+            else self._sqlite_engine(path, 1, "normal", echo, busy_timeout_ms=0).execution_options(
+                sqlite_immediate=True
+            )
+        )
         self._write_turn = asyncio.Lock()
 
     def _sqlite_engine(
@@ -160,13 +170,20 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction that commits on success and rolls back on any exception."""
+    async def write(self, *, durable: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits on success and rolls back on any exception.
+
+        ``durable=False`` is for data that may be lost to a power failure (never to a crash
+        of the process, and never half-written): abuse counters. Its commit does not wait
+        for the disk (SQLite: synchronous=NORMAL; PostgreSQL: synchronous_commit off)."""
         if self._write_turn is None:
             async with self._writer.begin() as conn:
+                if not durable:
+                    await conn.execute(_ASYNC_COMMIT)
                 yield conn
             return
-        async with self._write_turn, self._writer.begin() as conn:
+        engine = self._writer if durable else self._quick_writer
+        async with self._write_turn, engine.begin() as conn:
             yield conn
 
     async def ping(self) -> None:
@@ -174,8 +191,10 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        await self.engine.dispose()
-        if self._writer.sync_engine is not self.engine.sync_engine:
-            await self._writer.dispose()
+        disposed = set()
+        for engine in (self.engine, self._writer, self._quick_writer):
+            if engine.sync_engine.pool not in disposed:
+                disposed.add(engine.sync_engine.pool)
+                await engine.dispose()
         if self._threads is not None:
             self._threads.shutdown(wait=False)

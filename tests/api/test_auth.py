@@ -105,6 +105,37 @@ def test_refresh_tokens_rotate_and_reuse_revokes_the_family(anonymous, auth):
     assert anonymous("Auth.Token", refresh_token=second["refresh_token"]).status_code == 401
 
 
+def claims_of(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_token_expiry_shortens_the_access_token_but_never_lengthens_it(anonymous, auth):
+    account = service_account(auth)
+    short = anonymous.ok("Auth.Token", id=account["id"], secret=account["secret"], token_expiry=60)
+    claims = claims_of(short["token"]["access_token"])
+    assert claims["exp"] - claims["iat"] == 60
+    assert int(short["token"]["expiry"]) - int(short["token"]["created"]) == 60
+    # Refreshing asks again: without token_expiry the default lifetime (15 minutes).
+    refreshed = anonymous.ok("Auth.Token", refresh_token=short["token"]["refresh_token"])
+    claims = claims_of(refreshed["token"]["access_token"])
+    assert claims["exp"] - claims["iat"] == 900
+    # Longer than the configured lifetime is capped at it, as a string int64 too.
+    long = anonymous.ok(
+        "Auth.Token", id=account["id"], secret=account["secret"], token_expiry="86400"
+    )
+    claims = claims_of(long["token"]["access_token"])
+    assert claims["exp"] - claims["iat"] == 900
+    negative = anonymous(
+        "Auth.Token",
+        refresh_token=refreshed["token"]["refresh_token"],
+        token_expiry=-5,
+    )
+    assert negative.status_code == 400 and "token_expiry" in negative.json()["detail"]
+    # The 400 spent nothing: the refresh token still works.
+    anonymous.ok("Auth.Token", refresh_token=refreshed["token"]["refresh_token"])
+
+
 def test_a_session_exchanged_for_tokens_ends_them_when_it_ends(api, new_user, anonymous):
     account, password = new_user()
     session = api.ok("Login", username=account["username"], password=password)["session"]

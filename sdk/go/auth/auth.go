@@ -123,7 +123,8 @@ type TokenRequest struct {
 	Secret string `json:"secret,omitempty"`
 	// RefreshToken, to exchange for new tokens; it works once.
 	RefreshToken string `json:"refresh_token,omitempty"`
-	// TokenExpiry is accepted for compatibility and ignored: the server decides.
+	// TokenExpiry asks for an access token that lives fewer seconds than the server's
+	// configured lifetime (never more); 0 takes that lifetime.
 	TokenExpiry int64 `json:"token_expiry,string,omitempty"`
 	// SessionId of a login session (micro-user's addition): tokens for its user, which
 	// end when the session ends.

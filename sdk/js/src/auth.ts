@@ -60,7 +60,7 @@ export interface TokenParams {
   id?: string | undefined;
   secret?: string | undefined;
   refreshToken?: string | undefined;
-  /** Part of the Micro API; micro-user decides the lifetime itself (15 minutes by default). */
+  /** Seconds the access token lives, fewer than the server's configured lifetime (never more; 0 or unset takes it). */
   tokenExpiry?: number | undefined;
   sessionId?: string | undefined;
 }
