@@ -83,7 +83,13 @@ class Services:
         rules = RuleService(db, clock)
         roles = RoleService(db, clock)
         service_accounts = ServiceAccounts(db, roles, clock)
-        signing = SigningKeys(db, clock, settings.jwt_algorithm, settings.access_token_ttl_seconds)
+        signing = SigningKeys(
+            db,
+            clock,
+            settings.jwt_algorithm,
+            settings.access_token_ttl_seconds,
+            publish_seconds=settings.key_publish_seconds,
+        )
         state = AuthState(db, rules, signing, clock, on_change=lambda: forget_caches(keys))
         tokens = TokenService(db, signing, service_accounts, state, settings, clock)
         return cls(

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # Tokens and access rules
     jwt_algorithm: str = Field(default="EdDSA", pattern="^(EdDSA|ES256|RS256)$")
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
+    # Longer than the JWKS cache lifetime (JWKS_MAX_AGE_SECONDS, 60 s), so that caches
+    # and verifiers hold a rotated-in key before the first token it signs.
+    key_publish_seconds: int = Field(default=90, ge=0, le=24 * 3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     auth_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
     self_service: bool = True

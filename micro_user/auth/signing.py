@@ -1,9 +1,12 @@
 """Signing keys for access tokens, and the JWKS that lets any service check them.
 
 Keys live in the database, so every instance signs and verifies with the same
-ones. ``rotate`` makes a new key the signer; the old ones keep verifying (and
-stay in the JWKS) until every token they signed has expired. Private keys are
-never put in a response or a log line.
+ones. ``rotate`` adds a new key to the JWKS at once and makes it the signer
+``publish_seconds`` later (longer than the JWKS may be cached), so verifiers
+know a key before the first token it signs; ``rotate(immediately=True)``
+switches at once. Old keys keep verifying (and stay in the JWKS) until every
+token they signed has expired. Private keys are never put in a response or a
+log line.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ ALGORITHMS = ("EdDSA", "ES256", "RS256")
 _KEY_TYPES: dict[str, Any] = {"EdDSA": OKPKey, "ES256": ECKey, "RS256": RSAKey}
 # Tokens are accepted up to this many seconds after a key retired, on top of their lifetime.
 RETIRE_GRACE_SECONDS = 60
+# How long the JWKS may be cached (its Cache-Control max-age).
+JWKS_MAX_AGE_SECONDS = 60
 
 
 class InvalidToken(Exception):
@@ -64,16 +69,30 @@ def _header(token: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Signer:
+    kid: str
+    algorithm: str
+    key: Any
+    until: int | None  # when it stops signing (None: until a rotation)
+
+
+@dataclass(frozen=True, slots=True)
 class _Loaded:
-    signer: Any
-    signer_kid: str
-    signer_alg: str
+    signers: list[_Signer]  # by the end of their signing time; the first not ended signs
     verifiers: dict[str, tuple[str, Any]]  # kid -> (algorithm, public key)
     jwks: dict[str, Any]
 
 
 class SigningKeys:
-    def __init__(self, db: Database, clock: Clock, algorithm: str, access_ttl: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        algorithm: str,
+        access_ttl: int,
+        *,
+        publish_seconds: int = JWKS_MAX_AGE_SECONDS + 30,
+    ) -> None:
         if algorithm not in ALGORITHMS:
             raise BadRequest(
                 "settings.jwt_algorithm",
@@ -83,6 +102,7 @@ class SigningKeys:
         self.clock = clock
         self.algorithm = algorithm
         self.access_ttl = access_ttl
+        self.publish_seconds = publish_seconds
         self._loaded: _Loaded | None = None
 
     async def ensure(self) -> None:
@@ -93,9 +113,11 @@ class SigningKeys:
                 await repo.bump_version(conn)
         await self.load()
 
-    async def rotate(self) -> str:
+    async def rotate(self, *, immediately: bool = False) -> str:
+        """A new key: published now, signing after ``publish_seconds`` (or now)."""
+        switch = self.clock() + (0 if immediately else self.publish_seconds)
         async with self.db.write() as conn:
-            await repo.retire_active_keys(conn, self.clock())
+            await repo.retire_signing_keys(conn, switch)
             kid = await self._insert_new(conn)
             await repo.bump_version(conn)
         await self.load()
@@ -119,8 +141,15 @@ class SigningKeys:
         horizon = self.clock() - self.access_ttl - RETIRE_GRACE_SECONDS
         async with self.db.read() as conn:
             rows = await repo.signing_keys_in_use(conn, horizon)
+        signer = self._signer().kid if self._loaded is not None else ""
         return [
-            {"kid": r.kid, "algorithm": r.algorithm, "created": r.created, "retired": r.retired}
+            {
+                "kid": r.kid,
+                "algorithm": r.algorithm,
+                "created": r.created,
+                "retired": r.retired,
+                "signing": r.kid == signer,
+            }
             for r in rows
         ]
 
@@ -128,24 +157,24 @@ class SigningKeys:
         horizon = self.clock() - self.access_ttl - RETIRE_GRACE_SECONDS
         async with self.db.read() as conn:
             rows = await repo.signing_keys_in_use(conn, horizon)
-        active = next((row for row in rows if row.retired is None), None)
-        if active is None:
+        if not any(row.retired is None for row in rows):
             raise RuntimeError(
                 "no active signing key: run 'micro-user migrate' and start the service once"
             )
+        now = self.clock()
         verifiers: dict[str, tuple[str, Any]] = {}
         published = []
-        for row in rows:
+        signers = []
+        for row in sorted(rows, key=lambda row: (row.created, row.kid)):
             public = orjson.loads(row.public_jwk)
             published.append(public)
             verifiers[row.kid] = (row.algorithm, _KEY_TYPES[row.algorithm].import_key(public))
-        self._loaded = _Loaded(
-            signer=_KEY_TYPES[active.algorithm].import_key(orjson.loads(active.private_jwk)),
-            signer_kid=active.kid,
-            signer_alg=active.algorithm,
-            verifiers=verifiers,
-            jwks={"keys": published},
-        )
+            if row.retired is None or row.retired > now:
+                private = _KEY_TYPES[row.algorithm].import_key(orjson.loads(row.private_jwk))
+                signers.append(_Signer(row.kid, row.algorithm, private, row.retired))
+        # The key whose signing time ends first signs first; the one with no end signs last.
+        signers.sort(key=lambda s: (s.until is None, s.until or 0))
+        self._loaded = _Loaded(signers=signers, verifiers=verifiers, jwks={"keys": published})
 
     @property
     def _keys(self) -> _Loaded:
@@ -156,10 +185,15 @@ class SigningKeys:
     def jwks(self) -> dict[str, Any]:
         return self._keys.jwks
 
+    def _signer(self) -> _Signer:
+        now = self.clock()
+        signers = self._keys.signers
+        return next((s for s in signers if s.until is None or s.until > now), signers[-1])
+
     def sign(self, claims: dict[str, Any]) -> str:
-        keys = self._keys
-        header = {"alg": keys.signer_alg, "kid": keys.signer_kid, "typ": "JWT"}
-        return jwt.encode(header, claims, keys.signer, algorithms=[keys.signer_alg])
+        signer = self._signer()
+        header = {"alg": signer.algorithm, "kid": signer.kid, "typ": "JWT"}
+        return jwt.encode(header, claims, signer.key, algorithms=[signer.algorithm])
 
     def knows(self, token: str) -> bool:
         return _header(token).get("kid") in self._keys.verifiers

@@ -538,16 +538,26 @@ def token_inspect(token: str) -> None:
 
 
 @keys_app.command("rotate")
-def keys_rotate() -> None:
-    """Sign new tokens with a new key; old keys verify until their tokens expire."""
+def keys_rotate(
+    now: bool = typer.Option(
+        False, "--now", help="Sign with the new key at once (e.g. the old one leaked)."
+    ),
+) -> None:
+    """Make a new signing key. It is in the JWKS at once and signs new tokens after
+    MICRO_USER_KEY_PUBLISH_SECONDS (90), so that verifiers know it first; old keys verify
+    until their tokens expire."""
 
-    async def work(services: Services) -> str:
+    async def work(services: Services) -> tuple[str, int]:
         await services.signing.ensure()
-        return await services.signing.rotate()
+        kid = await services.signing.rotate(immediately=now)
+        return kid, 0 if now else services.settings.key_publish_seconds
 
-    kid = run(work)
+    kid, delay = run(work)
+    when = "at once" if delay == 0 else f"in {delay} s"
     typer.echo(
-        f"new signing key {kid}; instances switch within MICRO_USER_AUTH_REFRESH_SECONDS", err=True
+        f"new signing key {kid}, published now, signing {when} (instances take it up within "
+        "MICRO_USER_AUTH_REFRESH_SECONDS)",
+        err=True,
     )
 
 

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from micro_user.accounts.validation import check_namespace
 from micro_user.auth.models import Identity
+from micro_user.auth.signing import JWKS_MAX_AGE_SECONDS
 from micro_user.errors import BadRequest, ServiceError, Unauthorized
 from micro_user.services import Services
 
@@ -81,7 +82,10 @@ class OAuth:
         self.services = services
 
     async def jwks(self, request: Request) -> Response:
-        return JSONResponse(self.services.signing.jwks(), headers={"Cache-Control": "max-age=60"})
+        return JSONResponse(
+            self.services.signing.jwks(),
+            headers={"Cache-Control": f"max-age={JWKS_MAX_AGE_SECONDS}"},
+        )
 
     async def discovery(self, request: Request) -> Response:
         base = self.services.settings.public_url.rstrip("/")

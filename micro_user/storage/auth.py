@@ -239,9 +239,12 @@ async def signing_keys_in_use(conn: AsyncConnection, retired_after: int) -> list
     )
 
 
-async def retire_active_keys(conn: AsyncConnection, now: int) -> None:
+async def retire_signing_keys(conn: AsyncConnection, at: int) -> None:
+    """Every key that signs now or would sign after ``at`` stops signing at ``at``."""
     await conn.execute(
-        update(signing_keys).where(signing_keys.c.retired.is_(None)).values(retired=now)
+        update(signing_keys)
+        .where(or_(signing_keys.c.retired.is_(None), signing_keys.c.retired > at))
+        .values(retired=at)
     )
 
 

@@ -72,9 +72,16 @@ def test_rules(cli):  # noqa: F811
 def test_signing_keys_rotate(cli):  # noqa: F811
     first = out(cli("keys", "list"))
     assert len(first) == 1 and first[0]["retired"] is None and "private" not in json.dumps(first)
-    assert cli("keys", "rotate").returncode == 0
+    rotated = cli("keys", "rotate")
+    assert rotated.returncode == 0 and "signing in 90 s" in rotated.stderr
     after = out(cli("keys", "list"))
     assert len(after) == 2 and [k["retired"] is None for k in after].count(True) == 1
+    # Published at once, signing later: the old key still signs.
+    assert [k["kid"] for k in after if k["signing"]] == [first[0]["kid"]]
+    assert cli("keys", "rotate", "--now").returncode == 0
+    now = out(cli("keys", "list"))
+    signing = [k for k in now if k["signing"]]
+    assert len(now) == 3 and len(signing) == 1 and signing[0]["retired"] is None
 
 
 def test_a_rule_made_with_the_cli_reaches_a_running_server_within_the_bound(server, new_user, api):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from micro_user.auth.signing import InvalidToken
@@ -29,15 +32,53 @@ async def test_access_tokens_expire(started, clock):
         started.tokens.inspect(pair.access_token)
 
 
+def kid_of(token: str) -> str:
+    header = token.split(".")[0]
+    return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
+
+
+@pytest.mark.anyio
+async def test_a_rotated_in_key_is_published_before_it_signs(started, clock):
+    old_kid = started.signing.jwks()["keys"][0]["kid"]
+    new_kid = await started.signing.rotate()
+    # In the JWKS at once, so verifiers and caches have it before its first token.
+    assert {k["kid"] for k in started.signing.jwks()["keys"]} == {old_kid, new_kid}
+    assert [k["kid"] for k in await started.signing.describe() if k["signing"]] == [old_kid]
+    _, pair = await service_tokens(started)
+    assert kid_of(pair.access_token) == old_kid
+    clock.now += started.settings.key_publish_seconds - 1
+    assert kid_of((await service_tokens(started))[1].access_token) == old_kid
+    clock.now += 1  # no reload needed: the switch time is known to every instance
+    assert kid_of((await service_tokens(started))[1].access_token) == new_kid
+    # Both keys verify what they signed.
+    started.tokens.inspect(pair.access_token)
+
+
+@pytest.mark.anyio
+async def test_rotating_now_switches_at_once_and_rotations_queue_up(started, clock):
+    first = started.signing.jwks()["keys"][0]["kid"]
+    second = await started.signing.rotate()
+    clock.now += 10
+    third = await started.signing.rotate()
+    assert kid_of((await service_tokens(started))[1].access_token) == first
+    clock.now += started.settings.key_publish_seconds - 10
+    assert kid_of((await service_tokens(started))[1].access_token) == second
+    clock.now += 10
+    assert kid_of((await service_tokens(started))[1].access_token) == third
+    fourth = await started.signing.rotate(immediately=True)
+    assert kid_of((await service_tokens(started))[1].access_token) == fourth
+
+
 @pytest.mark.anyio
 async def test_rotation_keeps_old_tokens_valid_until_they_expire(started, clock):
     _, before = await service_tokens(started)
     old_kid = started.signing.jwks()["keys"][0]["kid"]
-    new_kid = await started.signing.rotate()
+    new_kid = await started.signing.rotate(immediately=True)
     assert {k["kid"] for k in started.signing.jwks()["keys"]} == {old_kid, new_kid}
     started.tokens.inspect(before.access_token)
     _, after = await service_tokens(started)
-    assert started.signing.verify(after.access_token)  # signed by the new key
+    assert kid_of(after.access_token) == new_kid
+    assert started.signing.verify(after.access_token)
     clock.now += 15 * 60 + 61
     await started.signing.load()
     assert [k["kid"] for k in started.signing.jwks()["keys"]] == [new_kid]

@@ -284,7 +284,7 @@ func TestLiveKeyRotation(t *testing.T) {
 				t.Fatalf("before rotating to %s: %v", alg, err)
 			}
 		}
-		if _, err := server.CLI(ctx, []string{"MICRO_USER_JWT_ALGORITHM=" + alg}, "keys", "rotate"); err != nil {
+		if _, err := server.CLI(ctx, []string{"MICRO_USER_JWT_ALGORITHM=" + alg}, "keys", "rotate", "--now"); err != nil {
 			t.Fatal(err)
 		}
 		// The server signs with the new key within about a second.

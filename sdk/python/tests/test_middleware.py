@@ -342,7 +342,7 @@ async def test_tokens_of_a_rotated_key_verify_and_old_ones_still_do(
     async with guarded(server, admin_key, transport=counting) as client:
         assert (await client.get(path, headers=bearer(old_token))).status_code == 200
         assert counting.counts["/.well-known/jwks.json"] == 1
-        rotated = server.cli("keys", "rotate")
+        rotated = server.cli("keys", "rotate", "--now")
         assert rotated.returncode == 0, rotated.stderr
         started = time.monotonic()
         while kid_of(new_token := (await admin.token(role))[1]) == kid_of(old_token):
