@@ -10,10 +10,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.clock import Clock
-from micro_user.storage.database import Database
+from micro_user.storage.database import Connection, Database
 from micro_user.storage.tables import login_failures, rate_counters
 
 
@@ -101,7 +100,7 @@ class DatabaseCounters:
         self.clock = clock
         self.sql = _Statements(db.dialect)
 
-    async def _hit(self, conn: AsyncConnection, key: str, window: int, now: int) -> tuple[int, int]:
+    async def _hit(self, conn: Connection, key: str, window: int, now: int) -> tuple[int, int]:
         """(count, seconds until the window ends)."""
         row = (await conn.execute(self.sql.hit, {"key": key, "now": now, "window": window})).one()
         return int(row[0]), int(row[1]) + window - now

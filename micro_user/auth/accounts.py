@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import orjson
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.accounts.validation import check_id
 from micro_user.auth.models import SERVICE, AuthAccount
@@ -22,7 +21,7 @@ from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound, Unauthorized
 from micro_user.events import outbox
 from micro_user.storage import auth as repo
-from micro_user.storage.database import Database
+from micro_user.storage.database import Connection, Database
 
 SECRET_PREFIX = "mus_"
 MIN_SECRET_LENGTH = 24
@@ -174,7 +173,7 @@ class ServiceAccounts:
         return await self.get(namespace, id)
 
     @staticmethod
-    async def check_secret(conn: AsyncConnection, namespace: str, id: str, secret: str) -> None:
+    async def check_secret(conn: Connection, namespace: str, id: str, secret: str) -> None:
         """401 unless ``secret`` is the service account's (in the caller's transaction)."""
         row = await repo.find_account(conn, namespace, id) if id else None
         stored = row.secret_hash if row is not None else _ABSENT

@@ -13,8 +13,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from micro_user.auth.accounts import ServiceAccounts
 from micro_user.auth.models import SERVICE, USER, Identity, TokenPair
 from micro_user.auth.signing import InvalidToken, SigningKeys
@@ -25,7 +23,7 @@ from micro_user.errors import BadRequest, NotFound, Unauthorized
 from micro_user.settings import Settings
 from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import auth as repo
-from micro_user.storage.database import Database
+from micro_user.storage.database import Connection, Database
 
 REFRESH_PREFIX = "mur_"
 _VERIFIED_LIMIT = 10_000
@@ -99,7 +97,7 @@ class TokenService:
 
     async def _grant(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         namespace: str,
         account_type: str,
         account_id: str,

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from micro_user.accounts import validation as v
 from micro_user.accounts.models import Account, Session
 from micro_user.accounts.passwords import PasswordHasher
@@ -24,7 +22,7 @@ from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import tokens as repo
-from micro_user.storage.database import Database
+from micro_user.storage.database import Connection, Database
 
 VERIFY, RESET, MAGIC = "verify", "reset", "magic"
 LINK_PLACEHOLDER = "$micro_verification_link"
@@ -262,7 +260,7 @@ class EmailFlows:
             )
 
     async def _reset_code_is_live(
-        self, conn: AsyncConnection, account: Account, code_hash: str, now: int
+        self, conn: Connection, account: Account, code_hash: str, now: int
     ) -> bool:
         if (
             await repo.reset_failures(conn, account.namespace, account.id)

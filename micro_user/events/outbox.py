@@ -12,10 +12,10 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.accounts.models import Account
 from micro_user.storage import events as repo
+from micro_user.storage.database import Connection
 
 # Who is acting in the current request or command ("key:<id>", "user:<id>", ...).
 actor: ContextVar[str] = ContextVar("micro_user_actor", default="system")
@@ -59,7 +59,7 @@ class Subscriptions:
     def forget(self) -> None:
         self._by_namespace.clear()
 
-    async def matching(self, conn: AsyncConnection, namespace: str, type: str) -> list[str]:
+    async def matching(self, conn: Connection, namespace: str, type: str) -> list[str]:
         hooks = self._by_namespace.get(namespace)
         if hooks is None:
             hooks = self._by_namespace[namespace] = await repo.webhook_types(conn, namespace)
@@ -80,7 +80,7 @@ def account_payload(account: Account) -> dict[str, Any]:
 
 
 async def record(
-    conn: AsyncConnection,
+    conn: Connection,
     namespace: str,
     type: str,
     now: int,

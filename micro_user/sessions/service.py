@@ -7,7 +7,6 @@ database holds no usable session.
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.abuse.protection import AbuseProtection
 from micro_user.accounts.models import Account, Session
@@ -19,7 +18,7 @@ from micro_user.events import outbox
 from micro_user.observability import LOGINS
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
-from micro_user.storage.database import Database
+from micro_user.storage.database import Connection, Database
 
 INVALID_CREDENTIALS = "invalid credentials"
 
@@ -80,7 +79,7 @@ class SessionService:
             # The account was deleted while the password was being checked.
             raise Unauthorized(error_id, INVALID_CREDENTIALS) from None
 
-    async def _start(self, conn: AsyncConnection, account: Account) -> Session:
+    async def _start(self, conn: Connection, account: Account) -> Session:
         now = self.clock()
         session = Session(
             id=new_token(),
@@ -101,7 +100,7 @@ class SessionService:
         )
         return session
 
-    async def start_for(self, conn: AsyncConnection, account: Account) -> Session:
+    async def start_for(self, conn: Connection, account: Account) -> Session:
         """A new session inside a caller's transaction (magic links)."""
         return await self._start(conn, account)
 
@@ -137,7 +136,7 @@ class SessionService:
 
     async def _ended(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         namespace: str,
         account_id: str,
         reason: str,

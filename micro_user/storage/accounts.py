@@ -7,9 +7,9 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from micro_user.accounts.models import Account, Session
+from micro_user.storage.database import Connection
 from micro_user.storage.tables import accounts, sessions
 
 ACCOUNT_COLUMNS = (
@@ -120,11 +120,11 @@ def _key_params(namespace: str, id: str, username: str, email: str) -> tuple[str
     return key, {"namespace": namespace, "value": value}
 
 
-async def insert_account(conn: AsyncConnection, account: Account, password_hash: str) -> None:
+async def insert_account(conn: Connection, account: Account, password_hash: str) -> None:
     await conn.execute(_INSERT_ACCOUNT, _account_row(account, password_hash))
 
 
-async def insert_accounts(conn: AsyncConnection, items: list[tuple[Account, str]]) -> None:
+async def insert_accounts(conn: Connection, items: list[tuple[Account, str]]) -> None:
     """Many accounts in one statement (imports)."""
     await conn.execute(insert(accounts), [_account_row(a, h) for a, h in items])
 
@@ -139,7 +139,7 @@ def _where_key(namespace: str, *, id: str = "", username: str = "", email: str =
 
 
 async def find_account(
-    conn: AsyncConnection, namespace: str, *, id: str = "", username: str = "", email: str = ""
+    conn: Connection, namespace: str, *, id: str = "", username: str = "", email: str = ""
 ) -> Account | None:
     key, params = _key_params(namespace, id, username, email)
     row = (await conn.execute(_FIND_ACCOUNT[key], params)).first()
@@ -147,16 +147,14 @@ async def find_account(
 
 
 async def find_credentials(
-    conn: AsyncConnection, namespace: str, *, id: str = "", username: str = "", email: str = ""
+    conn: Connection, namespace: str, *, id: str = "", username: str = "", email: str = ""
 ) -> tuple[Account, str] | None:
     key, params = _key_params(namespace, id, username, email)
     row = (await conn.execute(_FIND_CREDENTIALS[key], params)).first()
     return (row_to_account(row), row.password_hash) if row else None
 
 
-async def list_accounts(
-    conn: AsyncConnection, namespace: str, offset: int, limit: int
-) -> list[Account]:
+async def list_accounts(conn: Connection, namespace: str, offset: int, limit: int) -> list[Account]:
     rows = await conn.execute(
         select(*ACCOUNT_COLUMNS)
         .where(accounts.c.namespace == namespace)
@@ -167,7 +165,7 @@ async def list_accounts(
     return [row_to_account(row) for row in rows]
 
 
-async def iter_accounts_with_hashes(conn: AsyncConnection, namespace: str | None) -> Any:
+async def iter_accounts_with_hashes(conn: Connection, namespace: str | None) -> Any:
     query = select(*ACCOUNT_COLUMNS, accounts.c.password_hash).order_by(
         accounts.c.namespace, accounts.c.created, accounts.c.id
     )
@@ -178,15 +176,17 @@ async def iter_accounts_with_hashes(conn: AsyncConnection, namespace: str | None
         yield row_to_account(row), row.password_hash
 
 
-async def count_accounts(conn: AsyncConnection, namespace: str) -> int:
-    return (
-        await conn.execute(
-            select(func.count()).select_from(accounts).where(accounts.c.namespace == namespace)
-        )
-    ).scalar_one()
+async def count_accounts(conn: Connection, namespace: str) -> int:
+    return int(
+        (
+            await conn.execute(
+                select(func.count()).select_from(accounts).where(accounts.c.namespace == namespace)
+            )
+        ).scalar_one()
+    )
 
 
-async def update_account(conn: AsyncConnection, namespace: str, id: str, **values: Any) -> bool:
+async def update_account(conn: Connection, namespace: str, id: str, **values: Any) -> bool:
     if "profile" in values:
         values["profile"] = encode_profile(values["profile"])
     if "username" in values:
@@ -198,7 +198,7 @@ async def update_account(conn: AsyncConnection, namespace: str, id: str, **value
 
 
 async def set_password_hash(
-    conn: AsyncConnection,
+    conn: Connection,
     namespace: str,
     id: str,
     password_hash: str,
@@ -218,7 +218,7 @@ async def set_password_hash(
     return bool(result.rowcount)
 
 
-async def delete_account(conn: AsyncConnection, namespace: str, id: str) -> bool:
+async def delete_account(conn: Connection, namespace: str, id: str) -> bool:
     # Sessions and one-time tokens go with it: deleted explicitly as well as by the
     # foreign keys' cascade, so that the result never depends on a pragma.
     await conn.execute(delete(sessions).where(_session_owner(namespace, id)))
@@ -230,7 +230,7 @@ def _session_owner(namespace: str, account_id: str) -> Any:
     return and_(sessions.c.namespace == namespace, sessions.c.account_id == account_id)
 
 
-async def insert_session(conn: AsyncConnection, token_hash: str, session: Session) -> None:
+async def insert_session(conn: Connection, token_hash: str, session: Session) -> None:
     await conn.execute(
         _INSERT_SESSION,
         {
@@ -244,7 +244,7 @@ async def insert_session(conn: AsyncConnection, token_hash: str, session: Sessio
 
 
 async def find_session(
-    conn: AsyncConnection, namespace: str | None, token_hash: str, now: int
+    conn: Connection, namespace: str | None, token_hash: str, now: int
 ) -> tuple[int, int, Account] | None:
     """The live session with this hash and its account: (created, expires, account).
     With ``namespace`` None, in whichever namespace it is."""
@@ -255,9 +255,7 @@ async def find_session(
     return (row.s_created, row.expires, row_to_account(row)) if row else None
 
 
-async def delete_session(
-    conn: AsyncConnection, namespace: str, token_hash: str, now: int
-) -> str | None:
+async def delete_session(conn: Connection, namespace: str, token_hash: str, now: int) -> str | None:
     """End a live session; the account it belonged to, or None if there was none."""
     result = await conn.execute(
         delete(sessions)
@@ -272,13 +270,13 @@ async def delete_session(
     return None if account_id is None else str(account_id)
 
 
-async def delete_sessions_of(conn: AsyncConnection, namespace: str, account_id: str) -> int:
+async def delete_sessions_of(conn: Connection, namespace: str, account_id: str) -> int:
     result = await conn.execute(delete(sessions).where(_session_owner(namespace, account_id)))
     return int(result.rowcount or 0)
 
 
 async def list_sessions(
-    conn: AsyncConnection, namespace: str, account_id: str | None, now: int
+    conn: Connection, namespace: str, account_id: str | None, now: int
 ) -> list[tuple[str, str, int, int]]:
     """Live sessions as (token_hash, account_id, created, expires), newest first."""
     query = select(
@@ -291,7 +289,7 @@ async def list_sessions(
 
 
 async def revoke_sessions_by_prefix(
-    conn: AsyncConnection, namespace: str, hash_prefix: str
+    conn: Connection, namespace: str, hash_prefix: str
 ) -> list[str]:
     """End the sessions whose hash starts so; the accounts they belonged to."""
     result = await conn.execute(
@@ -305,6 +303,6 @@ async def revoke_sessions_by_prefix(
     return list(result.scalars())
 
 
-async def delete_expired_sessions(conn: AsyncConnection, now: int) -> int:
+async def delete_expired_sessions(conn: Connection, now: int) -> int:
     result = await conn.execute(delete(sessions).where(sessions.c.expires <= now))
     return int(result.rowcount or 0)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from micro_user.storage.database import Connection
 from micro_user.storage.tables import (
     auth_accounts,
     auth_state,
@@ -22,7 +22,7 @@ from micro_user.storage.tables import (
 STATE = "auth"
 
 
-async def bump_version(conn: AsyncConnection) -> None:
+async def bump_version(conn: Connection) -> None:
     """Tell every instance that cached auth data changed (inside the changing transaction)."""
     changed = await conn.execute(
         update(auth_state)
@@ -33,7 +33,7 @@ async def bump_version(conn: AsyncConnection) -> None:
         await conn.execute(insert(auth_state).values(name=STATE, version=1))
 
 
-async def read_version(conn: AsyncConnection) -> int:
+async def read_version(conn: Connection) -> int:
     value = (
         await conn.execute(select(auth_state.c.version).where(auth_state.c.name == STATE))
     ).scalar()
@@ -43,7 +43,7 @@ async def read_version(conn: AsyncConnection) -> int:
 # Service accounts -------------------------------------------------------------
 
 
-async def insert_account(conn: AsyncConnection, **values: Any) -> None:
+async def insert_account(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(auth_accounts).values(**values))
 
 
@@ -77,11 +77,11 @@ _SPEND_REFRESH = (
 )
 
 
-async def find_account(conn: AsyncConnection, namespace: str, id: str) -> Any:
+async def find_account(conn: Connection, namespace: str, id: str) -> Any:
     return (await conn.execute(_FIND_ACCOUNT, {"namespace": namespace, "id": id})).first()
 
 
-async def list_accounts(conn: AsyncConnection, namespace: str) -> list[Any]:
+async def list_accounts(conn: Connection, namespace: str) -> list[Any]:
     return list(
         await conn.execute(
             select(auth_accounts)
@@ -92,7 +92,7 @@ async def list_accounts(conn: AsyncConnection, namespace: str) -> list[Any]:
 
 
 async def set_account_secret(
-    conn: AsyncConnection, namespace: str, id: str, secret_hash: str, now: int
+    conn: Connection, namespace: str, id: str, secret_hash: str, now: int
 ) -> bool:
     result = await conn.execute(
         update(auth_accounts)
@@ -102,7 +102,7 @@ async def set_account_secret(
     return bool(result.rowcount)
 
 
-async def delete_account(conn: AsyncConnection, namespace: str, id: str) -> bool:
+async def delete_account(conn: Connection, namespace: str, id: str) -> bool:
     result = await conn.execute(
         delete(auth_accounts).where(
             auth_accounts.c.namespace == namespace, auth_accounts.c.id == id
@@ -114,18 +114,18 @@ async def delete_account(conn: AsyncConnection, namespace: str, id: str) -> bool
 # Roles and grants -------------------------------------------------------------
 
 
-async def insert_role(conn: AsyncConnection, **values: Any) -> None:
+async def insert_role(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(roles).values(**values))
 
 
-async def role_exists(conn: AsyncConnection, namespace: str, name: str) -> bool:
+async def role_exists(conn: Connection, namespace: str, name: str) -> bool:
     row = await conn.execute(
         select(roles.c.name).where(roles.c.namespace == namespace, roles.c.name == name)
     )
     return row.first() is not None
 
 
-async def list_roles(conn: AsyncConnection, namespace: str) -> list[Any]:
+async def list_roles(conn: Connection, namespace: str) -> list[Any]:
     return list(
         await conn.execute(
             select(roles).where(roles.c.namespace == namespace).order_by(roles.c.name)
@@ -133,7 +133,7 @@ async def list_roles(conn: AsyncConnection, namespace: str) -> list[Any]:
     )
 
 
-async def delete_role(conn: AsyncConnection, namespace: str, name: str) -> bool:
+async def delete_role(conn: Connection, namespace: str, name: str) -> bool:
     await conn.execute(
         delete(role_grants).where(role_grants.c.namespace == namespace, role_grants.c.role == name)
     )
@@ -152,7 +152,7 @@ def _holder(namespace: str, account_type: str, account_id: str) -> Any:
 
 
 async def grant_role(
-    conn: AsyncConnection, namespace: str, account_type: str, account_id: str, role: str, now: int
+    conn: Connection, namespace: str, account_type: str, account_id: str, role: str, now: int
 ) -> bool:
     held = await conn.execute(
         select(role_grants.c.role).where(
@@ -174,7 +174,7 @@ async def grant_role(
 
 
 async def revoke_role(
-    conn: AsyncConnection, namespace: str, account_type: str, account_id: str, role: str
+    conn: Connection, namespace: str, account_type: str, account_id: str, role: str
 ) -> bool:
     result = await conn.execute(
         delete(role_grants).where(
@@ -185,7 +185,7 @@ async def revoke_role(
 
 
 async def roles_of(
-    conn: AsyncConnection, namespace: str, account_type: str, account_id: str
+    conn: Connection, namespace: str, account_type: str, account_id: str
 ) -> list[str]:
     rows = await conn.execute(
         _ROLES_OF,
@@ -195,7 +195,7 @@ async def roles_of(
 
 
 async def delete_grants_of(
-    conn: AsyncConnection, namespace: str, account_type: str, account_id: str
+    conn: Connection, namespace: str, account_type: str, account_id: str
 ) -> None:
     await conn.execute(delete(role_grants).where(_holder(namespace, account_type, account_id)))
 
@@ -203,18 +203,18 @@ async def delete_grants_of(
 # Rules ------------------------------------------------------------------------
 
 
-async def insert_rule(conn: AsyncConnection, **values: Any) -> None:
+async def insert_rule(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(rules).values(**values))
 
 
-async def delete_rule(conn: AsyncConnection, namespace: str, id: str) -> bool:
+async def delete_rule(conn: Connection, namespace: str, id: str) -> bool:
     result = await conn.execute(
         delete(rules).where(rules.c.namespace == namespace, rules.c.id == id)
     )
     return bool(result.rowcount)
 
 
-async def all_rules(conn: AsyncConnection, namespace: str | None = None) -> list[Any]:
+async def all_rules(conn: Connection, namespace: str | None = None) -> list[Any]:
     query = select(rules).order_by(rules.c.namespace, rules.c.priority.desc(), rules.c.id)
     if namespace is not None:
         query = query.where(rules.c.namespace == namespace)
@@ -224,11 +224,11 @@ async def all_rules(conn: AsyncConnection, namespace: str | None = None) -> list
 # Signing keys -----------------------------------------------------------------
 
 
-async def insert_signing_key(conn: AsyncConnection, **values: Any) -> None:
+async def insert_signing_key(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(signing_keys).values(**values))
 
 
-async def signing_keys_in_use(conn: AsyncConnection, retired_after: int) -> list[Any]:
+async def signing_keys_in_use(conn: Connection, retired_after: int) -> list[Any]:
     """The active key and the retired ones whose tokens may still be live."""
     return list(
         await conn.execute(
@@ -239,7 +239,7 @@ async def signing_keys_in_use(conn: AsyncConnection, retired_after: int) -> list
     )
 
 
-async def retire_signing_keys(conn: AsyncConnection, at: int) -> None:
+async def retire_signing_keys(conn: Connection, at: int) -> None:
     """Every key that signs now or would sign after ``at`` stops signing at ``at``."""
     await conn.execute(
         update(signing_keys)
@@ -248,7 +248,7 @@ async def retire_signing_keys(conn: AsyncConnection, at: int) -> None:
     )
 
 
-async def has_active_key(conn: AsyncConnection) -> bool:
+async def has_active_key(conn: Connection) -> bool:
     row = await conn.execute(
         select(signing_keys.c.kid).where(signing_keys.c.retired.is_(None)).limit(1)
     )
@@ -258,21 +258,21 @@ async def has_active_key(conn: AsyncConnection) -> bool:
 # Refresh tokens and revocations ------------------------------------------------
 
 
-async def insert_refresh(conn: AsyncConnection, **values: Any) -> None:
+async def insert_refresh(conn: Connection, **values: Any) -> None:
     await conn.execute(_INSERT_REFRESH, values)
 
 
-async def find_refresh(conn: AsyncConnection, token_hash: str) -> Any:
+async def find_refresh(conn: Connection, token_hash: str) -> Any:
     return (await conn.execute(_FIND_REFRESH, {"token_hash": token_hash})).first()
 
 
-async def spend_refresh(conn: AsyncConnection, token_hash: str, now: int) -> bool:
+async def spend_refresh(conn: Connection, token_hash: str, now: int) -> bool:
     """Mark a live refresh token used; of two racing uses exactly one gets True."""
     result = await conn.execute(_SPEND_REFRESH, {"spent_hash": token_hash, "now": now})
     return bool(result.rowcount)
 
 
-async def revoke_family(conn: AsyncConnection, family: str, now: int) -> None:
+async def revoke_family(conn: Connection, family: str, now: int) -> None:
     await conn.execute(
         update(refresh_tokens)
         .where(refresh_tokens.c.family == family, refresh_tokens.c.revoked.is_(None))
@@ -281,7 +281,7 @@ async def revoke_family(conn: AsyncConnection, family: str, now: int) -> None:
 
 
 async def revoke_refresh_of(
-    conn: AsyncConnection, namespace: str, account_type: str, account_id: str, now: int
+    conn: Connection, namespace: str, account_type: str, account_id: str, now: int
 ) -> None:
     await conn.execute(
         update(refresh_tokens)
@@ -295,7 +295,7 @@ async def revoke_refresh_of(
     )
 
 
-async def revoke_jti(conn: AsyncConnection, jti: str, expires: int) -> None:
+async def revoke_jti(conn: Connection, jti: str, expires: int) -> None:
     exists = (
         await conn.execute(select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == jti))
     ).first()
@@ -303,12 +303,12 @@ async def revoke_jti(conn: AsyncConnection, jti: str, expires: int) -> None:
         await conn.execute(insert(revoked_tokens).values(jti=jti, expires=expires))
 
 
-async def live_revocations(conn: AsyncConnection, now: int) -> set[str]:
+async def live_revocations(conn: Connection, now: int) -> set[str]:
     rows = await conn.execute(select(revoked_tokens.c.jti).where(revoked_tokens.c.expires > now))
     return {row[0] for row in rows}
 
 
-async def delete_expired_auth(conn: AsyncConnection, now: int) -> int:
+async def delete_expired_auth(conn: Connection, now: int) -> int:
     a = await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.expires <= now))
     b = await conn.execute(delete(revoked_tokens).where(revoked_tokens.c.expires <= now))
     return int((a.rowcount or 0) + (b.rowcount or 0))

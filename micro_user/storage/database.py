@@ -4,8 +4,10 @@ SQLite runs in WAL mode with a busy timeout, and every write transaction
 starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then
 writes can fail at once with "database is locked" when another writer got
 there first, while an immediate one waits its turn (up to the busy timeout).
-The async engine drives SQLite through our own driver (``sqlite_driver``):
-statements run on the event loop, only the calls that can wait on a thread.
+SQLite runs synchronous SQLAlchemy on the event loop (``sqlite_driver``):
+statements take microseconds there; only a syncing COMMIT goes to a thread,
+and waiting for another process's write lock is done with asyncio sleeps.
+PostgreSQL uses the async engine (psycopg).
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from micro_user.errors import BadRequest
 from micro_user.storage import sqlite_driver
@@ -45,10 +48,6 @@ def parse_url(raw: str) -> URL:
     )
 
 
-def async_url(url: URL) -> URL:
-    return url.set(drivername="sqlite+aiosqlite") if is_sqlite(url) else url
-
-
 def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
@@ -61,7 +60,7 @@ def ensure_sqlite_dir(url: URL) -> None:
 def configure_sqlite(
     sync_engine: Any, synchronous: str = "full", busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
 ) -> None:
-    """Per-connection pragmas and our own BEGIN, for both sqlite3 and our async driver."""
+    """Per-connection pragmas and our own BEGIN."""
     if synchronous not in ("full", "normal"):
         raise ValueError(f"synchronous must be full or normal, not {synchronous!r}")
 
@@ -79,17 +78,30 @@ def configure_sqlite(
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        options = conn.get_execution_options()
+        if options.get("sqlite_begun"):  # Database.write issued BEGIN IMMEDIATE itself
+            return
         # Straight to the driver: this runs for every transaction.
         cursor = conn.connection.cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            cursor.execute("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
         finally:
             cursor.close()
 
 
+class Connection(Protocol):
+    """What services and repositories call on a connection: the async engine's
+    ``AsyncConnection`` (PostgreSQL) and ``sqlite_driver.InlineConnection`` (SQLite)."""
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any: ...
+
+    def stream(self, statement: Any) -> Any:
+        """Awaited, the rows one by one (``async for``)."""
+        ...
+
+
 class Database:
-    """The async engine and the two kinds of transaction the services use."""
+    """The engines and the two kinds of transaction the services use."""
 
     def __init__(
         self,
@@ -101,62 +113,49 @@ class Database:
     ) -> None:
         self.url = parse_url(raw_url)
         ensure_sqlite_dir(self.url)
-        self._threads: ThreadPoolExecutor | None = None
-        self._write_turn: asyncio.Lock | None = None
         if not is_sqlite(self.url):
-            self.engine: AsyncEngine = create_async_engine(
+            self.engine: AsyncEngine | None = create_async_engine(
                 self.url,
                 echo=echo,
                 pool_pre_ping=True,
                 pool_size=pool_size,
                 max_overflow=pool_size,
             )
-            self._writer = self._quick_writer = self.engine
             return
-        # Readers and writers get engines of their own. Readers wait for a lock (rare in
-        # WAL mode) with SQLite's busy handler; writers never block the event loop: their
-        # BEGIN IMMEDIATE is retried with asyncio sleeps while another process writes.
-        # COMMIT runs on a thread when it syncs the disk (synchronous=full).
-        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite")
+        self.engine = None
+        if sqlite_synchronous not in ("full", "normal"):
+            raise ValueError(f"synchronous must be full or normal, not {sqlite_synchronous!r}")
+        # SQLite runs on the event loop (see sqlite_driver). Readers wait for a lock (rare in
+        # WAL mode) with SQLite's busy handler; writers never block the loop: their BEGIN
+        # IMMEDIATE is retried after asyncio sleeps while another process writes.
         path = str(Path(self.url.database or "").expanduser())
-        self.engine = self._sqlite_engine(
-            path, pool_size, sqlite_synchronous, echo, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
-        )
-        # Inside the process writers take turns on a lock (a handoff), so two connections do.
-        self._writer = self._sqlite_engine(
-            path, 2, sqlite_synchronous, echo, busy_timeout_ms=0
-        ).execution_options(sqlite_immediate=True)
+        self._reader = self._sqlite_engine(path, pool_size, sqlite_synchronous, echo, 15_000)
+        # Inside the process writers take turns on a lock (a handoff), so few connections do.
+        self._writer = self._sqlite_engine(path, 2, sqlite_synchronous, echo, 0)
         # Transactions that need not survive a power loss (``write(durable=False)``) commit
         # without a disk sync; the next synced commit makes them durable too.
         self._quick_writer = (
             self._writer
             if sqlite_synchronous == "normal"
-            else self._sqlite_engine(path, 1, "normal", echo, busy_timeout_ms=0).execution_options(
-                sqlite_immediate=True
-            )
+            else self._sqlite_engine(path, 1, "normal", echo, 0)
         )
+        self._syncing_commit = sqlite_synchronous == "full"
+        self._commits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
         self._write_turn = asyncio.Lock()
 
     def _sqlite_engine(
-        self, path: str, pool_size: int, synchronous: str, echo: bool, *, busy_timeout_ms: int
-    ) -> AsyncEngine:
-        assert self._threads is not None
-        engine = create_async_engine(
-            async_url(self.url),
-            echo=echo,
+        self, path: str, pool_size: int, synchronous: str, echo: bool, busy_timeout_ms: int
+    ) -> Engine:
+        engine = create_engine(
+            self.url,
+            creator=lambda: sqlite_driver.connect(path, busy_timeout_ms),
+            poolclass=QueuePool,
             pool_size=pool_size,
-            max_overflow=0,
-            pool_timeout=60,
-            async_creator=sqlite_driver.connector(
-                path,
-                self._threads,
-                busy_timeout_ms=busy_timeout_ms,
-                lock_timeout_ms=SQLITE_BUSY_TIMEOUT_MS,
-                # Without a sync per commit, COMMIT returns in microseconds.
-                commit_on_thread=synchronous == "full",
-            ),
+            # Never wait for a connection: a wait would block the event loop.
+            max_overflow=-1,
+            echo=echo,
         )
-        configure_sqlite(engine.sync_engine, synchronous, busy_timeout_ms)
+        configure_sqlite(engine, synchronous, busy_timeout_ms)
         return engine
 
     @property
@@ -164,37 +163,63 @@ class Database:
         return "sqlite" if is_sqlite(self.url) else "postgresql"
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[Connection]:
         """A read-only unit of work (deferred transaction, rolled back at the end)."""
-        async with self.engine.connect() as conn:
-            yield conn
+        if self.engine is not None:
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        with self._reader.connect() as sync:
+            yield sqlite_driver.InlineConnection(sync)
 
     @asynccontextmanager
-    async def write(self, *, durable: bool = True) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, durable: bool = True) -> AsyncIterator[Connection]:
         """A transaction that commits on success and rolls back on any exception.
 
         ``durable=False`` is for data that may be lost to a power failure (never to a crash
         of the process, and never half-written): abuse counters. Its commit does not wait
         for the disk (SQLite: synchronous=NORMAL; PostgreSQL: synchronous_commit off)."""
-        if self._write_turn is None:
-            async with self._writer.begin() as conn:
+        if self.engine is not None:
+            async with self.engine.begin() as conn:
                 if not durable:
                     await conn.execute(_ASYNC_COMMIT)
                 yield conn
             return
         engine = self._writer if durable else self._quick_writer
-        async with self._write_turn, engine.begin() as conn:
-            yield conn
+        async with self._write_turn:
+            with engine.connect() as sync:
+                raw: Any = sync.connection.driver_connection
+                await sqlite_driver.begin_immediate(raw, SQLITE_BUSY_TIMEOUT_MS)
+                sync.execution_options(sqlite_begun=True)  # the "begin" listener skips BEGIN
+                transaction = sync.begin()
+                try:
+                    yield sqlite_driver.InlineConnection(sync)
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                if durable and self._syncing_commit:
+                    await self._commit_on_thread(transaction)
+                else:
+                    transaction.commit()
+
+    async def _commit_on_thread(self, transaction: Any) -> None:
+        """COMMIT (a disk sync) on the commit thread; the connection goes back to the pool
+        only after it finished, even when the request is cancelled meanwhile."""
+        done = asyncio.get_running_loop().run_in_executor(self._commits, transaction.commit)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait({done})
+            raise
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        disposed = set()
-        for engine in (self.engine, self._writer, self._quick_writer):
-            if engine.sync_engine.pool not in disposed:
-                disposed.add(engine.sync_engine.pool)
-                await engine.dispose()
-        if self._threads is not None:
-            self._threads.shutdown(wait=False)
+        if self.engine is not None:
+            await self.engine.dispose()
+            return
+        for engine in {self._reader, self._writer, self._quick_writer}:
+            engine.dispose()
+        self._commits.shutdown(wait=True)

@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from micro_user.storage.database import Connection
 from micro_user.storage.tables import deliveries, events, outbox_cursors, webhooks
 
 _INSERT_EVENT = insert(events).returning(events.c.seq)  # built once: it runs with every change
 
 
-async def insert_event(conn: AsyncConnection, **values: Any) -> int:
+async def insert_event(conn: Connection, **values: Any) -> int:
     result = await conn.execute(_INSERT_EVENT, values)
     return int(result.scalar_one())
 
 
-async def webhook_types(conn: AsyncConnection, namespace: str) -> list[tuple[str, frozenset[str]]]:
+async def webhook_types(conn: Connection, namespace: str) -> list[tuple[str, frozenset[str]]]:
     """Each webhook of the namespace with the event types it wants ("*" for all)."""
     rows = await conn.execute(
         select(webhooks.c.id, webhooks.c.event_types).where(webhooks.c.namespace == namespace)
@@ -25,13 +25,13 @@ async def webhook_types(conn: AsyncConnection, namespace: str) -> list[tuple[str
     return [(row.id, frozenset(row.event_types.split())) for row in rows]
 
 
-async def insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+async def insert_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(insert(deliveries), rows)
 
 
 async def query_events(
-    conn: AsyncConnection,
+    conn: Connection,
     namespace: str,
     *,
     account_id: str = "",
@@ -53,7 +53,7 @@ async def query_events(
     return list(await conn.execute(query.order_by(events.c.seq).limit(limit)))
 
 
-async def events_after(conn: AsyncConnection, seq: int, limit: int) -> list[Any]:
+async def events_after(conn: Connection, seq: int, limit: int) -> list[Any]:
     return list(
         await conn.execute(
             select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
@@ -61,18 +61,18 @@ async def events_after(conn: AsyncConnection, seq: int, limit: int) -> list[Any]
     )
 
 
-async def max_seq(conn: AsyncConnection) -> int:
+async def max_seq(conn: Connection) -> int:
     return int((await conn.execute(select(func.coalesce(func.max(events.c.seq), 0)))).scalar_one())
 
 
-async def cursor(conn: AsyncConnection, name: str) -> int | None:
+async def cursor(conn: Connection, name: str) -> int | None:
     value = (
         await conn.execute(select(outbox_cursors.c.seq).where(outbox_cursors.c.name == name))
     ).scalar()
     return None if value is None else int(value)
 
 
-async def set_cursor(conn: AsyncConnection, name: str, seq: int) -> None:
+async def set_cursor(conn: Connection, name: str, seq: int) -> None:
     changed = await conn.execute(
         update(outbox_cursors).where(outbox_cursors.c.name == name).values(seq=seq)
     )
@@ -83,11 +83,11 @@ async def set_cursor(conn: AsyncConnection, name: str, seq: int) -> None:
 # Webhooks -------------------------------------------------------------------------
 
 
-async def insert_webhook(conn: AsyncConnection, **values: Any) -> None:
+async def insert_webhook(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(webhooks).values(**values))
 
 
-async def list_webhooks(conn: AsyncConnection, namespace: str) -> list[Any]:
+async def list_webhooks(conn: Connection, namespace: str) -> list[Any]:
     return list(
         await conn.execute(
             select(webhooks)
@@ -97,7 +97,7 @@ async def list_webhooks(conn: AsyncConnection, namespace: str) -> list[Any]:
     )
 
 
-async def delete_webhook(conn: AsyncConnection, namespace: str, id: str) -> bool:
+async def delete_webhook(conn: Connection, namespace: str, id: str) -> bool:
     await conn.execute(delete(deliveries).where(deliveries.c.webhook_id == id))
     result = await conn.execute(
         delete(webhooks).where(webhooks.c.namespace == namespace, webhooks.c.id == id)
@@ -105,7 +105,7 @@ async def delete_webhook(conn: AsyncConnection, namespace: str, id: str) -> bool
     return bool(result.rowcount)
 
 
-async def due_deliveries(conn: AsyncConnection, now: int, limit: int) -> list[Any]:
+async def due_deliveries(conn: Connection, now: int, limit: int) -> list[Any]:
     """Pending deliveries that are due and first in line for their (webhook, account)."""
     earlier = deliveries.alias("earlier")
     blocked = (
@@ -143,7 +143,7 @@ async def due_deliveries(conn: AsyncConnection, now: int, limit: int) -> list[An
 
 
 async def claim_delivery(
-    conn: AsyncConnection, webhook_id: str, event_seq: int, attempts: int, lease_until: int
+    conn: Connection, webhook_id: str, event_seq: int, attempts: int, lease_until: int
 ) -> bool:
     """Take a delivery for a while (bumping its next attempt), unless another instance did."""
     result = await conn.execute(
@@ -159,9 +159,7 @@ async def claim_delivery(
     return bool(result.rowcount)
 
 
-async def finish_delivery(
-    conn: AsyncConnection, webhook_id: str, event_seq: int, **values: Any
-) -> None:
+async def finish_delivery(conn: Connection, webhook_id: str, event_seq: int, **values: Any) -> None:
     await conn.execute(
         update(deliveries)
         .where(deliveries.c.webhook_id == webhook_id, deliveries.c.event_seq == event_seq)
@@ -169,9 +167,7 @@ async def finish_delivery(
     )
 
 
-async def list_deliveries(
-    conn: AsyncConnection, namespace: str, status: str, limit: int
-) -> list[Any]:
+async def list_deliveries(conn: Connection, namespace: str, status: str, limit: int) -> list[Any]:
     query = (
         select(
             deliveries.c.webhook_id,
@@ -191,7 +187,7 @@ async def list_deliveries(
     return list(await conn.execute(query))
 
 
-async def replay_parked(conn: AsyncConnection, namespace: str, webhook_id: str, now: int) -> int:
+async def replay_parked(conn: Connection, namespace: str, webhook_id: str, now: int) -> int:
     ids = select(webhooks.c.id).where(webhooks.c.namespace == namespace)
     if webhook_id:
         ids = ids.where(webhooks.c.id == webhook_id)
@@ -203,7 +199,7 @@ async def replay_parked(conn: AsyncConnection, namespace: str, webhook_id: str, 
     return int(result.rowcount or 0)
 
 
-async def backlog(conn: AsyncConnection) -> int:
+async def backlog(conn: Connection) -> int:
     return int(
         (
             await conn.execute(

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from micro_user.storage.database import Connection
 from micro_user.storage.tables import api_keys
 
 
-async def insert_key(conn: AsyncConnection, **values: Any) -> None:
+async def insert_key(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(api_keys).values(**values))
 
 
-async def insert_key_if_absent(conn: AsyncConnection, **values: Any) -> bool:
+async def insert_key_if_absent(conn: Connection, **values: Any) -> bool:
     """Insert unless a key with this id exists (however it got there); True if inserted."""
     exists = (
         await conn.execute(select(api_keys.c.id).where(api_keys.c.id == values["id"]))
@@ -25,7 +25,7 @@ async def insert_key_if_absent(conn: AsyncConnection, **values: Any) -> bool:
     return True
 
 
-async def upsert_key(conn: AsyncConnection, **values: Any) -> None:
+async def upsert_key(conn: Connection, **values: Any) -> None:
     changed = await conn.execute(
         update(api_keys)
         .where(api_keys.c.id == values["id"])
@@ -35,7 +35,7 @@ async def upsert_key(conn: AsyncConnection, **values: Any) -> None:
         await conn.execute(insert(api_keys).values(**values))
 
 
-async def find_active_by_hash(conn: AsyncConnection, secret_hash: str) -> Any:
+async def find_active_by_hash(conn: Connection, secret_hash: str) -> Any:
     return (
         await conn.execute(
             select(api_keys.c.id, api_keys.c.namespace, api_keys.c.scopes).where(
@@ -45,9 +45,7 @@ async def find_active_by_hash(conn: AsyncConnection, secret_hash: str) -> Any:
     ).first()
 
 
-async def list_keys(
-    conn: AsyncConnection, namespace: str | None, include_revoked: bool
-) -> list[Any]:
+async def list_keys(conn: Connection, namespace: str | None, include_revoked: bool) -> list[Any]:
     query = select(api_keys).order_by(api_keys.c.created, api_keys.c.id)
     if namespace:
         query = query.where(api_keys.c.namespace == namespace)
@@ -56,7 +54,7 @@ async def list_keys(
     return list(await conn.execute(query))
 
 
-async def revoke_key(conn: AsyncConnection, key_id: str, now: int) -> str | None:
+async def revoke_key(conn: Connection, key_id: str, now: int) -> str | None:
     """Revoke an active key; the namespace it belonged to, or None if there was none."""
     result = await conn.execute(
         update(api_keys)

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from micro_user.storage.database import Connection
 from micro_user.storage.tables import one_time_tokens, reset_attempts
 
 
-async def insert_token(conn: AsyncConnection, **values: Any) -> None:
+async def insert_token(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(one_time_tokens).values(**values))
 
 
-async def find_token(conn: AsyncConnection, token_hash: str, purpose: str) -> Any:
+async def find_token(conn: Connection, token_hash: str, purpose: str) -> Any:
     return (
         await conn.execute(
             select(one_time_tokens).where(
@@ -24,7 +24,7 @@ async def find_token(conn: AsyncConnection, token_hash: str, purpose: str) -> An
     ).first()
 
 
-async def consume_token(conn: AsyncConnection, token_hash: str, purpose: str, now: int) -> bool:
+async def consume_token(conn: Connection, token_hash: str, purpose: str, now: int) -> bool:
     """Mark a live token used; False if it is unknown, spent or expired. Atomic: of two
     requests racing for one token, exactly one gets True."""
     result = await conn.execute(
@@ -40,9 +40,7 @@ async def consume_token(conn: AsyncConnection, token_hash: str, purpose: str, no
     return bool(result.rowcount)
 
 
-async def delete_tokens_of(
-    conn: AsyncConnection, namespace: str, account_id: str, purpose: str
-) -> None:
+async def delete_tokens_of(conn: Connection, namespace: str, account_id: str, purpose: str) -> None:
     await conn.execute(
         delete(one_time_tokens).where(
             one_time_tokens.c.namespace == namespace,
@@ -52,7 +50,7 @@ async def delete_tokens_of(
     )
 
 
-async def reset_failures(conn: AsyncConnection, namespace: str, account_id: str) -> int:
+async def reset_failures(conn: Connection, namespace: str, account_id: str) -> int:
     value = (
         await conn.execute(
             select(reset_attempts.c.failures).where(
@@ -63,7 +61,7 @@ async def reset_failures(conn: AsyncConnection, namespace: str, account_id: str)
     return int(value or 0)
 
 
-async def add_reset_failure(conn: AsyncConnection, namespace: str, account_id: str) -> None:
+async def add_reset_failure(conn: Connection, namespace: str, account_id: str) -> None:
     changed = await conn.execute(
         update(reset_attempts)
         .where(reset_attempts.c.namespace == namespace, reset_attempts.c.account_id == account_id)
@@ -75,7 +73,7 @@ async def add_reset_failure(conn: AsyncConnection, namespace: str, account_id: s
         )
 
 
-async def clear_reset_failures(conn: AsyncConnection, namespace: str, account_id: str) -> None:
+async def clear_reset_failures(conn: Connection, namespace: str, account_id: str) -> None:
     await conn.execute(
         delete(reset_attempts).where(
             reset_attempts.c.namespace == namespace, reset_attempts.c.account_id == account_id
@@ -83,7 +81,7 @@ async def clear_reset_failures(conn: AsyncConnection, namespace: str, account_id
     )
 
 
-async def delete_stale_tokens(conn: AsyncConnection, before: int) -> int:
+async def delete_stale_tokens(conn: Connection, before: int) -> int:
     """Tokens expired before ``before``: kept a while after expiry so that a late click
     on a verification link still finds its failure redirect."""
     result = await conn.execute(delete(one_time_tokens).where(one_time_tokens.c.expires <= before))
