@@ -37,7 +37,8 @@ def upgrade(raw_url: str, revision: str = "head") -> None:
         configure_sqlite(engine)
     config = _config()
     try:
-        with engine.begin() as conn:
+        # On SQLite an immediate transaction: processes migrating at once take turns.
+        with engine.execution_options(sqlite_immediate=True).begin() as conn:
             if not is_sqlite(url):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
             config.attributes["connection"] = conn
