@@ -70,3 +70,19 @@ async def test_readers_do_not_wait_for_another_process_writing(database_url, oth
     assert count == 0, "uncommitted rows are not visible"
     other_process.execute("ROLLBACK")
     await db.close()
+
+
+@pytest.mark.anyio
+async def test_more_readers_than_pooled_connections_never_wait_for_each_other(database_url):
+    db = Database(database_url, pool_size=2)
+
+    async def reader() -> int:
+        async with db.read() as conn:
+            await asyncio.sleep(0.05)  # holds its connection across an await
+            return int((await conn.execute(text("SELECT 1"))).scalar_one())
+
+    started = time.monotonic()
+    results = await asyncio.wait_for(asyncio.gather(*(reader() for _ in range(30))), timeout=5)
+    assert results == [1] * 30
+    assert time.monotonic() - started < 1.0, "readers queued for the two pooled connections"
+    await db.close()
