@@ -129,13 +129,8 @@ async def insert_accounts(conn: Connection, items: list[tuple[Account, str]]) ->
     await conn.execute(insert(accounts), [_account_row(a, h) for a, h in items])
 
 
-def _where_key(namespace: str, *, id: str = "", username: str = "", email: str = "") -> Any:
-    clause = accounts.c.namespace == namespace
-    if id:
-        return and_(clause, accounts.c.id == id)
-    if username:
-        return and_(clause, accounts.c.username == username)
-    return and_(clause, accounts.c.email == email)
+def _by_id(namespace: str, id: str) -> Any:
+    return and_(accounts.c.namespace == namespace, accounts.c.id == id)
 
 
 async def find_account(
@@ -191,9 +186,7 @@ async def update_account(conn: Connection, namespace: str, id: str, **values: An
         values["profile"] = encode_profile(values["profile"])
     if "username" in values:
         values["username"] = values["username"] or None
-    result = await conn.execute(
-        update(accounts).where(_where_key(namespace, id=id)).values(**values)
-    )
+    result = await conn.execute(update(accounts).where(_by_id(namespace, id)).values(**values))
     return bool(result.rowcount)
 
 
@@ -208,7 +201,7 @@ async def set_password_hash(
 ) -> bool:
     """Store a new hash; with ``only_if``, only while the stored hash is still that one
     (a rehash on login must not overwrite a password changed meanwhile)."""
-    clause = _where_key(namespace, id=id)
+    clause = _by_id(namespace, id)
     if only_if is not None:
         clause = and_(clause, accounts.c.password_hash == only_if)
     values: dict[str, Any] = {"password_hash": password_hash}
@@ -222,7 +215,7 @@ async def delete_account(conn: Connection, namespace: str, id: str) -> bool:
     # Sessions and one-time tokens go with it: deleted explicitly as well as by the
     # foreign keys' cascade, so that the result never depends on a pragma.
     await conn.execute(delete(sessions).where(_session_owner(namespace, id)))
-    result = await conn.execute(delete(accounts).where(_where_key(namespace, id=id)))
+    result = await conn.execute(delete(accounts).where(_by_id(namespace, id)))
     return bool(result.rowcount)
 
 

@@ -123,8 +123,6 @@ class Database:
             )
             return
         self.engine = None
-        if sqlite_synchronous not in ("full", "normal"):
-            raise ValueError(f"synchronous must be full or normal, not {sqlite_synchronous!r}")
         # SQLite runs on the event loop (see sqlite_driver). Readers wait for a lock (rare in
         # WAL mode) with SQLite's busy handler; writers never block the loop: their BEGIN
         # IMMEDIATE is retried after asyncio sleeps while another process writes.
