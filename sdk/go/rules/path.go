@@ -25,7 +25,7 @@ func refused(target, reason string) error {
 // character outside printable ASCII, a raw "\" and a raw ";" are refused. Each segment
 // is percent-decoded once (valid escapes and UTF-8 only); a decoded "/", "\" or ";" and
 // control characters are refused. Empty segments ("//") are dropped, a trailing "/" is
-// kept, and dot segments are removed as RFC 3986 section 5.2.4 says ("..' never climbs
+// kept, and dot segments are removed as RFC 3986 section 5.2.4 says (".." never climbs
 // above the root; a path ending in "." or ".." ends in "/"). The result is "/" and the
 // decoded segments joined by "/", not re-encoded. Errors wrap [ErrAmbiguousPath].
 func CanonicalPath(target string) (string, error) {
