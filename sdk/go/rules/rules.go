@@ -282,9 +282,9 @@ func (e *endpoints) foldedCandidates(folded []byte, into [][]*entry) [][]*entry 
 // Orders.DELETE. Other resources (api paths) compare exactly.
 const ServiceType = "service"
 
-// Fold is how the names and endpoints of service resources are compared: ASCII letters
+// fold is how the names and endpoints of service resources are compared: ASCII letters
 // lower-cased, anything else as it is.
-func Fold(s string) string {
+func fold(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {
 			return string(appendFold(make([]byte, 0, len(s)), s))
@@ -343,7 +343,7 @@ func NewRuleSet(namespace string, rules []Rule) *RuleSet {
 		}
 		if typ == ServiceType || typ == Wildcard {
 			// Folded once here, so that an evaluation folds only the resource.
-			addTo(s.folded, key{typ, Fold(rule.Resource.Name)}, Fold(rule.Resource.Endpoint), r)
+			addTo(s.folded, key{typ, fold(rule.Resource.Name)}, fold(rule.Resource.Endpoint), r)
 		}
 	}
 	for _, e := range s.index {
@@ -372,7 +372,7 @@ func (s *RuleSet) Decide(subject *Subject, resource Resource) (Rule, bool) {
 		// the endpoints of usual length).
 		var endpointBuf [64]byte
 		endpoint := appendFold(endpointBuf[:0], resource.Endpoint)
-		name := Fold(resource.Name)
+		name := fold(resource.Name)
 		for _, k := range [4]key{
 			{ServiceType, name},
 			{ServiceType, Wildcard},
