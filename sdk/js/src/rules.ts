@@ -23,12 +23,14 @@ const WILDCARD = "*";
 const PREFIX_SUFFIX = "/*";
 /** The type whose names and endpoints compare case-insensitively. */
 const SERVICE = "service";
-const UPPER = /[A-Z]/;
+const NON_ASCII = /[^\x00-\x7f]/;
 const UPPER_ALL = /[A-Z]/g;
+const FOLDINGS_LIMIT = 4096;
 
 /** ASCII letters lower-cased, anything else as it is: how service names and endpoints compare. */
 function fold(text: string): string {
-  return UPPER.test(text) ? text.replace(UPPER_ALL, (c) => String.fromCharCode(c.charCodeAt(0) + 32)) : text;
+  // toLowerCase is native and fast, and on ASCII text it folds exactly A-Z.
+  return NON_ASCII.test(text) ? text.replace(UPPER_ALL, (c) => c.toLowerCase()) : text.toLowerCase();
 }
 
 /** What a rule does when it decides. */
@@ -246,6 +248,8 @@ export class RuleSet {
   readonly #index = new Map<string, Map<string, Endpoints>>();
   /** The rules of type `service` or `*`, their name and endpoint folded. */
   readonly #folded = new Map<string, Map<string, Endpoints>>();
+  /** Names and endpoints of service resources seen, folded (bounded): most are asked again and again. */
+  #foldings = new Map<string, string>();
 
   constructor(namespace: string, rules: Iterable<Rule> = []) {
     if (typeof namespace !== "string") throw new TypeError("namespace must be a string");
@@ -270,8 +274,8 @@ export class RuleSet {
     const lists: Rule[][] = [];
     const service = resource.type === SERVICE;
     const index = service ? this.#folded : this.#index;
-    const name = service ? fold(resource.name) : resource.name;
-    const endpoint = service ? fold(resource.endpoint) : resource.endpoint;
+    const name = service ? this.#fold(resource.name) : resource.name;
+    const endpoint = service ? this.#fold(resource.endpoint) : resource.endpoint;
     for (const [type, n] of [
       [resource.type, name],
       [resource.type, WILDCARD],
@@ -293,6 +297,16 @@ export class RuleSet {
       }
     }
     return best;
+  }
+
+  #fold(text: string): string {
+    let folded = this.#foldings.get(text);
+    if (folded === undefined) {
+      folded = fold(text);
+      if (this.#foldings.size >= FOLDINGS_LIMIT) this.#foldings = new Map();
+      this.#foldings.set(text, folded);
+    }
+    return folded;
   }
 
   /** Whether `subject` (null: nobody) may access `resource`. */
