@@ -7,8 +7,8 @@
 // are "*" (an endpoint ending in "/*" matches by prefix: "/v1/orders/*" matches
 // "/v1/orders/42" but neither "/v1/orders" nor "/v1/ordersx"; the name and endpoint of
 // a "service" resource compare with ASCII letters case-insensitive, so a denial of
-// Orders.Delete also denies Orders.DELETE, while api paths compare exactly); order them by priority,
-// highest first; the first rule whose scope applies to the account decides. Scope ""
+// Orders.Delete also denies Orders.DELETE, while api paths compare exactly); order them
+// by priority, highest first; the first rule whose scope applies to the account decides. Scope ""
 // applies to everyone, even without an account; "*" to any account of the rules'
 // namespace; "+" to an account of any namespace; any other scope to the namespace's
 // accounts holding it (a role). When no rule applies, access is denied. Between rules of

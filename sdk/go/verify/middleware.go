@@ -149,14 +149,14 @@ type middleware struct {
 // once, dot segments removed) and refuses an ambiguous target with 400 (an encoded "/"
 // or "\", a ";" parameter, a control character, an absolute-form target, a Micro-style
 // path with broken names); the handler gets the canonical path in r.URL.Path. It reads
-// the bearer access token and checks it locally (see [Verifier]); maps the request to a resource ([WithResourceMapper], else
-// [ResourceFor] with [WithServiceName]); and evaluates the namespace's rules (fetched
-// with Rules.List, with the key of [WithAPIKey], plus [rules.BuiltinRules]), the same
-// evaluation the server runs. Allowed requests reach next with the token's claims in
-// their context ([FromContext]). The others get micro-user's error shape
-// {"id": "auth", "code", "detail", "status"}: 401 with "WWW-Authenticate: Bearer" for
-// a request without a valid token (malformed, forged, expired, or none where one is
-// needed), 403 for a valid token that is not allowed, and 503 while micro-user cannot
+// the bearer access token and checks it locally (see [Verifier]); maps the request to a
+// resource ([WithResourceMapper], else [ResourceFor] with [WithServiceName]); and
+// evaluates the namespace's rules (fetched with Rules.List, with the key of
+// [WithAPIKey], plus [rules.BuiltinRules]), the same evaluation the server runs. Allowed
+// requests reach next with the token's claims in their context ([FromContext]). The
+// others get micro-user's error shape {"id": "auth", "code", "detail", "status"}: 400
+// for an ambiguous target, 401 with "WWW-Authenticate: Bearer" for a request without a
+// valid token (malformed, forged, expired, revoked, or none where one is needed), 403 for a valid token that is not allowed, and 503 while micro-user cannot
 // be reached and no keys or rules were fetched yet: it fails closed.
 //
 // The rules are fetched at the first request and again when they are older than
