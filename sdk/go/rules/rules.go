@@ -5,8 +5,10 @@
 // A [Rule] grants or denies one scope access to resources. For an account and a
 // [Resource]: keep the rules whose type, name and endpoint each equal the resource's or
 // are "*" (an endpoint ending in "/*" matches by prefix: "/v1/orders/*" matches
-// "/v1/orders/42" but neither "/v1/orders" nor "/v1/ordersx"); order them by priority,
-// highest first; the first rule whose scope applies to the account decides. Scope ""
+// "/v1/orders/42" but neither "/v1/orders" nor "/v1/ordersx"; the name and endpoint of
+// a "service" resource compare with ASCII letters case-insensitive, so a denial of
+// Orders.Delete also denies Orders.DELETE, while api paths compare exactly); order them
+// by priority, highest first; the first rule whose scope applies to the account decides. Scope ""
 // applies to everyone, even without an account; "*" to any account of the rules'
 // namespace; "+" to an account of any namespace; any other scope to the namespace's
 // accounts holding it (a role). When no rule applies, access is denied. Between rules of
@@ -19,8 +21,13 @@
 //	set := rules.NewRuleSet("micro", append(rules.BuiltinRules(), fetched...))
 //	if set.Allows(&rules.Subject{Namespace: "micro", Scopes: []string{"reader"}}, resource) { ... }
 //
-// A [RuleSet] indexes its rules by type, name and endpoint once, so an evaluation looks
-// only at the few rules that can match: its cost does not grow with the number of rules.
+// A [RuleSet] indexes its rules by type, name and endpoint once (folding the case of
+// service names and endpoints there), so an evaluation looks only at the few rules that
+// can match: its cost does not grow with the number of rules.
+//
+// [CanonicalPath] is the one canonical form of a request target, and [PathResource] the
+// resource a canonical path is judged as; they follow sdk/conformance/paths.json, as the
+// server's gateway endpoint and every SDK's middleware do.
 // The package mirrors microuser.rules of the Python SDK, and runs the shared cases of
 // sdk/conformance/rules.json in its tests.
 package rules
@@ -188,8 +195,8 @@ type endpoints struct {
 	any      []*entry
 }
 
-func (e *endpoints) add(r *entry) {
-	endpoint := r.rule.Resource.Endpoint
+// add indexes r under endpoint (its rule's, or that folded).
+func (e *endpoints) add(endpoint string, r *entry) {
 	switch {
 	case endpoint == Wildcard:
 		e.any = append(e.any, r)
@@ -249,6 +256,54 @@ func (e *endpoints) candidates(endpoint string, into [][]*entry) [][]*entry {
 	return into
 }
 
+// foldedCandidates is candidates for an endpoint already folded into bytes: the map
+// lookups of string(folded) do not copy it.
+func (e *endpoints) foldedCandidates(folded []byte, into [][]*entry) [][]*entry {
+	if len(e.any) > 0 {
+		into = append(into, e.any)
+	}
+	if list := e.exact[string(folded)]; len(list) > 0 {
+		into = append(into, list)
+	}
+	if len(e.prefixes) > 0 {
+		for i, c := range folded {
+			if c == '/' {
+				if list := e.prefixes[string(folded[:i+1])]; len(list) > 0 {
+					into = append(into, list)
+				}
+			}
+		}
+	}
+	return into
+}
+
+// ServiceType is the type of Micro service resources, whose name and endpoint rules
+// compare case-insensitively (ASCII letters): a denial of Orders.Delete also denies
+// Orders.DELETE. Other resources (api paths) compare exactly.
+const ServiceType = "service"
+
+// fold is how the names and endpoints of service resources are compared: ASCII letters
+// lower-cased, anything else as it is.
+func fold(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return string(appendFold(make([]byte, 0, len(s)), s))
+		}
+	}
+	return s
+}
+
+func appendFold(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
 type key struct{ typ, name string }
 
 // RuleSet is the rules of one namespace, indexed for evaluation. It is immutable, and
@@ -256,7 +311,17 @@ type key struct{ typ, name string }
 type RuleSet struct {
 	namespace string
 	rules     []Rule
-	index     map[key]*endpoints
+	index     map[key]*endpoints // rules of any type but "service", exactly
+	folded    map[key]*endpoints // rules of type "service" or "*", name and endpoint folded
+}
+
+func addTo(index map[key]*endpoints, k key, endpoint string, r *entry) {
+	e := index[k]
+	if e == nil {
+		e = &endpoints{}
+		index[k] = e
+	}
+	e.add(endpoint, r)
 }
 
 // NewRuleSet indexes rules, the rules of namespace. Add [BuiltinRules] to decide as
@@ -266,20 +331,25 @@ func NewRuleSet(namespace string, rules []Rule) *RuleSet {
 		namespace: namespace,
 		rules:     append([]Rule(nil), rules...),
 		index:     make(map[key]*endpoints),
+		folded:    make(map[key]*endpoints),
 	}
 	entries := make([]entry, len(s.rules))
 	for i, rule := range s.rules {
 		rule.Access = rule.Access.normalize()
 		entries[i] = entry{rule: rule, denied: rule.Access == Denied}
-		k := key{rule.Resource.Type, rule.Resource.Name}
-		e := s.index[k]
-		if e == nil {
-			e = &endpoints{}
-			s.index[k] = e
+		r, typ := &entries[i], rule.Resource.Type
+		if typ != ServiceType {
+			addTo(s.index, key{typ, rule.Resource.Name}, rule.Resource.Endpoint, r)
 		}
-		e.add(&entries[i])
+		if typ == ServiceType || typ == Wildcard {
+			// Folded once here, so that an evaluation folds only the resource.
+			addTo(s.folded, key{typ, fold(rule.Resource.Name)}, fold(rule.Resource.Endpoint), r)
+		}
 	}
 	for _, e := range s.index {
+		e.sort()
+	}
+	for _, e := range s.folded {
 		e.sort()
 	}
 	return s
@@ -297,14 +367,32 @@ func (s *RuleSet) Rules() []Rule { return append([]Rule(nil), s.rules...) }
 func (s *RuleSet) Decide(subject *Subject, resource Resource) (Rule, bool) {
 	var buf [16][]*entry
 	lists := buf[:0]
-	for _, k := range [4]key{
-		{resource.Type, resource.Name},
-		{resource.Type, Wildcard},
-		{Wildcard, resource.Name},
-		{Wildcard, Wildcard},
-	} {
-		if e := s.index[k]; e != nil {
-			lists = e.candidates(resource.Endpoint, lists)
+	if resource.Type == ServiceType {
+		// The name and endpoint compare folded: fold the resource's (on the stack, for
+		// the endpoints of usual length).
+		var endpointBuf [64]byte
+		endpoint := appendFold(endpointBuf[:0], resource.Endpoint)
+		name := fold(resource.Name)
+		for _, k := range [4]key{
+			{ServiceType, name},
+			{ServiceType, Wildcard},
+			{Wildcard, name},
+			{Wildcard, Wildcard},
+		} {
+			if e := s.folded[k]; e != nil {
+				lists = e.foldedCandidates(endpoint, lists)
+			}
+		}
+	} else {
+		for _, k := range [4]key{
+			{resource.Type, resource.Name},
+			{resource.Type, Wildcard},
+			{Wildcard, resource.Name},
+			{Wildcard, Wildcard},
+		} {
+			if e := s.index[k]; e != nil {
+				lists = e.candidates(resource.Endpoint, lists)
+			}
 		}
 	}
 	var best *entry

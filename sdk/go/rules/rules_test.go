@@ -106,11 +106,24 @@ func TestSharedCases(t *testing.T) {
 
 // naive is the definition, read literally: filter, sort, first that applies.
 func naive(list []rules.Rule, namespace string, subject *rules.Subject, resource rules.Resource) bool {
+	// Service resources compare their name and endpoint with ASCII letters in one case.
+	fold := func(s string) string { return s }
+	if resource.Type == "service" {
+		fold = func(s string) string {
+			return strings.Map(func(r rune) rune {
+				if 'A' <= r && r <= 'Z' {
+					return r + 'a' - 'A'
+				}
+				return r
+			}, s)
+		}
+	}
 	matches := func(rule rules.Rule) bool {
 		r := rule.Resource
-		endpointOK := r.Endpoint == "*" || r.Endpoint == resource.Endpoint ||
-			(strings.HasSuffix(r.Endpoint, "/*") && strings.HasPrefix(resource.Endpoint, r.Endpoint[:len(r.Endpoint)-1]))
-		return (r.Type == "*" || r.Type == resource.Type) && (r.Name == "*" || r.Name == resource.Name) && endpointOK
+		endpoint, ruleEndpoint := fold(resource.Endpoint), fold(r.Endpoint)
+		endpointOK := r.Endpoint == "*" || ruleEndpoint == endpoint ||
+			(strings.HasSuffix(r.Endpoint, "/*") && strings.HasPrefix(endpoint, ruleEndpoint[:len(ruleEndpoint)-1]))
+		return (r.Type == "*" || r.Type == resource.Type) && (r.Name == "*" || fold(r.Name) == fold(resource.Name)) && endpointOK
 	}
 	var kept []rules.Rule
 	for _, r := range list {
@@ -139,11 +152,13 @@ func naive(list []rules.Rule, namespace string, subject *rules.Subject, resource
 func TestIndexAgreesWithTheDefinitionOnRandomRules(t *testing.T) {
 	gen := rand.New(rand.NewSource(7))
 	pick := func(options []string) string { return options[gen.Intn(len(options))] }
-	types, names := []string{"service", "api", "*"}, []string{"user", "orders", "*"}
-	endpoints := []string{"User.Read", "User.Create", "*", "/v1/a/*", "/v1/a/b/*", "/v1/a/b/c", "/*", "/v1/*"}
+	types, names := []string{"service", "api", "*"}, []string{"user", "orders", "*", "Orders", "ÉLAN", "élan"}
+	endpoints := []string{"User.Read", "User.Create", "*", "/v1/a/*", "/v1/a/b/*", "/v1/a/b/c", "/*", "/v1/*", "user.READ", "/V1/A/*", "/v1/A/b/C",
+		"user." + strings.Repeat("longname", 10)}
 	scopes := []string{"", "*", "+", "admin", "reader"}
 	accesses := []rules.Access{rules.Granted, rules.Denied}
-	resourceEndpoints := []string{"User.Read", "User.Create", "/v1/a/b/c", "/v1/a/x", "/v1/a/", "/v1/a", "/", "*"}
+	resourceEndpoints := []string{"User.Read", "User.Create", "/v1/a/b/c", "/v1/a/x", "/v1/a/", "/v1/a", "/", "*", "USER.read", "/V1/a/B/c",
+		"User." + strings.Repeat("LongName", 10)} // longer than the evaluation's buffer
 	for trial := 0; trial < 2000; trial++ {
 		var list []rules.Rule
 		for i, n := 0, gen.Intn(13); i < n; i++ {
@@ -166,7 +181,7 @@ func TestIndexAgreesWithTheDefinitionOnRandomRules(t *testing.T) {
 			case 3:
 				subject = &rules.Subject{Namespace: "micro"}
 			}
-			resource := rules.Resource{Type: pick(types[:2]), Name: pick(names[:2]), Endpoint: pick(resourceEndpoints)}
+			resource := rules.Resource{Type: pick(types[:2]), Name: pick([]string{"user", "orders", "ORDERS", "Élan", "élan"}), Endpoint: pick(resourceEndpoints)}
 			got, want := set.Allows(subject, resource), naive(list, "micro", subject, resource)
 			if got != want {
 				t.Fatalf("trial %d: allows = %v, the definition says %v\nrules %+v\nsubject %+v\nresource %v",

@@ -14,9 +14,12 @@ import (
 // a first fetch succeeds, get returns an error wrapping ErrUnavailable. (The same
 // design as the Python SDK's middleware.)
 type cached[V any] struct {
-	fetch       func(context.Context) (V, error)
-	what        string
-	ttl         time.Duration
+	fetch func(context.Context) (V, error)
+	what  string
+	ttl   time.Duration
+	// ttlOf, when set, is how long a fetched value is kept (instead of ttl): the
+	// max-age the server gave it.
+	ttlOf       func(V) time.Duration
 	minInterval time.Duration
 	timeout     time.Duration
 	now         func() time.Time
@@ -50,7 +53,11 @@ func newCached[V any](what string, fetch func(context.Context) (V, error), ttl, 
 func (c *cached[V]) stale() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return !c.has || c.now().Sub(c.fetched) >= c.ttl
+	ttl := c.ttl
+	if c.has && c.ttlOf != nil {
+		ttl = c.ttlOf(c.value)
+	}
+	return !c.has || c.now().Sub(c.fetched) >= ttl
 }
 
 func (c *cached[V]) hasValue() bool {

@@ -214,10 +214,21 @@ type standIn struct {
 	down       bool
 	jwksCalls  atomic.Int64
 	rulesCalls atomic.Int64
+	// The revocations it publishes, per issuer, with this Cache-Control (none when
+	// ""); with noRevocations it answers 404, as a server older than the SDK.
+	revoked          map[string]revokedLists
+	cacheControl     string
+	noRevocations    bool
+	answerIss        string // the iss of its documents, when not the one asked for
+	revocationsCalls atomic.Int64
+	revocationsAsked []string // the iss of each request
 }
 
+// revokedLists is the revocations document of one issuer.
+type revokedLists struct{ jti, sid, sub []string }
+
 func newStandIn(t *testing.T, keys ...*key) *standIn {
-	s := &standIn{key: "muk_test"}
+	s := &standIn{key: "muk_test", cacheControl: "public, max-age=5"}
 	for _, k := range keys {
 		s.keys = append(s.keys, k.jwk())
 	}
@@ -251,6 +262,28 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 			list = []rules.Rule{}
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"rules": list})
+	case "/.well-known/revocations":
+		s.revocationsCalls.Add(1)
+		iss := r.URL.Query().Get("iss")
+		s.revocationsAsked = append(s.revocationsAsked, iss)
+		if s.noRevocations {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		if s.cacheControl != "" {
+			w.Header().Set("Cache-Control", s.cacheControl)
+		}
+		lists := s.revoked[iss]
+		if s.answerIss != "" {
+			iss = s.answerIss
+		}
+		nonNil := func(l []string) []string {
+			if l == nil {
+				return []string{}
+			}
+			return l
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"iss": iss, "jti": nonNil(lists.jti), "sid": nonNil(lists.sid), "sub": nonNil(lists.sub)})
 	default:
 		w.WriteHeader(http.StatusNotFound)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/micro-user/micro-user/sdk/go/auth"
 	"github.com/micro-user/micro-user/sdk/go/internal/testserver"
 	"github.com/micro-user/micro-user/sdk/go/rules"
+	"github.com/micro-user/micro-user/sdk/go/user"
 	"github.com/micro-user/micro-user/sdk/go/verify"
 )
 
@@ -396,4 +397,56 @@ func TestLiveDecisionsAgreeWithTheServer(t *testing.T) {
 		}
 	}
 	t.Logf("%d decisions agree", agreed)
+}
+
+// After Logout, the access token minted from that session is refused by a local verifier
+// within the revocations' max-age plus the server's refresh interval (1 s each in the
+// test server, so a few seconds). Skipped against a server that publishes no
+// revocations yet (404 at /.well-known/revocations).
+func TestLiveLogoutRevokesTheSessionsTokens(t *testing.T) {
+	ctx := testContext(t)
+	rsp, err := http.Get(server.Address + verify.RevocationsPath + "?iss=micro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp.Body.Close()
+	if rsp.StatusCode == http.StatusNotFound {
+		t.Skip("this micro-user publishes no revocations")
+	}
+	client := microuser.NewClient(microuser.WithAddress(server.Address), microuser.WithToken(server.AdminKey))
+	users := user.NewUserService(client)
+	name := unique("revoked")
+	if _, err := users.Create(ctx, &user.CreateRequest{Username: name, Email: name + "@example.com", Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	login, err := users.Login(ctx, &user.LoginRequest{Username: name, Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := admin().Token(ctx, &auth.TokenRequest{SessionId: login.Session.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := liveVerifier(t)
+	claims, err := v.Verify(ctx, tokens.Token.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims.SessionID == "" || claims.SessionID == login.Session.Id {
+		t.Errorf("sid %q: a public handle, not the session id", claims.SessionID)
+	}
+	if _, err := users.Logout(ctx, &user.LogoutRequest{SessionId: login.Session.Id}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err = v.Verify(ctx, tokens.Token.AccessToken)
+		if err != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !errors.Is(err, verify.ErrInvalidToken) || !strings.Contains(err.Error(), "token revoked") {
+		t.Errorf("after Logout: %v, want the token revoked", err)
+	}
 }

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	microuser "github.com/micro-user/micro-user/sdk/go"
 	"github.com/micro-user/micro-user/sdk/go/auth"
@@ -48,7 +46,8 @@ func WithNamespace(namespace string) Option {
 }
 
 // WithResourceMapper maps each request to the resource the rules decide on
-// (middleware only), instead of [ResourceFor] with the service name.
+// (middleware only), instead of [ResourceFor] with the service name. The request it
+// gets has the canonical path in r.URL.Path ([RequestPath]).
 func WithResourceMapper(mapper func(*http.Request) rules.Resource) Option {
 	return func(c *config) { c.mapper = mapper }
 }
@@ -65,7 +64,9 @@ func WithRulesTTL(ttl time.Duration) Option {
 }
 
 // WithPublicPaths lets requests for these paths through unchecked, without an identity
-// (middleware only): an exact path, or a prefix when it ends in "/*" ("/docs/*").
+// (middleware only): an exact path, or a prefix when it ends in "/*" ("/docs/*"). They
+// are compared with the canonical path of the request ([RequestPath]), so
+// /docs/../admin is /admin, not a public path.
 func WithPublicPaths(paths ...string) Option {
 	return func(c *config) { c.publicPaths = append(c.publicPaths, paths...) }
 }
@@ -85,39 +86,28 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 	return claims, ok && claims != nil
 }
 
-// title upper-cases the first letter of segment.
-func title(segment string) string {
-	first, size := utf8.DecodeRuneInString(segment)
-	if size == 0 {
-		return ""
-	}
-	return string(unicode.ToUpper(first)) + segment[size:]
-}
-
-// ResourceFor is what the rules see a request path as, in the default mapping. The
-// Micro convention first, as at micro-user's gateway endpoint:
+// ResourceFor is what the rules see a canonical request path (from [RequestPath]) as,
+// in the default mapping: [rules.PathResource] with the service name as the API name.
+// The Micro convention first, as at micro-user's gateway endpoint:
 // /v1/{svc}/{endpoint} is service:{svc}:{Svc}.{Endpoint} and
 // /v1/{svc}/{handler}/{method} is service:{svc}:{Handler}.{Method} (so /v1/orders/list
-// is service:orders:Orders.List). Any other path is api:{service}:{path}.
-func ResourceFor(path, service string) rules.Resource {
-	var parts []string
-	for _, p := range strings.Split(path, "/") {
-		if p != "" {
-			parts = append(parts, p)
-		}
+// is service:orders:Orders.List); a Micro-style path whose names break the identifier
+// patterns (/v1/orders/delete.) is an error wrapping [rules.ErrAmbiguousPath]. Any
+// other path is api:{service}:{path}.
+func ResourceFor(path, service string) (rules.Resource, error) {
+	return rules.PathResource(path, service)
+}
+
+// RequestPath is the canonical path of the request's target as it was sent
+// (r.RequestURI, else r.URL.EscapedPath() for a request made in code), by
+// [rules.CanonicalPath]: not the decoded r.URL.Path, in which "%2e%2e" became ".." and
+// "%2f" a "/". An ambiguous target is an error wrapping [rules.ErrAmbiguousPath].
+func RequestPath(r *http.Request) (string, error) {
+	target := r.RequestURI
+	if target == "" && r.URL != nil {
+		target = r.URL.EscapedPath()
 	}
-	if (len(parts) == 3 || len(parts) == 4) && parts[0] == "v1" {
-		name, rest := strings.ToLower(parts[1]), parts[2:]
-		handler := title(name)
-		if len(rest) == 2 {
-			handler = title(rest[0])
-		}
-		return rules.Resource{Type: "service", Name: name, Endpoint: handler + "." + title(rest[len(rest)-1])}
-	}
-	if path == "" {
-		path = "/"
-	}
-	return rules.Resource{Type: "api", Name: service, Endpoint: path}
+	return rules.CanonicalPath(target)
 }
 
 // bearerToken is the token of an "Authorization: Bearer <token>" header value.
@@ -155,15 +145,18 @@ type middleware struct {
 
 // Middleware lets a request reach next only when micro-user's rules allow it.
 //
-// For each request it reads the bearer access token and checks it locally (see
-// [Verifier]); maps the request to a resource ([WithResourceMapper], else
-// [ResourceFor] with [WithServiceName]); and evaluates the namespace's rules (fetched
-// with Rules.List, with the key of [WithAPIKey], plus [rules.BuiltinRules]), the same
-// evaluation the server runs. Allowed requests reach next with the token's claims in
-// their context ([FromContext]). The others get micro-user's error shape
-// {"id": "auth", "code", "detail", "status"}: 401 with "WWW-Authenticate: Bearer" for
-// a request without a valid token (malformed, forged, expired, or none where one is
-// needed), 403 for a valid token that is not allowed, and 503 while micro-user cannot
+// For each request it makes the path canonical ([RequestPath]: the raw target, decoded
+// once, dot segments removed) and refuses an ambiguous target with 400 (an encoded "/"
+// or "\", a ";" parameter, a control character, an absolute-form target, a Micro-style
+// path with broken names); the handler gets the canonical path in r.URL.Path. It reads
+// the bearer access token and checks it locally (see [Verifier]); maps the request to a
+// resource ([WithResourceMapper], else [ResourceFor] with [WithServiceName]); and
+// evaluates the namespace's rules (fetched with Rules.List, with the key of
+// [WithAPIKey], plus [rules.BuiltinRules]), the same evaluation the server runs. Allowed
+// requests reach next with the token's claims in their context ([FromContext]). The
+// others get micro-user's error shape {"id": "auth", "code", "detail", "status"}: 400
+// for an ambiguous target, 401 with "WWW-Authenticate: Bearer" for a request without a
+// valid token (malformed, forged, expired, revoked, or none where one is needed), 403 for a valid token that is not allowed, and 503 while micro-user cannot
 // be reached and no keys or rules were fetched yet: it fails closed.
 //
 // The rules are fetched at the first request and again when they are older than
@@ -209,21 +202,46 @@ func Middleware(next http.Handler, opts ...Option) http.Handler {
 	return m
 }
 
-func (m *middleware) resource(r *http.Request) rules.Resource {
+func (m *middleware) resource(r *http.Request) (rules.Resource, error) {
 	if m.mapper != nil {
-		return m.mapper(r)
+		return m.mapper(r), nil
 	}
 	return ResourceFor(r.URL.Path, m.service)
 }
 
+// withPath is r with path (canonical, decoded) as its URL's path: the handler, and a
+// resource mapper, see the path that was judged.
+func withPath(r *http.Request, path string) *http.Request {
+	if r.URL.Path == path && r.URL.RawPath == "" {
+		return r
+	}
+	u := *r.URL
+	u.Path, u.RawPath = path, ""
+	clone := r.WithContext(r.Context())
+	clone.URL = &u
+	return clone
+}
+
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if isPublic(r.URL.Path, m.public) {
+	// The canonical path of the raw target decides, and an ambiguous one is refused
+	// whatever the rules say: /public/..%2fadmin is neither public nor anything else.
+	path, err := RequestPath(r)
+	if err != nil {
+		answer(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	r = withPath(r, path)
+	if isPublic(path, m.public) {
 		m.next.ServeHTTP(w, r)
+		return
+	}
+	resource, err := m.resource(r)
+	if err != nil {
+		answer(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	ctx := r.Context()
 	var claims *Claims
-	var err error
 	if authorization := r.Header.Get("Authorization"); authorization != "" {
 		var token string
 		if token, err = bearerToken(authorization); err == nil {
@@ -243,7 +261,6 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusServiceUnavailable, "access cannot be checked now", "Retry-After", "1")
 		return
 	}
-	resource := m.resource(r)
 	var subject *rules.Subject
 	if claims != nil {
 		subject = claims.RuleSubject()

@@ -4,9 +4,12 @@ package verify_test
 // the error answers, rule changes, failing closed, the resource mapping.
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -268,12 +271,124 @@ func TestResourceFor(t *testing.T) {
 		"/":                          "api:shop:/",
 		"/v1/user/updatePassword":    "service:user:User.UpdatePassword",
 		"/v1/orders/handler/methodX": "service:orders:Handler.MethodX",
-		"/v1/élan/list":              "service:élan:Élan.List",
 	} {
-		if got := verify.ResourceFor(path, "shop").String(); got != want {
-			t.Errorf("ResourceFor(%q) = %s, want %s", path, got, want)
+		if got, err := verify.ResourceFor(path, "shop"); err != nil || got.String() != want {
+			t.Errorf("ResourceFor(%q) = %s, %v; want %s", path, got, err, want)
 		}
 	}
+	// Micro-style paths whose names break the identifier patterns are refused, never
+	// judged as api paths: a rule about Orders.Delete cannot be stepped around.
+	for _, path := range []string{"/v1/élan/list", "/v1/orders/delete.", "/v1/orders/delete ", "/v1/orders/Orders.Delete", "/v1/-x/list"} {
+		if got, err := verify.ResourceFor(path, "shop"); !errors.Is(err, rules.ErrAmbiguousPath) {
+			t.Errorf("ResourceFor(%q) = %s, %v; want it refused", path, got, err)
+		}
+	}
+}
+
+// doTarget sends a GET whose request line carries target exactly as given through h.
+func doTarget(h http.Handler, target, authorization string) answer {
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.RequestURI = target
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return answer{rec.Code, rec.Body.String(), rec.Header()}
+}
+
+// The attacker's paths of the review: judged by their canonical form, or refused.
+func TestMiddlewareJudgesTheCanonicalPath(t *testing.T) {
+	k := newKey(t, "EdDSA")
+	s, c := newStandIn(t, k), newClock(epoch)
+	s.rules = []rules.Rule{
+		{Id: "public", Scope: "", Resource: rules.Resource{Type: "api", Name: "orders", Endpoint: "/public/*"}, Access: rules.Granted},
+		{Id: "orders", Scope: "", Resource: rules.Resource{Type: "service", Name: "orders", Endpoint: "*"}, Access: rules.Granted},
+		{Id: "no-delete", Scope: "", Resource: rules.Resource{Type: "service", Name: "orders", Endpoint: "Orders.Delete"}, Access: rules.Denied, Priority: 10},
+	}
+	var seen []string
+	h := verify.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.URL.Path)
+		io.WriteString(w, "ok")
+	}), verify.WithAddress(s.URL), verify.WithAPIKey("muk_test"), verify.WithServiceName("orders"), c.option(), quiet(t),
+		verify.WithPublicPaths("/docs/*"))
+
+	for _, target := range []string{"/public/page", "/public//page", "/public/./page", "/public/%70age", "/public/page?x=/../admin", "/docs/a"} {
+		if got := doTarget(h, target, ""); got.code != 200 {
+			t.Errorf("%s: %+v", target, got)
+		}
+	}
+	// The handler sees the path that was judged.
+	if want := []string{"/public/page", "/public/page", "/public/page", "/public/page", "/public/page", "/docs/a"}; fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("the handler saw %q", seen)
+	}
+	// Climbing out of /public is a request for what it climbs to.
+	for _, target := range []string{"/public/../admin/secret", "/public/%2e%2e/admin/secret", "/public/%2E./admin/secret", "//x/public/../../admin/secret"} {
+		wantError(t, doTarget(h, target, ""), 401, "api:orders:/admin/secret needs credentials")
+	}
+	// What stays ambiguous is refused, public or not.
+	for _, target := range []string{
+		"/public/..%2fadmin/secret", "/public%2F..%2Fadmin", "/public/..;/admin", `/public/\..\admin`, "/public/..%5cadmin",
+		"/public/%00/admin", "/public/%0a", "/public/%zz", "http://evil.example/public/page", "*", "/docs/..%2f..%2fadmin",
+		"/docs/a;b",
+	} {
+		wantError(t, doTarget(h, target, ""), 400, "ambiguous request path")
+	}
+	// A Micro endpoint is one resource, whatever its case or decoration.
+	if got := doTarget(h, "/v1/orders/list", ""); got.code != 200 {
+		t.Errorf("Orders.List: %+v", got)
+	}
+	for _, target := range []string{"/v1/orders/delete", "/v1/orders/DELETE", "/v1/Orders/Delete/", "/v1/orders/del%65te", "/v1/orders/list/../delete"} {
+		wantError(t, doTarget(h, target, ""), 401, "service:orders:Orders.")
+	}
+	for _, target := range []string{"/v1/orders/delete.", "/v1/orders/delete%20", "/v1/orders/delete;x", "/v1/orders/Orders.Delete"} {
+		wantError(t, doTarget(h, target, ""), 400, "ambiguous request path")
+	}
+}
+
+// Public paths are matched against the canonical path: /public/../admin is not public.
+func TestPublicPathsAreCanonical(t *testing.T) {
+	k := newKey(t, "EdDSA")
+	s, c := newStandIn(t, k), newClock(epoch)
+	h := newMiddleware(t, s, c, verify.WithPublicPaths("/public/*", "/healthz"))
+	if got := doTarget(h, "/public/page", ""); got.code != 200 {
+		t.Errorf("public: %+v", got)
+	}
+	if got := doTarget(h, "/public/a/../b", ""); got.code != 200 {
+		t.Errorf("still public: %+v", got)
+	}
+	for _, target := range []string{"/public/../admin", "/public/%2e%2e/admin", "/public/a/../../admin", "/public/.."} {
+		wantError(t, doTarget(h, target, ""), 401, "needs credentials")
+	}
+	wantError(t, doTarget(h, "/public/..%2fadmin", ""), 400, "an encoded '/'")
+	if got := doTarget(h, "//healthz", ""); got.code != 200 {
+		t.Errorf("//healthz is /healthz: %+v", got)
+	}
+	// Over real HTTP, the request line as sent (as curl --path-as-is sends it).
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for target, want := range map[string]int{"/public/page": 200, "/public/../admin": 401, "/public/%2e%2e/admin": 401, "/public/..%2fadmin": 400, "/public/..;/admin": 400} {
+		if got := rawGet(t, srv.Listener.Addr().String(), target); got != want {
+			t.Errorf("GET %s over HTTP: %d, want %d", target, got, want)
+		}
+	}
+}
+
+// rawGet sends "GET target HTTP/1.1" as it is and returns the status code.
+func rawGet(t *testing.T, addr, target string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target)
+	rsp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp.Body.Close()
+	return rsp.StatusCode
 }
 
 func TestContext(t *testing.T) {

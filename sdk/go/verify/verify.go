@@ -17,9 +17,12 @@
 //
 //	handler := verify.Middleware(mux, verify.WithServiceName("orders"), verify.WithAPIKey(key))
 //
-// Local verification cannot see revocations: an access token revoked at the server (or
-// whose account was deleted) stays valid here until it expires, at most 15 minutes by
-// default. Only access tokens are accepted; API keys and session ids are checked by the
+// Revocations are learnt from the server: for each issuer (namespace) it sees, a
+// Verifier fetches /.well-known/revocations?iss=<issuer> (the token ids, session handles
+// and deleted accounts whose tokens are revoked), keeps it for the max-age of its
+// Cache-Control, and refuses the tokens it lists. A token revoked at the server can
+// still pass here for up to that max-age (the server's MICRO_USER_AUTH_REFRESH_SECONDS)
+// plus the server's own refresh interval. Only access tokens are accepted; API keys and session ids are checked by the
 // server (auth.AuthService.Verify, or its /auth/forward endpoint).
 package verify
 
@@ -41,7 +44,9 @@ import (
 	"log"
 	"math/big"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +57,10 @@ import (
 
 // JWKSPath is where micro-user publishes the public keys of its access tokens.
 const JWKSPath = "/.well-known/jwks.json"
+
+// RevocationsPath is where micro-user publishes what is revoked, per issuer
+// (?iss=<namespace>): {"iss", "jti": [...], "sid": [...], "sub": [...]}.
+const RevocationsPath = "/.well-known/revocations"
 
 // algorithms are the signature algorithms accepted: EdDSA (Ed25519), ES256 and RS256.
 // A key's own "alg" decides which one its tokens must use.
@@ -69,11 +78,16 @@ const (
 	// MinFetchInterval is how often the server is asked for the same thing at most,
 	// whatever the reason.
 	MinFetchInterval = time.Second
+	// DefaultRevocationsTTL is how long a revocations document is kept when the server
+	// gives it no max-age; a max-age below MinFetchInterval counts as that.
+	DefaultRevocationsTTL = 5 * time.Second
 )
 
 const (
-	jwksBodyMax    = 1 << 20
-	triedKidsLimit = 1024
+	jwksBodyMax        = 1 << 20
+	revocationsBodyMax = 16 << 20
+	triedKidsLimit     = 1024
+	issuersLimit       = 1024
 )
 
 var (
@@ -107,6 +121,9 @@ type Claims struct {
 	IssuedAt time.Time
 	// ID is the token's unique id (the "jti" claim).
 	ID string
+	// SessionID is the public handle of the login session the token was minted from
+	// (the "sid" claim); empty for client-credentials tokens. Not the session id.
+	SessionID string
 }
 
 // RuleSubject is the account as rule evaluation sees it.
@@ -333,13 +350,18 @@ func keysFromJWKS(data []byte) (map[string]*publicKey, error) {
 // (after `micro-user keys rotate`) makes them be fetched at once: at most once per
 // [UnknownKeyInterval] per key id, and at most once per [MinFetchInterval] in all.
 type Verifier struct {
+	address string
 	jwksURL string
 	http    *http.Client
 	now     func() time.Time
+	timeout time.Duration
+	logf    func(string, ...any)
 	keys    *cached[map[string]*publicKey]
 
-	mu    sync.Mutex
-	tried map[string]time.Time // unknown key ids, and when they made the keys be fetched
+	mu      sync.Mutex
+	tried   map[string]time.Time             // unknown key ids, and when they made the keys be fetched
+	revoked map[string]*cached[*revocations] // by issuer
+	no404   sync.Once                        // logs once that the server publishes no revocations
 }
 
 // NewVerifier returns a Verifier of the tokens of the micro-user at [WithAddress]
@@ -350,10 +372,14 @@ func NewVerifier(opts ...Option) *Verifier {
 
 func newVerifier(c *config) *Verifier {
 	v := &Verifier{
+		address: c.address,
 		jwksURL: c.address + JWKSPath,
 		http:    c.httpClient,
 		now:     c.now,
+		timeout: c.timeout,
+		logf:    c.errorLog.Printf,
 		tried:   make(map[string]time.Time),
+		revoked: make(map[string]*cached[*revocations]),
 	}
 	v.keys = newCached("signing keys", v.fetchKeys, c.keysTTL, MinFetchInterval, c.timeout, c.now, c.errorLog.Printf)
 	return v
@@ -431,6 +457,11 @@ func (v *Verifier) mayRefetch(kid string) bool {
 // ([ErrExpired] for an expired one). When the keys could never be fetched, the error
 // wraps [ErrUnavailable].
 //
+// A valid token that the server lists as revoked (its jti, its session's sid, or its
+// subject, a deleted account) is refused too, with an error wrapping ErrInvalidToken
+// ("token revoked"): see [Verifier] for how revocations are learnt. When they could
+// never be fetched for the token's issuer, the error wraps [ErrUnavailable].
+//
 // It fetches the keys when it has none, when they are older than the keys TTL, and
 // when the token names a key it does not know; ctx bounds the wait.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
@@ -479,7 +510,120 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil || !isObject(payload) {
 		return nil, invalid("malformed claims")
 	}
-	return claimsOf(payload, v.now())
+	claims, err := claimsOf(payload, v.now())
+	if err != nil {
+		return nil, err
+	}
+	list, err := v.revocationsOf(claims.Issuer).current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if list.revokes(claims) {
+		return nil, invalid("token revoked")
+	}
+	return claims, nil
+}
+
+// revocations is the server's revocations document of one issuer.
+type revocations struct {
+	jti, sid, sub map[string]struct{}
+	ttl           time.Duration // its max-age
+}
+
+func (r *revocations) revokes(c *Claims) bool {
+	listed := func(set map[string]struct{}, value string) bool {
+		_, ok := set[value]
+		return ok && value != ""
+	}
+	return listed(r.jti, c.ID) || listed(r.sid, c.SessionID) || listed(r.sub, c.Subject)
+}
+
+// revocationsOf is the cache of the revocations of issuer, made at its first token.
+func (v *Verifier) revocationsOf(issuer string) *cached[*revocations] {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c := v.revoked[issuer]; c != nil {
+		return c
+	}
+	if len(v.revoked) >= issuersLimit {
+		// Only signed tokens name issuers, so this takes many namespaces: start afresh.
+		v.revoked = make(map[string]*cached[*revocations])
+	}
+	fetch := func(ctx context.Context) (*revocations, error) { return v.fetchRevocations(ctx, issuer) }
+	c := newCached("revocations of "+strconv.Quote(issuer), fetch, DefaultRevocationsTTL, MinFetchInterval, v.timeout, v.now, v.logf)
+	c.ttlOf = func(r *revocations) time.Duration { return r.ttl }
+	v.revoked[issuer] = c
+	return c
+}
+
+// fetchRevocations asks the server what is revoked for issuer. A server that does not
+// publish revocations (404: older than this SDK) revokes nothing, and this is logged once.
+func (v *Verifier) fetchRevocations(ctx context.Context, issuer string) (*revocations, error) {
+	address := v.address + RevocationsPath + "?iss=" + url.QueryEscape(issuer)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, address, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "micro-user-sdk-go/"+microuser.Version)
+	rsp, err := v.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer rsp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(rsp.Body, revocationsBodyMax))
+	if err != nil {
+		return nil, err
+	}
+	if rsp.StatusCode == http.StatusNotFound {
+		v.no404.Do(func() {
+			v.logf("micro-user: %s answered 404: this server publishes no revocations, so revoked access tokens pass until they expire", address)
+		})
+		return &revocations{ttl: DefaultRevocationsTTL}, nil
+	}
+	if rsp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s answered %d", address, rsp.StatusCode)
+	}
+	var doc struct {
+		Iss *string  `json:"iss"`
+		Jti []string `json:"jti"`
+		Sid []string `json:"sid"`
+		Sub []string `json:"sub"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Iss == nil {
+		return nil, fmt.Errorf("%s: not a revocations document", address)
+	}
+	if *doc.Iss != issuer {
+		return nil, fmt.Errorf("%s: the revocations of %q, not of %q", address, *doc.Iss, issuer)
+	}
+	set := func(list []string) map[string]struct{} {
+		m := make(map[string]struct{}, len(list))
+		for _, s := range list {
+			m[s] = struct{}{}
+		}
+		return m
+	}
+	return &revocations{jti: set(doc.Jti), sid: set(doc.Sid), sub: set(doc.Sub), ttl: maxAge(rsp.Header.Get("Cache-Control"))}, nil
+}
+
+// maxAge is the max-age of a Cache-Control header value: DefaultRevocationsTTL when it
+// has none, and at least MinFetchInterval.
+func maxAge(cacheControl string) time.Duration {
+	for _, directive := range strings.Split(cacheControl, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(directive), "=")
+		if !strings.EqualFold(name, "max-age") {
+			continue
+		}
+		seconds, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64)
+		if err != nil || seconds < 0 {
+			break
+		}
+		if ttl := time.Duration(seconds) * time.Second; ttl/time.Second == time.Duration(seconds) && ttl > MinFetchInterval {
+			return ttl
+		}
+		return MinFetchInterval
+	}
+	return DefaultRevocationsTTL
 }
 
 func accepted(algorithm string) bool {
@@ -527,6 +671,7 @@ func claimsOf(payload []byte, now time.Time) (*Claims, error) {
 	c := &Claims{Subject: sub, Issuer: iss, Expiry: time.Unix(exp, 0)}
 	c.Type, _ = raw["type"].(string)
 	c.ID, _ = raw["jti"].(string)
+	c.SessionID, _ = raw["sid"].(string)
 	if iat, ok := integer(raw["iat"]); ok {
 		c.IssuedAt = time.Unix(iat, 0)
 	}

@@ -70,7 +70,9 @@ export {
 } from "./rules.js";
 export {
   ALGORITHMS,
+  DEFAULT_REVOCATIONS_TTL_MS,
   InvalidTokenError,
+  REVOCATIONS_PATH,
   TokenVerifier,
   subjectOf,
   type Claims,
@@ -78,6 +80,13 @@ export {
   type SubtleLike,
   type TokenVerifierOptions,
 } from "./verifier.js";
+export { AmbiguousPathError, canonicalPath, resourceForPath } from "./paths.js";
+export {
+  authorizeRequest,
+  type AuthorizeOptions,
+  type Decision,
+  type RequestLike,
+} from "./guard.js";
 export { MicroUserError, TransportError } from "./errors.js";
 export type {
   Account,

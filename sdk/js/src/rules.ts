@@ -5,19 +5,33 @@
  * A rule grants or denies one scope access to resources. For an account and a resource:
  * keep the rules whose type, name and endpoint each equal the resource's or are `*` (an
  * endpoint ending in `/*` matches by prefix: `/v1/orders/*` matches `/v1/orders/42` but not
- * `/v1/orders`); order them by priority, highest first; the first rule whose scope applies
+ * `/v1/orders`; the name and endpoint of a `service` resource compare case-insensitively, ASCII
+ * letters, so a denial of `Orders.Delete` also denies `Orders.DELETE`; `api` paths compare
+ * exactly); order them by priority, highest first; the first rule whose scope applies
  * decides. Scope `""` applies to everyone, even without an account; `*` to any account of
  * the rules' namespace; `+` to an account of any namespace; any other scope to the
  * namespace's accounts holding it. When no rule applies, access is denied. Between rules
  * of equal priority a denial wins (then the lower id), so the outcome never depends on the
  * order the rules come in.
  *
- * `RuleSet` indexes the rules by type, name and endpoint once, so a decision looks only at
- * the few rules that can match: its cost does not grow with the number of rules.
+ * `RuleSet` indexes the rules by type, name and endpoint once (folding the case of service
+ * names and endpoints there), so a decision looks only at the few rules that can match: its
+ * cost does not grow with the number of rules.
  */
 
 const WILDCARD = "*";
 const PREFIX_SUFFIX = "/*";
+/** The type whose names and endpoints compare case-insensitively. */
+const SERVICE = "service";
+const NON_ASCII = /[^\x00-\x7f]/;
+const UPPER_ALL = /[A-Z]/g;
+const FOLDINGS_LIMIT = 4096;
+
+/** ASCII letters lower-cased, anything else as it is: how service names and endpoints compare. */
+function fold(text: string): string {
+  // toLowerCase is native and fast, and on ASCII text it folds exactly A-Z.
+  return NON_ASCII.test(text) ? text.replace(UPPER_ALL, (c) => c.toLowerCase()) : text.toLowerCase();
+}
 
 /** What a rule does when it decides. */
 export type Access = "GRANTED" | "DENIED";
@@ -171,8 +185,8 @@ class Endpoints {
   readonly prefixes = new Map<string, Rule[]>();
   readonly any: Rule[] = [];
 
-  add(rule: Rule): void {
-    const endpoint = rule.resource.endpoint;
+  /** Index `rule` under `endpoint`: its own, or that folded. */
+  add(endpoint: string, rule: Rule): void {
     if (endpoint === WILDCARD) {
       this.any.push(rule);
     } else if (endpoint.endsWith(PREFIX_SUFFIX)) {
@@ -204,6 +218,14 @@ class Endpoints {
   }
 }
 
+function indexed(index: Map<string, Map<string, Endpoints>>, type: string, name: string): Endpoints {
+  let names = index.get(type);
+  if (names === undefined) index.set(type, (names = new Map()));
+  let endpoints = names.get(name);
+  if (endpoints === undefined) names.set(name, (endpoints = new Endpoints()));
+  return endpoints;
+}
+
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [value]);
@@ -222,8 +244,12 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 export class RuleSet {
   readonly namespace: string;
   readonly rules: readonly Rule[];
-  /** type -> name -> endpoints. */
+  /** type -> name -> endpoints: the rules of any type but `service`, exactly. */
   readonly #index = new Map<string, Map<string, Endpoints>>();
+  /** The rules of type `service` or `*`, their name and endpoint folded. */
+  readonly #folded = new Map<string, Map<string, Endpoints>>();
+  /** Names and endpoints of service resources seen, folded (bounded): most are asked again and again. */
+  #foldings = new Map<string, string>();
 
   constructor(namespace: string, rules: Iterable<Rule> = []) {
     if (typeof namespace !== "string") throw new TypeError("namespace must be a string");
@@ -231,29 +257,32 @@ export class RuleSet {
     this.rules = Object.freeze([...rules]);
     for (const rule of this.rules) {
       checkRule(rule);
-      const { type, name } = rule.resource;
-      let names = this.#index.get(type);
-      if (names === undefined) this.#index.set(type, (names = new Map()));
-      let endpoints = names.get(name);
-      if (endpoints === undefined) names.set(name, (endpoints = new Endpoints()));
-      endpoints.add(rule);
+      const { type, name, endpoint } = rule.resource;
+      if (type !== SERVICE) indexed(this.#index, type, name).add(endpoint, rule);
+      // Folded once here, so that a decision folds only the resource.
+      if (type === SERVICE || type === WILDCARD) indexed(this.#folded, type, fold(name)).add(fold(endpoint), rule);
     }
-    for (const names of this.#index.values()) {
-      for (const endpoints of names.values()) endpoints.sort();
+    for (const index of [this.#index, this.#folded]) {
+      for (const names of index.values()) {
+        for (const endpoints of names.values()) endpoints.sort();
+      }
     }
   }
 
   /** The rule that decides, or null when no rule applies (which means denied). */
   decide(subject: Subject | null | undefined, resource: Resource): Rule | null {
     const lists: Rule[][] = [];
-    const index = this.#index;
-    for (const [type, name] of [
-      [resource.type, resource.name],
+    const service = resource.type === SERVICE;
+    const index = service ? this.#folded : this.#index;
+    const name = service ? this.#fold(resource.name) : resource.name;
+    const endpoint = service ? this.#fold(resource.endpoint) : resource.endpoint;
+    for (const [type, n] of [
+      [resource.type, name],
       [resource.type, WILDCARD],
-      [WILDCARD, resource.name],
+      [WILDCARD, name],
       [WILDCARD, WILDCARD],
     ] as const) {
-      index.get(type)?.get(name)?.candidates(resource.endpoint, lists);
+      index.get(type)?.get(n)?.candidates(endpoint, lists);
     }
     let best: Rule | null = null;
     const namespace = this.namespace;
@@ -268,6 +297,16 @@ export class RuleSet {
       }
     }
     return best;
+  }
+
+  #fold(text: string): string {
+    let folded = this.#foldings.get(text);
+    if (folded === undefined) {
+      folded = fold(text);
+      if (this.#foldings.size >= FOLDINGS_LIMIT) this.#foldings = new Map();
+      this.#foldings.set(text, folded);
+    }
+    return folded;
   }
 
   /** Whether `subject` (null: nobody) may access `resource`. */

@@ -21,7 +21,7 @@ export interface FetchInit {
   headers: Record<string, string>;
   body?: string;
   signal: AbortSignal;
-  /** Set for the JWKS, so that a browser's HTTP cache cannot hide a new key. */
+  /** Set for the JWKS and the revocations, so that a browser's HTTP cache cannot hide a change. */
   cache?: "no-cache";
 }
 
@@ -29,6 +29,8 @@ export interface FetchInit {
 export interface FetchResponse {
   readonly status: number;
   readonly statusText: string;
+  /** Read for `Cache-Control` (the revocations' max-age); may be absent. */
+  readonly headers?: { get(name: string): string | null } | undefined;
   text(): Promise<string>;
 }
 
@@ -140,10 +142,10 @@ export class Transport {
     return this.#call({ method: "POST" }, path, payload, parse, options);
   }
 
-  /** `GET {address}{path}`; the answer read by `parse`. */
+  /** `GET {address}{path}`; the answer read by `parse` (which may read its headers too). */
   get<T>(
     path: string,
-    parse: (body: Body) => T,
+    parse: (body: Body, response: FetchResponse) => T,
     options?: RequestOptions,
     revalidate = false,
   ): Promise<T> {
@@ -154,7 +156,7 @@ export class Transport {
     call: Call,
     path: string,
     payload: Body | undefined,
-    parse: (body: Body) => T,
+    parse: (body: Body, response: FetchResponse) => T,
     options: RequestOptions = {},
   ): Promise<T> {
     const url = `${this.address}${path}`;
@@ -224,7 +226,7 @@ export class Transport {
       throw errorFromAnswer(response.status, response.statusText, text);
     }
     try {
-      return parse(object(JSON.parse(text), "the answer"));
+      return parse(object(JSON.parse(text), "the answer"), response);
     } catch (error) {
       if (!(error instanceof SyntaxError || error instanceof ShapeError)) throw error;
       throw new MicroUserError(

@@ -15,6 +15,7 @@ import {
   Transport,
   type Body,
   type FetchLike,
+  type FetchResponse,
 } from "./transport.js";
 
 /** The signature algorithms micro-user signs with, and the only ones accepted. */
@@ -22,6 +23,11 @@ export const ALGORITHMS: readonly SigningAlgorithm[] = Object.freeze(["EdDSA", "
 export type SigningAlgorithm = "EdDSA" | "ES256" | "RS256";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
+/** Where micro-user publishes what is revoked, per issuer (`?iss=<namespace>`). */
+export const REVOCATIONS_PATH = "/.well-known/revocations";
+/** How long a revocations document is kept when the server gives it no max-age. */
+export const DEFAULT_REVOCATIONS_TTL_MS = 5_000;
+const ISSUERS_LIMIT = 1024;
 /** How long fetched keys are trusted before they are fetched again, by default. */
 export const DEFAULT_JWKS_TTL_MS = 300_000;
 /** A token naming an unknown key id makes the keys be fetched again, at most this often per id. */
@@ -60,6 +66,8 @@ export interface Claims {
   readonly exp: number;
   /** The token's own id. */
   readonly jti: string;
+  /** The public handle of the login session it was minted from (absent for client credentials). */
+  readonly sid?: string;
   readonly [claim: string]: unknown;
 }
 
@@ -216,8 +224,15 @@ function defaultSubtle(): SubtleLike | undefined {
  * is not valid, and with a `TransportError` or `MicroUserError` when the keys could never
  * be fetched. Keys are cached for `jwksTtlMs`, fetched again when a token names a key id
  * not seen yet (after a rotation; at most once per 10 s per id), and when a refresh fails
- * the last good keys are kept. Local checks cannot see revocations: a revoked access
- * token stays valid here until it expires (15 minutes by default).
+ * the last good keys are kept.
+ *
+ * Revocations are learnt from the server: for each issuer it sees, the verifier fetches
+ * `/.well-known/revocations?iss=<issuer>` (token ids, session handles and deleted accounts
+ * whose tokens are revoked), keeps it for its `Cache-Control` max-age (at least 1 s; 5 s
+ * when it has none), one fetch at a time, keeping the last good document when a refresh
+ * fails, and refuses the tokens it lists (`InvalidTokenError`, "token revoked"). A token
+ * revoked at the server can still pass here for up to that max-age plus the server's own
+ * refresh interval.
  */
 export class TokenVerifier {
   /** The base URL the keys come from (without a trailing slash). */
@@ -231,6 +246,8 @@ export class TokenVerifier {
   #attemptedAt = -Infinity;
   #fetching: Promise<void> | null = null;
   readonly #tried = new Map<string, number>();
+  #revocations = new Map<string, IssuerRevocations>();
+  #warnedNoRevocations = false;
 
   constructor(options: TokenVerifierOptions = {}) {
     this.#transport = new Transport(
@@ -306,7 +323,70 @@ export class TokenVerifier {
 
     const payload = jsonPart(encodedPayload);
     if (payload === null) throw new InvalidTokenError("malformed token claims");
-    return claimsOf(payload, this.#now() / 1000);
+    const claims = claimsOf(payload, this.#now() / 1000);
+    const revoked = await this.#revocationsOf(claims.iss);
+    if (isRevoked(revoked, claims)) throw new InvalidTokenError("token revoked");
+    return claims;
+  }
+
+  /**
+   * The revocations of `issuer`: fetched (and waited for) when there are none or they are
+   * older than their max-age, at most once a second, one fetch at a time: while a fetch is
+   * under way, a caller with a list uses it. A failed refresh keeps the last good list;
+   * with none, it rejects with the fetch's error.
+   */
+  async #revocationsOf(issuer: string): Promise<Revocations> {
+    let state = this.#revocations.get(issuer);
+    if (state === undefined) {
+      // Only signed tokens name issuers, so this takes many namespaces: start afresh.
+      if (this.#revocations.size >= ISSUERS_LIMIT) this.#revocations = new Map();
+      state = { list: null, fetchedAt: -Infinity, attemptedAt: -Infinity, fetching: null };
+      this.#revocations.set(issuer, state);
+    }
+    const now = this.#now();
+    const stale = state.list === null || now - state.fetchedAt >= state.list.ttlMs;
+    if (!stale) return state.list as Revocations;
+    if (state.fetching === null) {
+      if (state.list !== null && now - state.attemptedAt < MIN_FETCH_INTERVAL_MS) return state.list;
+      state.attemptedAt = now;
+      const current = state;
+      current.fetching = this.#fetchRevocations(issuer)
+        .then((list) => {
+          current.list = list;
+          current.fetchedAt = now;
+        })
+        .finally(() => {
+          current.fetching = null;
+        });
+    } else if (state.list !== null) {
+      return state.list;
+    }
+    try {
+      await state.fetching;
+    } catch (error) {
+      if (state.list === null) throw error;
+    }
+    return state.list as unknown as Revocations;
+  }
+
+  async #fetchRevocations(issuer: string): Promise<Revocations> {
+    const path = `${REVOCATIONS_PATH}?iss=${encodeURIComponent(issuer)}`;
+    try {
+      return await this.#transport.get(path, (body, response) => revocationsOf(body, issuer, response), {}, true);
+    } catch (error) {
+      // A server older than this SDK publishes none: it revokes nothing (said once).
+      if (error instanceof MicroUserError && error.code === 404) {
+        if (!this.#warnedNoRevocations) {
+          this.#warnedNoRevocations = true;
+          console.warn(
+            `micro-user: ${this.address}${path} answered 404: this server publishes no revocations, ` +
+              "so revoked access tokens pass until they expire",
+          );
+        }
+        return { jti: new Set(), sid: new Set(), sub: new Set(), ttlMs: DEFAULT_REVOCATIONS_TTL_MS };
+      }
+      throw error;
+    }
   }
 
   /**
@@ -386,6 +466,58 @@ export class TokenVerifier {
       });
     return key.imported;
   }
+}
+
+/** The revocations document of one issuer, read. */
+interface Revocations {
+  readonly jti: ReadonlySet<string>;
+  readonly sid: ReadonlySet<string>;
+  readonly sub: ReadonlySet<string>;
+  /** Its max-age. */
+  readonly ttlMs: number;
+}
+
+interface IssuerRevocations {
+  list: Revocations | null;
+  fetchedAt: number;
+  attemptedAt: number;
+  fetching: Promise<void> | null;
+}
+
+function isRevoked(list: Revocations, claims: Claims): boolean {
+  const listed = (set: ReadonlySet<string>, value: unknown): boolean =>
+    typeof value === "string" && value !== "" && set.has(value);
+  return listed(list.jti, claims.jti) || listed(list.sid, claims["sid"]) || listed(list.sub, claims.sub);
+}
+
+/** The max-age of a `Cache-Control` value, in ms: at least 1 s; 5 s when there is none. */
+export function maxAgeMs(cacheControl: string | null | undefined): number {
+  for (const directive of (cacheControl ?? "").split(",")) {
+    const [name, value] = directive.trim().split("=", 2);
+    if (name?.toLowerCase() !== "max-age") continue;
+    const seconds = /^"?(\d+)"?$/.exec(value ?? "")?.[1];
+    if (seconds === undefined) break;
+    return Math.max(Number(seconds) * 1000, MIN_FETCH_INTERVAL_MS);
+  }
+  return DEFAULT_REVOCATIONS_TTL_MS;
+}
+
+function revocationsOf(body: Body, issuer: string, response: FetchResponse): Revocations {
+  if (typeof body["iss"] !== "string") throw new ShapeError("no 'iss': not a revocations document");
+  if (body["iss"] !== issuer) {
+    throw new ShapeError(`the revocations of ${JSON.stringify(body["iss"])}, not of ${JSON.stringify(issuer)}`);
+  }
+  const set = (name: string): Set<string> => {
+    const list = body[name] ?? [];
+    if (!Array.isArray(list)) throw new ShapeError(`'${name}' is not a list: not a revocations document`);
+    return new Set(list.filter((item): item is string => typeof item === "string"));
+  };
+  return {
+    jti: set("jti"),
+    sid: set("sid"),
+    sub: set("sub"),
+    ttlMs: maxAgeMs(response.headers?.get("cache-control")),
+  };
 }
 
 /** New keys, keeping the imported form of those that did not change. */

@@ -13,10 +13,11 @@ import { sdkDir } from "./support/server.mjs";
 
 const manifest = JSON.parse(readFileSync(path.join(sdkDir, "package.json"), "utf8"));
 const EXPORTS = [
-  "ADMIN_SCOPE", "ALGORITHMS", "Access", "AuthService", "BUILTIN_RULES", "DEFAULT_ADDRESS",
-  "DEFAULT_TIMEOUT_MS", "InvalidTokenError", "MicroUserError", "RuleSet", "TokenVerifier",
-  "TransportError", "UserService", "evaluate", "formatResource", "parseResource", "scopeApplies",
-  "subjectOf",
+  "ADMIN_SCOPE", "ALGORITHMS", "Access", "AmbiguousPathError", "AuthService", "BUILTIN_RULES",
+  "DEFAULT_ADDRESS", "DEFAULT_REVOCATIONS_TTL_MS", "DEFAULT_TIMEOUT_MS", "InvalidTokenError",
+  "MicroUserError", "REVOCATIONS_PATH", "RuleSet", "TokenVerifier", "TransportError", "UserService",
+  "authorizeRequest", "canonicalPath", "evaluate", "formatResource", "parseResource",
+  "resourceForPath", "scopeApplies", "subjectOf",
 ];
 
 // npm as the test was started (npm test sets npm_execpath), else the one on PATH.

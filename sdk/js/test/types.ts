@@ -2,6 +2,11 @@
 // package's own name as a user would: the public types say what the README says.
 
 import {
+  AmbiguousPathError,
+  authorizeRequest,
+  canonicalPath,
+  resourceForPath,
+  type Decision,
   AuthService,
   BUILTIN_RULES,
   InvalidTokenError,
@@ -158,4 +163,23 @@ export async function auth(): Promise<void> {
       void why;
     }
   }
+
+  const sid: string | undefined = claims.sid;
+  const path: string = canonicalPath("/a/../b");
+  const mapped: Resource = resourceForPath(path, "shop");
+  const decision: Decision = await authorizeRequest(
+    { url: "/a", headers: { authorization: "Bearer t" } },
+    { verifier, rules: set, host: "shop", publicPaths: ["/healthz"] },
+  );
+  const answer: [boolean, number, string | null, string] = [decision.allowed, decision.status, decision.path, decision.body];
+  await authorizeRequest({ originalUrl: "/a", headers: new Headers() }, { verifier, rules: async () => set, host: "shop" });
+  try {
+    canonicalPath("http://x/");
+  } catch (error) {
+    if (error instanceof AmbiguousPathError) {
+      const why: [string, number, string] = [error.id, error.code, error.target];
+      void why;
+    }
+  }
+  void [sid, mapped, answer];
 }

@@ -15,6 +15,7 @@ import {
   RuleSet,
   TokenVerifier,
   TransportError,
+  UserService,
   parseResource,
   subjectOf,
 } from "../dist/index.js";
@@ -369,7 +370,7 @@ describe("TokenVerifier against a live server", () => {
     const verifier = new TokenVerifier({
       address: server.address,
       fetch: (url, init) => {
-        fetches++;
+        if (new URL(url).pathname === "/.well-known/jwks.json") fetches++; // the keys, not the revocations
         return fetch(url, init);
       },
     });
@@ -450,5 +451,32 @@ describe("TokenVerifier against a live server", () => {
       }
     }
     assert.ok(allowed > 10 && allowed < checked - 10, `${allowed} of ${checked} allowed: too one-sided to tell`);
+  });
+
+  it("after logout, the session's access token is refused within the revocations' max-age", async (t) => {
+    const probe = await fetch(`${server.address}/.well-known/revocations?iss=micro`);
+    await probe.text();
+    if (probe.status === 404) {
+      t.skip("this micro-user publishes no revocations");
+      return;
+    }
+    const users = new UserService({ address: server.address, key: server.key });
+    const name = unique("revoked");
+    await users.create({ username: name, email: `${name}@example.com`, password: "correct horse battery" });
+    const session = await users.login({ username: name, password: "correct horse battery" });
+    const { accessToken } = await auth.token({ sessionId: session.id });
+    const verifier = new TokenVerifier({ address: server.address });
+    const claims = await verifier.verify(accessToken);
+    assert.ok(typeof claims.sid === "string" && claims.sid !== "" && claims.sid !== session.id, `sid ${claims.sid}`);
+    await users.logout({ sessionId: session.id });
+    const deadline = Date.now() + 10_000;
+    let outcome;
+    for (;;) {
+      outcome = await verifier.verify(accessToken).then(() => null, (error) => error);
+      if (outcome !== null || Date.now() > deadline) break;
+      await sleep(200);
+    }
+    assert.ok(outcome instanceof InvalidTokenError, `after logout: ${outcome}`);
+    assert.match(outcome.detail, /token revoked/);
   });
 });

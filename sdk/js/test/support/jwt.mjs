@@ -60,12 +60,36 @@ export function hmacToken(header, claims, secret) {
 }
 
 /**
- * A stand-in server for the JWKS: `keys` is what it publishes now (change it at will);
- * `requests` counts and records what was asked.
+ * A stand-in server for the JWKS and the revocations: `keys` is what it publishes now
+ * (change it at will); `requests` counts and records what was asked of the JWKS.
+ * `/.well-known/revocations?iss=` answers `revoked[iss]` (`{jti, sid, sub}` lists, none by
+ * default) with `cacheControl` (`null`: no header); `revocationRequests` records those
+ * requests; `noRevocations` makes it answer 404 there, as a server older than the SDK.
  */
 export function jwksServer(keys = []) {
-  const state = { keys, requests: [], fail: false };
+  const state = {
+    keys,
+    requests: [],
+    fail: false,
+    revoked: {},
+    cacheControl: "public, max-age=5",
+    noRevocations: false,
+    revocationRequests: [],
+  };
   state.fetch = async (url, init) => {
+    const parsed = new URL(url);
+    if (parsed.pathname === "/.well-known/revocations") {
+      state.revocationRequests.push({ url, ...init });
+      if (state.fail) throw new TypeError("fetch failed");
+      if (state.noRevocations) {
+        return new Response('{"id": "not-found", "code": 404, "detail": "no such page", "status": "Not Found"}', { status: 404 });
+      }
+      const iss = parsed.searchParams.get("iss");
+      const lists = state.revoked[iss] ?? {};
+      const headers = state.cacheControl === null ? {} : { "cache-control": state.cacheControl };
+      const body = { iss, jti: lists.jti ?? [], sid: lists.sid ?? [], sub: lists.sub ?? [] };
+      return new Response(JSON.stringify(body), { status: 200, headers });
+    }
     state.requests.push({ url, ...init });
     if (state.fail) throw new TypeError("fetch failed");
     return new Response(JSON.stringify({ keys: state.keys.map((key) => key.jwk ?? key) }), { status: 200 });
