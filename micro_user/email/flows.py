@@ -10,6 +10,7 @@ and the unknown address runs the same statements as the known one.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, urlencode, urlsplit
 
@@ -51,7 +52,8 @@ class VerificationOutcome:
 
 
 def _has_control(value: str) -> bool:
-    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+    """Control characters and Unicode line or paragraph separators."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value)
 
 
 def _check_mail_text(

@@ -61,6 +61,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(api, new_user, endpoint
         ("subject", "Hi\x00there"),
         ("from_name", "Support\r\nBcc: victim@evil.example"),
         ("from_name", "Support\u0085Bcc: x"),
+        ("from_name", "Support\u2028Bcc: x"),
     ],
 )
 def test_header_injection_is_a_400_for_everyone(api, new_user, mailbox, endpoint, field, value):
