@@ -158,10 +158,11 @@ class EmailFlows:
         purpose: str,
         token_hash: str,
         ttl: int,
-        mail: Mail,
+        mail: tuple[str, str, str],
         **extra: str,
     ) -> None:
-        """Store the token and queue its mail in one transaction. For an unknown address
+        """Store the token and queue its mail, ``(subject, text, from_name)``, in one
+        transaction. For an unknown address
         (``account`` None) a mail row is written and taken back in the same transaction:
         the same work and time, and nothing is sent."""
         now = self.clock()
@@ -179,7 +180,8 @@ class EmailFlows:
                     redirect_url=extra.get("redirect_url", ""),
                     failure_redirect_url=extra.get("failure_redirect_url", ""),
                 )
-            mail_id = await self.queue.enqueue(conn, namespace, mail, expires=now + ttl)
+            to = account.email if account is not None else ""
+            mail_id = await self.queue.enqueue(conn, namespace, Mail(to, *mail), expires=now + ttl)
             if account is None:
                 await self.queue.withdraw(conn, mail_id)
 
@@ -218,12 +220,7 @@ class EmailFlows:
             VERIFY,
             digest(token),
             self.settings.verification_ttl_seconds,
-            Mail(
-                account.email if account else "",
-                subject,
-                text_content.replace(LINK_PLACEHOLDER, link),
-                from_name,
-            ),
+            (subject, text_content.replace(LINK_PLACEHOLDER, link), from_name),
             redirect_url=redirect_url,
             failure_redirect_url=failure_redirect_url,
         )
@@ -297,12 +294,7 @@ class EmailFlows:
             RESET,
             reset_code_digest(namespace, account.id if account else "", code),
             ttl,
-            Mail(
-                account.email if account else "",
-                subject,
-                text_content.replace(CODE_PLACEHOLDER, code),
-                from_name,
-            ),
+            (subject, text_content.replace(CODE_PLACEHOLDER, code), from_name),
         )
 
     async def reset_password(
@@ -395,12 +387,7 @@ class EmailFlows:
             MAGIC,
             digest(token),
             self.settings.magic_link_ttl_seconds,
-            Mail(
-                account.email if account else "",
-                subject,
-                text_content.replace(LINK_PLACEHOLDER, link),
-                from_name,
-            ),
+            (subject, text_content.replace(LINK_PLACEHOLDER, link), from_name),
         )
 
     async def verify_token(self, namespace: str, token: str) -> tuple[bool, str, Session | None]:
@@ -427,17 +414,15 @@ class EmailFlows:
             account = await accounts_repo.find_account(conn, namespace, id=row.account_id)
             if account is None or account.email != row.email:
                 return False, "token no longer matches the account", None
-            proves_address = not account.verified
-            if proves_address:
-                if unknown_password is None:  # verification was undone meanwhile
-                    unknown_password = await self.hasher.hash(new_token())
-                await accounts_repo.set_password_hash(
-                    conn, namespace, account.id, unknown_password, updated=now
-                )
-                await auth_repo.revoke_refresh_of(conn, namespace, USER, account.id, now)
-                await self._mark_verified(conn, account, now, password_removed=True)
-            else:
+            if account.verified:
                 return True, "", await self.sessions.start_for(conn, account)
+            if unknown_password is None:  # verification was undone meanwhile
+                unknown_password = await self.hasher.hash(new_token())
+            await accounts_repo.set_password_hash(
+                conn, namespace, account.id, unknown_password, updated=now
+            )
+            await auth_repo.revoke_refresh_of(conn, namespace, USER, account.id, now)
+            await self._mark_verified(conn, account, now, password_removed=True)
         # Sessions made before the address was proven end (and with them their refresh
         # tokens and access tokens) before the owner's own session starts.
         try:
