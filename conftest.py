@@ -82,6 +82,8 @@ def server(
             "MICRO_USER_SMTP_HOST": "127.0.0.1",
             "MICRO_USER_SMTP_PORT": str(smtp.port),
             "MICRO_USER_SMTP_SECURITY": "none",
+            # Mailed links and redirects in the tests point at these hosts.
+            "MICRO_USER_LINK_HOSTS": "127.0.0.1,example.com,app.example.com",
         },
     ).start()
     yield process

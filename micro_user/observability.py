@@ -48,6 +48,17 @@ DELIVERY_FAILURES = Counter(
     registry=registry,
 )
 
+MAIL_BACKLOG = Gauge(
+    "micro_user_mail_queue", "Mails waiting in the queue to be sent.", registry=registry
+)
+MAILS = Counter(
+    "micro_user_mails",
+    "Queued mails by outcome: sent, retry (the mail server failed), expired (dropped unsent "
+    "when its token expired).",
+    ["outcome"],
+    registry=registry,
+)
+
 
 def metrics_text() -> bytes:
     return generate_latest(registry)

@@ -20,6 +20,7 @@ from micro_user.auth.state import AuthState
 from micro_user.auth.tokens import TokenService
 from micro_user.clock import Clock, system_clock
 from micro_user.email.flows import EmailFlows
+from micro_user.email.queue import MailQueue
 from micro_user.email.senders import MailSender, make_sender
 from micro_user.events import outbox
 from micro_user.events.audit import AuditLog
@@ -44,6 +45,7 @@ class Services:
     accounts: AccountService
     sessions: SessionService
     email: EmailFlows
+    mail: MailQueue
     keys: KeyService
     rules: RuleService
     roles: RoleService
@@ -90,6 +92,7 @@ class Services:
             settings.access_token_ttl_seconds,
             publish_seconds=settings.key_publish_seconds,
         )
+        mail = MailQueue(db, sender or make_sender(settings), settings, clock)
         state = AuthState(db, rules, signing, clock, on_change=lambda: forget_caches(keys))
         tokens = TokenService(db, signing, service_accounts, state, settings, clock)
         return cls(
@@ -98,9 +101,8 @@ class Services:
             hasher=hasher,
             accounts=AccountService(db, hasher, settings, clock),
             sessions=sessions,
-            email=EmailFlows(
-                db, sender or make_sender(settings), sessions, hasher, settings, clock
-            ),
+            email=EmailFlows(db, mail, sessions, hasher, settings, clock),
+            mail=mail,
             keys=keys,
             rules=rules,
             roles=roles,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     public_url: str = "http://localhost:8080"
+    link_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts that mailed links and redirects may point at "
+        "(default: the host of public_url).",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "info"
     log_format: str = Field(default="json", pattern="^(json|text)$")
@@ -134,6 +140,9 @@ class Settings(BaseSettings):
         default=None,
         description="CA bundle that signs the SMTP server's certificate (system CAs otherwise).",
     )
+    # Queued mail is retried after this many seconds, doubling each time (up to 5 minutes),
+    # until it is sent or the token it carries expires.
+    mail_backoff_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator("default_namespace")
     @classmethod
@@ -162,3 +171,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'micro-user.db'}"
+
+    @property
+    def allowed_link_hosts(self) -> frozenset[str]:
+        """The hosts of ``link_hosts``, lower-cased; the public URL's host when it is empty."""
+        hosts = {h.strip().lower().rstrip(".") for h in self.link_hosts.split(",") if h.strip()}
+        return frozenset(hosts or {(urlsplit(self.public_url).hostname or "").lower()})

@@ -2,25 +2,34 @@
 
 Every token or code is random, stored only as a digest, expires, and works
 once. Asking for a mail about an unknown address answers exactly as for a
-known one and sends nothing, so the API cannot be used to find accounts.
+known one, in status, body and time, and sends nothing, so the API cannot be
+used to find accounts: every field is checked before the address is looked
+up, mail goes out from a queue (``queue.py``) so no answer waits for SMTP,
+and the unknown address runs the same statements as the known one.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import SplitResult, quote, urlencode, urlsplit
+
+from sqlalchemy.exc import IntegrityError
 
 from micro_user.accounts import validation as v
 from micro_user.accounts.models import Account, Session
 from micro_user.accounts.passwords import PasswordHasher
+from micro_user.auth.models import USER
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_code, new_token
-from micro_user.email.senders import Mail, MailSender
-from micro_user.errors import BadRequest
+from micro_user.email.queue import MailQueue
+from micro_user.email.senders import Mail
+from micro_user.errors import BadRequest, NotFound
 from micro_user.events import outbox
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage import accounts as accounts_repo
+from micro_user.storage import auth as auth_repo
 from micro_user.storage import tokens as repo
 from micro_user.storage.database import Connection, Database
 
@@ -30,6 +39,7 @@ CODE_PLACEHOLDER = "$code"
 RESET_DEFAULT_SECONDS = 1800
 RESET_MAX_SECONDS = 7 * 24 * 3600
 SUBJECT_MAX = 256
+FROM_NAME_MAX = 128
 TEXT_MAX = 32 * 1024
 # Expired tokens are kept this long, so that a late click still redirects to its failure page.
 STALE_GRACE_SECONDS = 7 * 24 * 3600
@@ -41,22 +51,77 @@ class VerificationOutcome:
     redirect_url: str
 
 
-def _check_url(value: str, field: str, error_id: str) -> str:
-    if not value:
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadRequest(error_id, f"{field} must be an absolute http or https URL")
-    return value
+def _has_control(value: str) -> bool:
+    """Control characters and Unicode line or paragraph separators."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value)
 
 
-def _check_mail_text(subject: str, text: str, placeholder: str, error_id: str) -> None:
+def _check_mail_text(
+    subject: str, text: str, from_name: str, placeholder: str, error_id: str
+) -> None:
     if len(subject) > SUBJECT_MAX:
         raise BadRequest(error_id, f"subject is longer than {SUBJECT_MAX} characters")
+    if len(from_name) > FROM_NAME_MAX:
+        raise BadRequest(error_id, f"from_name is longer than {FROM_NAME_MAX} characters")
+    # A line break in a header would start a header of the caller's choosing.
+    for field, value in (("subject", subject), ("from_name", from_name)):
+        if _has_control(value):
+            raise BadRequest(
+                error_id, f"{field} must not contain line breaks or control characters"
+            )
     if len(text) > TEXT_MAX:
         raise BadRequest(error_id, f"text_content is longer than {TEXT_MAX} characters")
     if placeholder not in text:
         raise BadRequest(error_id, f"text_content must contain {placeholder}")
+
+
+LINK_HOSTS_HINT = "MICRO_USER_LINK_HOSTS (by default the host of MICRO_USER_PUBLIC_URL)"
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number
+        return parts
+    except ValueError:
+        return None
+
+
+def _check_redirect(value: str, field: str, hosts: frozenset[str], error_id: str) -> str:
+    """A path on this server, or an absolute http(s) URL on an allowed host."""
+    if not value:
+        return ""
+    parts = _split(value) or urlsplit("invalid:")
+    plain = "\\" not in value and not _has_control(value) and not any(c.isspace() for c in value)
+    if plain and not parts.scheme and not parts.netloc and value.startswith("/"):
+        return value  # a path: stays on the server that answers VerifyEmail
+    if (
+        not plain
+        or parts.scheme not in ("http", "https")
+        or "@" in parts.netloc
+        or (parts.hostname or "").rstrip(".") not in hosts
+    ):
+        raise BadRequest(
+            error_id,
+            f"{field} must be a path on this server, or an http or https URL on a host "
+            f"listed in {LINK_HOSTS_HINT}",
+        )
+    return value
+
+
+def _link_base(address: str, settings: Settings, error_id: str) -> str:
+    """``scheme://host[:port]`` for a magic link: an allowed host, over https (or over the
+    public URL's scheme when the link points at the public URL's own host and port)."""
+    address = address.strip().strip("/").lower()
+    public = urlsplit(settings.public_url)
+    parts = _split(f"https://{address}")
+    ok = all(c.isalnum() or c in ".-:[]" for c in address) and address.isascii()
+    if not address or not ok or parts is None or parts.netloc != address:
+        raise BadRequest(error_id, "address must be a host name, e.g. 'example.com'")
+    if (parts.hostname or "").rstrip(".") not in settings.allowed_link_hosts:
+        raise BadRequest(error_id, f"address must be a host listed in {LINK_HOSTS_HINT}")
+    scheme = public.scheme if address == public.netloc.lower() else "https"
+    return f"{scheme}://{address}"
 
 
 def reset_code_digest(namespace: str, account_id: str, code: str) -> str:
@@ -68,14 +133,14 @@ class EmailFlows:
     def __init__(
         self,
         db: Database,
-        sender: MailSender,
+        queue: MailQueue,
         sessions: SessionService,
         hasher: PasswordHasher,
         settings: Settings,
         clock: Clock,
     ) -> None:
         self.db = db
-        self.sender = sender
+        self.queue = queue
         self.sessions = sessions
         self.hasher = hasher
         self.settings = settings
@@ -86,23 +151,39 @@ class EmailFlows:
         async with self.db.read() as conn:
             return await accounts_repo.find_account(conn, namespace, email=email)
 
-    async def _issue(
-        self, account: Account, purpose: str, token_hash: str, ttl: int, **extra: str
+    async def _issue_and_mail(
+        self,
+        namespace: str,
+        account: Account | None,
+        purpose: str,
+        token_hash: str,
+        ttl: int,
+        mail: tuple[str, str, str],
+        **extra: str,
     ) -> None:
+        """Store the token and queue its mail, ``(subject, text, from_name)``, in one
+        transaction. For an unknown address
+        (``account`` None) a mail row is written and taken back in the same transaction:
+        the same work and time, and nothing is sent."""
         now = self.clock()
         async with self.db.write() as conn:
-            await repo.insert_token(
-                conn,
-                token_hash=token_hash,
-                purpose=purpose,
-                namespace=account.namespace,
-                account_id=account.id,
-                email=account.email,
-                created=now,
-                expires=now + ttl,
-                redirect_url=extra.get("redirect_url", ""),
-                failure_redirect_url=extra.get("failure_redirect_url", ""),
-            )
+            if account is not None:
+                await repo.insert_token(
+                    conn,
+                    token_hash=token_hash,
+                    purpose=purpose,
+                    namespace=namespace,
+                    account_id=account.id,
+                    email=account.email,
+                    created=now,
+                    expires=now + ttl,
+                    redirect_url=extra.get("redirect_url", ""),
+                    failure_redirect_url=extra.get("failure_redirect_url", ""),
+                )
+            to = account.email if account is not None else ""
+            mail_id = await self.queue.enqueue(conn, namespace, Mail(to, *mail), expires=now + ttl)
+            if account is None:
+                await self.queue.withdraw(conn, mail_id)
 
     # Email verification -------------------------------------------------
 
@@ -118,30 +199,30 @@ class EmailFlows:
         from_name: str = "",
     ) -> None:
         error_id = "user.sendverificationemail"
-        _check_mail_text(subject, text_content, LINK_PLACEHOLDER, error_id)
-        redirect_url = _check_url(redirect_url, "redirect_url", error_id)
-        failure_redirect_url = _check_url(failure_redirect_url, "failure_redirect_url", error_id)
+        _check_mail_text(subject, text_content, from_name, LINK_PLACEHOLDER, error_id)
+        hosts = self.settings.allowed_link_hosts
+        redirect_url = _check_redirect(redirect_url, "redirect_url", hosts, error_id)
+        failure_redirect_url = _check_redirect(
+            failure_redirect_url, "failure_redirect_url", hosts, error_id
+        )
         await self.sessions.abuse.before_mail(error_id, namespace, email)
         account = await self._account_by_email(namespace, email, error_id)
-        if account is None:
-            return
         token = new_token()
-        await self._issue(
-            account,
-            VERIFY,
-            digest(token),
-            self.settings.verification_ttl_seconds,
-            redirect_url=redirect_url,
-            failure_redirect_url=failure_redirect_url,
-        )
         query = {"token": token}
         if redirect_url:
             query["redirectUrl"] = redirect_url
         if failure_redirect_url:
             query["failureRedirectUrl"] = failure_redirect_url
         link = f"{self.settings.public_url.rstrip('/')}/v1/user/VerifyEmail?{urlencode(query)}"
-        await self.sender.send(
-            Mail(account.email, subject, text_content.replace(LINK_PLACEHOLDER, link), from_name)
+        await self._issue_and_mail(
+            namespace,
+            account,
+            VERIFY,
+            digest(token),
+            self.settings.verification_ttl_seconds,
+            (subject, text_content.replace(LINK_PLACEHOLDER, link), from_name),
+            redirect_url=redirect_url,
+            failure_redirect_url=failure_redirect_url,
         )
 
     async def verify_email(self, token: str, namespace: str | None = None) -> VerificationOutcome:
@@ -162,23 +243,28 @@ class EmailFlows:
                 # The address changed after the mail was sent: that mail proves nothing now.
                 return VerificationOutcome(False, row.failure_redirect_url)
             if not account.verified:
-                await accounts_repo.update_account(
-                    conn,
-                    row.namespace,
-                    account.id,
-                    verified=True,
-                    verification_date=now,
-                    updated=now,
-                )
-                await outbox.record(
-                    conn,
-                    row.namespace,
-                    outbox.ACCOUNT_VERIFIED,
-                    now,
-                    account_id=account.id,
-                    payload={"email": account.email},
-                )
+                await self._mark_verified(conn, account, now)
             return VerificationOutcome(True, row.redirect_url)
+
+    async def _mark_verified(
+        self, conn: Connection, account: Account, now: int, **payload: object
+    ) -> None:
+        await accounts_repo.update_account(
+            conn,
+            account.namespace,
+            account.id,
+            verified=True,
+            verification_date=now,
+            updated=now,
+        )
+        await outbox.record(
+            conn,
+            account.namespace,
+            outbox.ACCOUNT_VERIFIED,
+            now,
+            account_id=account.id,
+            payload={"email": account.email, **payload},
+        )
 
     # Password reset -----------------------------------------------------
 
@@ -193,7 +279,7 @@ class EmailFlows:
         expiration: int = 0,
     ) -> None:
         error_id = "user.sendpasswordresetemail"
-        _check_mail_text(subject, text_content, CODE_PLACEHOLDER, error_id)
+        _check_mail_text(subject, text_content, from_name, CODE_PLACEHOLDER, error_id)
         ttl = expiration or RESET_DEFAULT_SECONDS
         if not 60 <= ttl <= RESET_MAX_SECONDS:
             raise BadRequest(
@@ -201,12 +287,14 @@ class EmailFlows:
             )
         await self.sessions.abuse.before_mail(error_id, namespace, email)
         account = await self._account_by_email(namespace, email, error_id)
-        if account is None:
-            return
         code = new_code()
-        await self._issue(account, RESET, reset_code_digest(namespace, account.id, code), ttl)
-        await self.sender.send(
-            Mail(account.email, subject, text_content.replace(CODE_PLACEHOLDER, code), from_name)
+        await self._issue_and_mail(
+            namespace,
+            account,
+            RESET,
+            reset_code_digest(namespace, account.id if account else "", code),
+            ttl,
+            (subject, text_content.replace(CODE_PLACEHOLDER, code), from_name),
         )
 
     async def reset_password(
@@ -227,48 +315,48 @@ class EmailFlows:
             common_rank=self.settings.password_common_rank,
         )
         account = await self._account_by_email(namespace, email, error_id)
-        if account is None:
-            raise invalid
-        code_hash = reset_code_digest(namespace, account.id, code)
-        now = self.clock()
-        async with self.db.write() as conn:
-            if not await self._reset_code_is_live(conn, account, code_hash, now):
-                await repo.add_reset_failure(conn, namespace, account.id)
-                failed = True
-            else:
-                failed = False
-        if failed:
+        # An unknown address runs the same statements for an account id no account has.
+        account_id = account.id if account else ""
+        code_hash = reset_code_digest(namespace, account_id, code)
+        if not await self._check_reset_code(namespace, account_id, code_hash) or account is None:
             raise invalid
         new_hash = await self.hasher.hash(new_password)
         async with self.db.write() as conn:
-            if not await repo.consume_token(conn, code_hash, RESET, self.clock()):
+            now = self.clock()
+            if not await self._reset_code_is_live(
+                conn, namespace, account.id, code_hash, now
+            ) or not await repo.consume_token(conn, code_hash, RESET, now):
                 raise invalid
             await accounts_repo.set_password_hash(
-                conn, namespace, account.id, new_hash, updated=self.clock()
+                conn, namespace, account.id, new_hash, updated=now
             )
             # A reset means the old password may be known to someone else: end every session.
             ended = await accounts_repo.delete_sessions_of(conn, namespace, account.id)
             await repo.delete_tokens_of(conn, namespace, account.id, RESET)
-            await repo.clear_reset_failures(conn, namespace, account.id)
             await outbox.record(
                 conn,
                 namespace,
                 outbox.PASSWORD_RESET,
-                self.clock(),
+                now,
                 account_id=account.id,
                 payload={"sessions_ended": ended},
             )
 
-    async def _reset_code_is_live(
-        self, conn: Connection, account: Account, code_hash: str, now: int
-    ) -> bool:
-        if (
-            await repo.reset_failures(conn, account.namespace, account.id)
-            >= self.settings.reset_code_max_attempts
-        ):
+    async def _check_reset_code(self, namespace: str, account_id: str, code_hash: str) -> bool:
+        """Whether the code is live; a wrong code counts against every code live now."""
+        now = self.clock()
+        async with self.db.write() as conn:
+            if await self._reset_code_is_live(conn, namespace, account_id, code_hash, now):
+                return True
+            await repo.add_reset_failure(conn, namespace, account_id, now)
             return False
-        row = await repo.find_token(conn, code_hash, RESET)
-        return row is not None and row.used_at is None and row.expires > now
+
+    async def _reset_code_is_live(
+        self, conn: Connection, namespace: str, account_id: str, code_hash: str, now: int
+    ) -> bool:
+        return await repo.find_live_reset_code(
+            conn, namespace, account_id, code_hash, now, self.settings.reset_code_max_attempts
+        )
 
     # Magic link ---------------------------------------------------------
 
@@ -284,39 +372,65 @@ class EmailFlows:
         endpoint: str,
     ) -> None:
         error_id = "user.sendmagiclink"
-        _check_mail_text(subject, text_content, LINK_PLACEHOLDER, error_id)
-        address, endpoint = address.strip().strip("/"), endpoint.strip().strip("/")
-        if not address or urlsplit(f"https://{address}").netloc != address:
-            raise BadRequest(error_id, "address must be a host name, e.g. 'example.com'")
+        _check_mail_text(subject, text_content, from_name, LINK_PLACEHOLDER, error_id)
+        base = _link_base(address, self.settings, error_id)
+        endpoint = endpoint.strip().strip("/")
         if not endpoint:
             raise BadRequest(error_id, "endpoint is required, e.g. 'login'")
         await self.sessions.abuse.before_mail(error_id, namespace, email)
         account = await self._account_by_email(namespace, email, error_id)
-        if account is None:
-            return
         token = new_token()
-        await self._issue(account, MAGIC, digest(token), self.settings.magic_link_ttl_seconds)
-        link = f"https://{address}/{quote(endpoint)}/{token}"
-        await self.sender.send(
-            Mail(account.email, subject, text_content.replace(LINK_PLACEHOLDER, link), from_name)
+        link = f"{base}/{quote(endpoint)}/{token}"
+        await self._issue_and_mail(
+            namespace,
+            account,
+            MAGIC,
+            digest(token),
+            self.settings.magic_link_ttl_seconds,
+            (subject, text_content.replace(LINK_PLACEHOLDER, link), from_name),
         )
 
     async def verify_token(self, namespace: str, token: str) -> tuple[bool, str, Session | None]:
+        """Log in with a magic link. The link proves the address: an account not yet verified
+        becomes verified, and what someone set up before the owner proved it (a password,
+        sessions, refresh tokens) is ended; the owner sets a password with a reset."""
         await self.sessions.abuse.before_code_check("user.verifytoken")
         if not token:
             return False, "token is empty", None
         token_hash = digest(token)
-        async with self.db.write() as conn:
+        async with self.db.read() as conn:
             row = await repo.find_token(conn, token_hash, MAGIC)
             if row is None or row.namespace != namespace:
                 return False, "token not found", None
-            if not await repo.consume_token(conn, token_hash, MAGIC, self.clock()):
+            account = await accounts_repo.find_account(conn, namespace, id=row.account_id)
+        # Hashed outside the transaction: a password nobody knows, for an unproven account.
+        unknown_password = (
+            await self.hasher.hash(new_token()) if account and not account.verified else None
+        )
+        async with self.db.write() as conn:
+            now = self.clock()
+            if not await repo.consume_token(conn, token_hash, MAGIC, now):
                 return False, "token expired or already used", None
             account = await accounts_repo.find_account(conn, namespace, id=row.account_id)
             if account is None or account.email != row.email:
                 return False, "token no longer matches the account", None
-            session = await self.sessions.start_for(conn, account)
-        return True, "", session
+            if account.verified:
+                return True, "", await self.sessions.start_for(conn, account)
+            if unknown_password is None:  # verification was undone meanwhile
+                unknown_password = await self.hasher.hash(new_token())
+            await accounts_repo.set_password_hash(
+                conn, namespace, account.id, unknown_password, updated=now
+            )
+            await auth_repo.revoke_refresh_of(conn, namespace, USER, account.id, now)
+            await self._mark_verified(conn, account, now, password_removed=True)
+        # Sessions made before the address was proven end (and with them their refresh
+        # tokens and access tokens) before the owner's own session starts.
+        try:
+            await self.sessions.logout_all(namespace, account.id)
+            async with self.db.write() as conn:
+                return True, "", await self.sessions.start_for(conn, account)
+        except (NotFound, IntegrityError):  # the account was deleted meanwhile
+            return False, "token no longer matches the account", None
 
     async def delete_stale(self) -> int:
         async with self.db.write() as conn:

@@ -285,6 +285,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             asyncio.create_task(cleanup_loop(services)),
             asyncio.create_task(services.auth_state.follow(settings.auth_refresh_seconds)),
             asyncio.create_task(services.dispatcher.follow()),
+            asyncio.create_task(services.mail.follow()),
         ]
         publisher = NatsPublisher(services.db, settings) if settings.nats_url else None
         if publisher is not None:

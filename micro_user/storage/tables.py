@@ -84,6 +84,8 @@ one_time_tokens = Table(
     Column("used_at", BigInteger, nullable=True),
     Column("redirect_url", Text, nullable=False, default=""),
     Column("failure_redirect_url", Text, nullable=False, default=""),
+    # Wrong reset codes tried while this code was live: at the limit, this code is void.
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),
     ForeignKeyConstraint(
         ["namespace", "account_id"],
         ["accounts.namespace", "accounts.id"],
@@ -94,20 +96,24 @@ one_time_tokens = Table(
     Index(None, "expires"),
 )
 
-# Failed guesses of reset codes, per account: past the limit every open code is void.
-reset_attempts = Table(
-    "reset_attempts",
+# Mail waiting to go out, written in the transaction that issues its token and deleted
+# once sent. The body holds the link or code: a row lives no longer than that token.
+mail_queue = Table(
+    "mail_queue",
     metadata,
+    Column("id", String(32), primary_key=True),
     Column("namespace", String(64), nullable=False),
-    Column("account_id", String(128), nullable=False),
-    Column("failures", Integer, nullable=False, default=0),
-    PrimaryKeyConstraint("namespace", "account_id"),
-    ForeignKeyConstraint(
-        ["namespace", "account_id"],
-        ["accounts.namespace", "accounts.id"],
-        ondelete="CASCADE",
-        onupdate="CASCADE",
-    ),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("from_name", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    # When the token in the body expires: an unsent mail is dropped then.
+    Column("expires", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("last_error", String(512), nullable=False, default=""),
+    Index(None, "next_attempt"),
 )
 
 api_keys = Table(

@@ -155,9 +155,10 @@ class SmtpServer:
         security: str = "none",
         certificate: tuple[Path, Path] | None = None,
         login: tuple[str, str] | None = None,
+        port: int | None = None,
     ) -> None:
         self.mailbox = Mailbox()
-        self.port = free_port()
+        self.port = port or free_port()
         options: dict[str, Any] = {}
         if security != "none":
             assert certificate is not None

@@ -4,6 +4,7 @@ loopback, and the links and codes read from the mails."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -63,7 +64,12 @@ async def test_magic_link_token_logs_in_once(users: Users, mailbox: Any) -> None
     assert (result.is_valid, result.message) == (True, "")
     assert result.session is not None and result.session.user_id == account.id
     session, owner = await users.read_session(result.session.id)
-    assert (session, owner) == (result.session, account)
+    # The link proved the address: the account is verified now (and otherwise unchanged).
+    assert owner.verified and owner.verification_date > 0
+    proven = replace(
+        account, verified=True, verification_date=owner.verification_date, updated=owner.updated
+    )
+    assert (session, owner) == (result.session, proven)
 
     again = await users.verify_token(match[1])
     assert again.is_valid is False and again.session is None

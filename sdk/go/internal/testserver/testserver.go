@@ -151,6 +151,7 @@ func Start(env ...string) (*Server, error) {
 		"MICRO_USER_CODE_CHECKS_PER_ADDRESS_PER_MINUTE=100000",
 		"MICRO_USER_MAIL_SENDER=console",
 		"MICRO_USER_PUBLIC_URL="+s.Address,
+		"MICRO_USER_LINK_HOSTS=127.0.0.1,example.com,app.example.com",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = s.log, s.log

@@ -63,6 +63,7 @@ export async function startServer(settings = {}) {
     MICRO_USER_DATABASE_URL: `sqlite:///${path.join(dir, "js.db")}`,
     MICRO_USER_ADMIN_KEY: key,
     MICRO_USER_PUBLIC_URL: address,
+    MICRO_USER_LINK_HOSTS: "127.0.0.1,example.com,app.example.com",
     MICRO_USER_MAIL_SENDER: "console",
     MICRO_USER_LOG_LEVEL: "warning",
     // The tests read the console mail sender's mails from the log, as plain text.
