@@ -53,10 +53,14 @@ class AuthState:
         self._seen_changes = -1
         self._lock = asyncio.Lock()
 
+    def behind(self) -> bool:
+        """Whether this process changed auth data since the last load."""
+        return repo.local_changes != self._seen_changes
+
     async def catch_up(self) -> None:
         """Reload now if this process changed auth data since the last load (after each
-        request: what an instance revoked it refuses at once)."""
-        if repo.local_changes != self._seen_changes:
+        request that did: what an instance revoked it refuses at once)."""
+        if self.behind():
             try:
                 await self.refresh()
             except Exception as exc:  # the change is committed; the poll tries again

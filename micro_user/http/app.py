@@ -111,8 +111,9 @@ async def respond(
         response = error_response(
             ServiceError("micro-user.internal", "internal error; the server log has the details")
         )
+    # What this request revoked or changed, this instance honours from the next request on.
     services = getattr(request.app.state, "services", None)
-    if services is not None:
+    if services is not None and services.auth_state.behind():
         await services.auth_state.catch_up()
     elapsed = time.perf_counter() - started
     REQUESTS.labels(label, str(response.status_code)).inc()
