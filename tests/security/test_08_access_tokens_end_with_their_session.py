@@ -111,11 +111,16 @@ def live(instance: ServerProcess, token: str, account_id: str) -> None:
 
 
 def refused(
-    ending: ServerProcess, other: ServerProcess, token: str, account_id: str, subject: str = ""
+    ending: ServerProcess | None,
+    other: ServerProcess,
+    token: str,
+    account_id: str,
+    subject: str = "",
 ) -> None:
-    """Refused for every use at once by the instance that ended it, and by the other
-    instance as soon as it polled (waited for with a deadline)."""
-    assert not any(uses(ending, token, account_id).values()), uses(ending, token, account_id)
+    """Refused for every use at once by the instance that ended it (if one did), and by the
+    other instance as soon as it polled (waited for with a deadline)."""
+    if ending is not None:
+        assert not any(uses(ending, token, account_id).values()), uses(ending, token, account_id)
     deadline = time.monotonic() + OTHER_INSTANCE_WITHIN
     seen = uses(other, token, account_id)
     while any(seen.values()) and time.monotonic() < deadline:
@@ -164,6 +169,16 @@ def test_logout_all_refuses_every_session_token(server, second) -> None:
     live(second, v.access, v.id)
     ok(server, "/v1/user/LogoutAll", user_id=v.id)
     refused(server, second, v.access, v.id, "LogoutAll")
+
+
+def test_an_operators_session_revoke_refuses_its_tokens(server, second) -> None:
+    v = victim(server)
+    live(second, v.access, v.id)
+    revoked = server.cli("session", "revoke", v.session)
+    assert revoked.returncode == 0, revoked.stderr
+    # Ended by another process (the CLI): both instances learn it by polling.
+    for instance in (server, second):
+        refused(None, instance, v.access, v.id, "session revoke")
 
 
 def test_a_password_reset_refuses_the_tokens_of_before(server, second, mailbox) -> None:
