@@ -84,7 +84,7 @@ class Services:
         keys = KeyService(db, clock, settings.key_cache_seconds)
         rules = RuleService(db, clock)
         roles = RoleService(db, clock)
-        service_accounts = ServiceAccounts(db, roles, clock)
+        service_accounts = ServiceAccounts(db, roles, clock, settings.access_token_ttl_seconds)
         signing = SigningKeys(
             db,
             clock,

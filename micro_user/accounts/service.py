@@ -16,6 +16,7 @@ from micro_user.errors import BadRequest, Conflict, NotFound
 from micro_user.events import outbox
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
+from micro_user.storage import auth as auth_repo
 from micro_user.storage.database import Database
 
 LIST_DEFAULT_LIMIT = 25
@@ -167,6 +168,9 @@ class AccountService:
         async with self.db.write() as conn:
             if not await repo.delete_account(conn, namespace, id.strip()):
                 raise NotFound("user.delete", "account not found")
+            await auth_repo.revoke_subject(
+                conn, namespace, id.strip(), self.clock() + self.settings.access_token_ttl_seconds
+            )
             await outbox.record(
                 conn, namespace, outbox.ACCOUNT_DELETED, self.clock(), account_id=id.strip()
             )

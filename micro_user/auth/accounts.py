@@ -38,10 +38,14 @@ def _secret(chosen: str, error_id: str) -> str:
 
 
 class ServiceAccounts:
-    def __init__(self, db: Database, roles: RoleService, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, roles: RoleService, clock: Clock, token_ttl: int = 24 * 3600
+    ) -> None:
         self.db = db
         self.roles = roles
         self.clock = clock
+        # The longest an access token lives: how long a deleted account's stay refused.
+        self.token_ttl = token_ttl
 
     async def generate(
         self,
@@ -141,6 +145,7 @@ class ServiceAccounts:
         async with self.db.write() as conn:
             if not await repo.delete_account(conn, namespace, id):
                 raise NotFound("auth.accounts.delete", f"no service account {id!r}")
+            await repo.revoke_subject(conn, namespace, id, self.clock() + self.token_ttl)
             await repo.delete_grants_of(conn, namespace, SERVICE, id)
             await repo.revoke_refresh_of(conn, namespace, SERVICE, id, self.clock())
             await repo.bump_version(conn)

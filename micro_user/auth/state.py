@@ -1,7 +1,7 @@
 """What every instance caches of the auth data, and how it learns of changes.
 
-Rules, revoked access tokens, signing keys and API key lookups are cached in
-each process. Every change to them bumps one counter in the database (in the
+Rules, revocations of access tokens (by ``jti``, session ``sid`` and deleted
+account ``sub``), signing keys and API key lookups are cached in each process. Every change to them bumps one counter in the database (in the
 changing transaction); each instance polls that counter every
 ``auth_refresh_seconds`` and reloads when it moved. So a rule change, a
 revoked token or key, or a rotated signing key is honoured by every instance
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from microuser.rules import RuleSet
 
@@ -41,8 +42,46 @@ class AuthState:
         self.on_change = on_change
         self.version = -1
         self.rulesets: dict[str, RuleSet] = {}
-        self.revoked: frozenset[str] = frozenset()
+        # What is refused, looked up on every use of an access token (a set lookup each).
+        self.revoked_jti: frozenset[str] = frozenset()
+        self.revoked_sid: frozenset[str] = frozenset()
+        self.revoked_sub: frozenset[tuple[str, str]] = frozenset()
+        # The published lists (/.well-known/revocations), per issuer.
+        self.revocations: dict[str, dict[str, list[str]]] = {}
+        # When the first cached revocation lapses: then the lists are read again.
+        self._lapses = 2**62
+        self._seen_changes = -1
         self._lock = asyncio.Lock()
+
+    def behind(self) -> bool:
+        """Whether this process changed auth data since the last load."""
+        return repo.local_changes != self._seen_changes
+
+    async def catch_up(self) -> None:
+        """Reload now if this process changed auth data since the last load (after each
+        request that did: what an instance revoked it refuses at once)."""
+        if self.behind():
+            try:
+                await self.refresh()
+            except Exception as exc:  # the change is committed; the poll tries again
+                log.warning("auth state refresh failed: %s", type(exc).__name__)
+
+    def refuses(self, claims: Mapping[str, Any]) -> bool:
+        """Whether a verified token's claims are revoked: its jti, its session or its account."""
+        return (
+            str(claims.get("jti", "")) in self.revoked_jti
+            or str(claims.get("sid", "")) in self.revoked_sid
+            or (str(claims.get("iss", "")), str(claims.get("sub", ""))) in self.revoked_sub
+        )
+
+    def revocation_document(self, namespace: str) -> dict[str, Any]:
+        lists = self.revocations.get(namespace, {})
+        return {
+            "iss": namespace,
+            "jti": lists.get("jti", []),
+            "sid": lists.get("sid", []),
+            "sub": lists.get("sub", []),
+        }
 
     def ruleset(self, namespace: str) -> RuleSet:
         found = self.rulesets.get(namespace)
@@ -53,16 +92,32 @@ class AuthState:
     async def refresh(self, force: bool = False) -> bool:
         """Reload when the database says something changed; True if it reloaded."""
         async with self._lock:
+            self._seen_changes = repo.local_changes
             async with self.db.read() as conn:
                 version = await repo.read_version(conn)
+                now = self.clock()
                 if version == self.version and not force:
+                    if now >= self._lapses:
+                        self._cache_revocations(await repo.live_revocations(conn, now))
                     return False
-                revoked = await repo.live_revocations(conn, self.clock())
+                revoked = await repo.live_revocations(conn, now)
             rulesets = await self.rules.load_all()
             await self.signing.load()
-            self.rulesets, self.revoked, self.version = rulesets, frozenset(revoked), version
+            self.rulesets, self.version = rulesets, version
+            self._cache_revocations(revoked)
             self.on_change()
             return True
+
+    def _cache_revocations(self, rows: list[tuple[str, str, str, int]]) -> None:
+        lists: dict[str, dict[str, list[str]]] = {}
+        for namespace, kind, value, _ in sorted(rows):
+            if namespace:  # (jtis revoked before 0005 have no issuer: refused, not listed)
+                lists.setdefault(namespace, {}).setdefault(kind, []).append(value)
+        self.revoked_jti = frozenset(v for _, k, v, _ in rows if k == repo.JTI)
+        self.revoked_sid = frozenset(v for _, k, v, _ in rows if k == repo.SID)
+        self.revoked_sub = frozenset((n, v) for n, k, v, _ in rows if k == repo.SUB)
+        self.revocations = lists
+        self._lapses = min((expires for *_, expires in rows), default=2**62)
 
     async def follow(self, interval: float) -> None:
         """Poll for changes until cancelled."""

@@ -1,10 +1,14 @@
 """Access and refresh tokens.
 
 Access tokens are short-lived JWTs (``iss`` the namespace, ``sub`` the
-account, ``type``, ``scopes``, ``iat``, ``exp``, ``jti``) that any service can
-check with the published keys. Refresh tokens are opaque, stored as digests,
-and rotate on every use; presenting a spent one revokes its whole family, and
-tokens got for a login session end with the session.
+account, ``type``, ``scopes``, ``iat``, ``exp``, ``jti``, and ``sid`` when
+minted from a login session) that any service can check with the published
+keys. Refresh tokens are opaque, stored as digests, and rotate on every use;
+presenting a spent one revokes its whole family, and tokens got for a login
+session end with the session. Each refresh row keeps the ``jti`` of the access
+token minted with it, so that revoking a family refuses those access tokens
+too; ending a session refuses its ``sid``, deleting an account its ``sub``
+(``AuthState`` caches what is refused; the check is a set lookup).
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from typing import Any
 
 from micro_user.auth.accounts import ServiceAccounts
 from micro_user.auth.models import SERVICE, USER, Identity, TokenPair
+from micro_user.auth.rules import ADMIN_ROLE
 from micro_user.auth.signing import InvalidToken, SigningKeys
 from micro_user.auth.state import AuthState
 from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
-from micro_user.errors import BadRequest, NotFound, Unauthorized
+from micro_user.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from micro_user.settings import Settings
 from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import auth as repo
@@ -33,6 +38,20 @@ def looks_like_jwt(credential: str) -> bool:
     return credential.count(".") == 2 and credential.startswith("eyJ")
 
 
+def _may_revoke(
+    client: Identity | None, namespace: str, account_type: str, account_id: str
+) -> None:
+    """RFC 7009 section 2.1: a client revokes the tokens issued to it; one holding admin,
+    any of its namespace."""
+    if client is None:
+        return
+    if namespace != client.namespace:
+        raise Unauthorized("oauth.revoke", "the token was issued in another namespace")
+    own = account_type == client.type and account_id == client.id
+    if not own and ADMIN_ROLE not in client.scopes:
+        raise Forbidden("oauth.revoke", "the token was not issued to this client")
+
+
 @dataclass(frozen=True, slots=True)
 class _Grant:
     """What a grant stored, from which its tokens are made."""
@@ -43,6 +62,9 @@ class _Grant:
     scopes: list[str]
     refresh: str
     now: int
+    jti: str
+    expiry: int
+    sid: str | None
 
 
 class TokenService:
@@ -80,10 +102,11 @@ class TokenService:
         account_id: str,
         scopes: list[str],
         now: int,
-        lifetime: int = 0,
-    ) -> tuple[str, int]:
-        expiry = now + (lifetime or self.settings.access_token_ttl_seconds)
-        claims = {
+        expiry: int,
+        jti: str,
+        sid: str | None,
+    ) -> str:
+        claims: dict[str, Any] = {
             "iss": namespace,
             "sub": account_id,
             "type": account_type,
@@ -91,9 +114,11 @@ class TokenService:
             "scope": " ".join(scopes),
             "iat": now,
             "exp": expiry,
-            "jti": secrets.token_hex(16),
+            "jti": jti,
         }
-        return self.signing.sign(claims), expiry
+        if sid:
+            claims["sid"] = sid
+        return self.signing.sign(claims)
 
     async def _grant(
         self,
@@ -103,8 +128,10 @@ class TokenService:
         account_id: str,
         *,
         session_hash: str | None = None,
+        sid: str | None = None,
         family: str | None = None,
         refresh_until: int | None = None,
+        lifetime: int = 0,
     ) -> _Grant:
         """Store a new refresh token and read the roles, in the caller's transaction. The
         access token is signed by ``_tokens`` after the commit: signing takes longer than
@@ -112,6 +139,7 @@ class TokenService:
         now = self.clock()
         scopes = await repo.roles_of(conn, namespace, account_type, account_id)
         refresh = REFRESH_PREFIX + new_token()
+        jti, expiry = secrets.token_hex(16), now + self.lifetime(lifetime)
         await repo.insert_refresh(
             conn,
             token_hash=digest(refresh),
@@ -122,19 +150,24 @@ class TokenService:
             session_hash=session_hash,
             created=now,
             expires=min(refresh_until or 2**62, now + self.settings.refresh_token_ttl_seconds),
+            sid=sid,
+            access_jti=jti,
+            access_expires=expiry,
         )
-        return _Grant(namespace, account_type, account_id, scopes, refresh, now)
+        return _Grant(namespace, account_type, account_id, scopes, refresh, now, jti, expiry, sid)
 
-    def _tokens(self, grant: _Grant, lifetime: int = 0) -> TokenPair:
-        access, expiry = self._access(
+    def _tokens(self, grant: _Grant) -> TokenPair:
+        access = self._access(
             grant.namespace,
             grant.account_type,
             grant.account_id,
             grant.scopes,
             grant.now,
-            self.lifetime(lifetime),
+            grant.expiry,
+            grant.jti,
+            grant.sid,
         )
-        return TokenPair(access, grant.refresh, grant.now, expiry)
+        return TokenPair(access, grant.refresh, grant.now, grant.expiry)
 
     async def client_credentials(
         self, namespace: str, id: str, secret: str, *, lifetime: int = 0
@@ -142,8 +175,8 @@ class TokenService:
         # One transaction: check the secret, read the roles, store the refresh token.
         async with self.db.write() as conn:
             await self.accounts.check_secret(conn, namespace, id, secret)
-            grant = await self._grant(conn, namespace, SERVICE, id)
-        return self._tokens(grant, lifetime)
+            grant = await self._grant(conn, namespace, SERVICE, id, lifetime=lifetime)
+        return self._tokens(grant)
 
     async def issue(self, namespace: str, account_type: str, account_id: str) -> TokenPair:
         """Tokens for an account, on an operator's word (the CLI): no secret is asked."""
@@ -170,9 +203,16 @@ class TokenService:
                 raise Unauthorized("auth.token", "session not found, expired or ended")
             _, expires, account = found
             grant = await self._grant(
-                conn, namespace, USER, account.id, session_hash=session_hash, refresh_until=expires
+                conn,
+                namespace,
+                USER,
+                account.id,
+                session_hash=session_hash,
+                sid=await accounts_repo.session_sid(conn, session_hash),
+                refresh_until=expires,
+                lifetime=lifetime,
             )
-        return self._tokens(grant, lifetime)
+        return self._tokens(grant)
 
     async def refresh(self, refresh_token: str, *, lifetime: int = 0) -> TokenPair:
         token_hash = digest(refresh_token)
@@ -197,11 +237,13 @@ class TokenService:
                     row.account_type,
                     row.account_id,
                     session_hash=row.session_hash,
+                    sid=row.sid,
                     family=row.family,
                     refresh_until=row.expires,
+                    lifetime=lifetime,
                 )
         if reused is None:
-            return self._tokens(grant, lifetime)
+            return self._tokens(grant)
         # Outside the transaction, so that the family's revocation is committed.
         detail = (
             "refresh token reused: every token of its family is revoked"
@@ -232,13 +274,16 @@ class TokenService:
             if len(self._verified) >= _VERIFIED_LIMIT:
                 self._verified.clear()
             cached = self._verified[token] = (identity, claims)
-        if str(cached[1].get("jti", "")) in self.state.revoked:
+        if self.state.refuses(cached[1]):
             raise InvalidToken("token revoked")
         return cached
 
-    async def revoke(self, token: str) -> None:
-        """RFC 7009: a refresh token ends with its family; an access token is refused
-        everywhere until it expires. Unknown tokens are ignored, as the RFC says."""
+    async def revoke(self, token: str, client: Identity | None = None) -> None:
+        """RFC 7009: a refresh token ends with its family (and the access tokens it minted);
+        an access token is refused everywhere until it expires. Unknown tokens are ignored,
+        as the RFC says. With ``client`` (the OAuth endpoint), only a token of the client's
+        namespace (else ``Unauthorized``) and issued to it unless it holds admin (else
+        ``Forbidden``)."""
         now = self.clock()
         async with self.db.write() as conn:
             if looks_like_jwt(token):
@@ -246,21 +291,29 @@ class TokenService:
                     claims = self.signing.verify(token)
                 except InvalidToken:
                     return
-                await repo.revoke_jti(conn, str(claims.get("jti", "")), int(claims["exp"]))
+                namespace = str(claims.get("iss", ""))
+                _may_revoke(client, namespace, str(claims.get("type", "")), str(claims.get("sub")))
+                await repo.revoke_jti(
+                    conn, namespace, str(claims.get("jti", "")), int(claims["exp"])
+                )
+                await repo.bump_version(conn)
             else:
                 row = await repo.find_refresh(conn, digest(token))
                 if row is None:
                     return
+                _may_revoke(client, row.namespace, row.account_type, row.account_id)
                 await repo.revoke_family(conn, row.family, now)
-            await repo.bump_version(conn)
         await self.state.refresh()
 
-    async def introspect(self, token: str) -> dict[str, Any]:
-        """RFC 7662: ``{"active": false}`` for anything not valid now."""
+    async def introspect(self, token: str, namespace: str | None = None) -> dict[str, Any]:
+        """RFC 7662: ``{"active": false}`` for anything not valid now, or (with
+        ``namespace``, the client's) issued in another namespace."""
         if looks_like_jwt(token):
             try:
                 identity, claims = self.checked(token)
             except InvalidToken:
+                return {"active": False}
+            if namespace is not None and identity.namespace != namespace:
                 return {"active": False}
             return {
                 "active": True,
@@ -280,6 +333,7 @@ class TokenService:
             or row.used is not None
             or row.revoked is not None
             or row.expires <= self.clock()
+            or (namespace is not None and row.namespace != namespace)
         ):
             return {"active": False}
         return {

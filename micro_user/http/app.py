@@ -111,6 +111,10 @@ async def respond(
         response = error_response(
             ServiceError("micro-user.internal", "internal error; the server log has the details")
         )
+    # What this request revoked or changed, this instance honours from the next request on.
+    services = getattr(request.app.state, "services", None)
+    if services is not None and services.auth_state.behind():
+        await services.auth_state.catch_up()
     elapsed = time.perf_counter() - started
     REQUESTS.labels(label, str(response.status_code)).inc()
     LATENCY.labels(label).observe(elapsed)
@@ -309,6 +313,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     routes = [
         Route("/.well-known/jwks.json", oauth.jwks, methods=["GET"]),
         Route("/.well-known/openid-configuration", oauth.discovery, methods=["GET"]),
+        Route(
+            "/.well-known/revocations",
+            guarded(oauth.revocations, "oauth.revocations"),
+            methods=["GET"],
+        ),
         Route("/oauth/token", guarded(oauth.token, "oauth.token"), methods=["POST"]),
         Route("/oauth/introspect", guarded(oauth.introspect, "oauth.introspect"), methods=["POST"]),
         Route("/oauth/revoke", guarded(oauth.revoke, "oauth.revoke"), methods=["POST"]),

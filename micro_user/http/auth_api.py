@@ -8,8 +8,9 @@ from microuser.rules import Resource
 from pydantic import Field
 
 from micro_user.auth.models import AuthAccount, Identity, TokenPair
+from micro_user.auth.rules import ADMIN_ROLE
 from micro_user.auth.signing import InvalidToken
-from micro_user.errors import BadRequest, Unauthorized
+from micro_user.errors import BadRequest, Forbidden, Unauthorized
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
     Int64,
@@ -225,6 +226,22 @@ def resource_of(message: ResourceMessage, error_id: str) -> Resource:
     )
 
 
+def check_may_give(ctx: Context, roles: list[str], error_id: str) -> None:
+    """A caller gives only roles it holds (Roles.Grant, Auth.Generate's scopes); only a
+    holder of admin gives admin, and a holder of admin gives any role."""
+    held = ctx.identity.scopes if ctx.identity is not None else frozenset()
+    if ADMIN_ROLE in held:
+        return
+    if ADMIN_ROLE in roles:
+        raise Forbidden(error_id, "only a caller holding admin may give admin")
+    missing = sorted(set(roles) - held)
+    if missing:
+        raise Forbidden(
+            error_id,
+            f"a caller may give only roles it holds; it does not hold {', '.join(missing)}",
+        )
+
+
 # Auth -------------------------------------------------------------------------
 
 
@@ -236,6 +253,7 @@ def resource_of(message: ResourceMessage, error_id: str) -> Resource:
     "Create a service account; its secret is shown once",
 )
 async def generate(ctx: Context, req: GenerateRequest) -> dict[str, Any]:
+    check_may_give(ctx, req.scopes, "auth.generate")
     account = await ctx.services.service_accounts.generate(
         ctx.namespace,
         id=req.id,
@@ -295,18 +313,23 @@ async def token(ctx: Context, req: TokenRequest) -> dict[str, Any]:
     "Auth.Verify",
     VerifyRequest,
     VerifyResponse,
-    "Whether a token (or nobody) may access a resource",
-    (400, 401),
+    "Whether a token (or nobody) may access a resource, by the caller's namespace's rules",
+    (400, 401, 403),
 )
 async def verify(ctx: Context, req: VerifyRequest) -> dict[str, Any]:
     resource = resource_of(req.resource, "auth.verify")
+    # Only the caller's own namespace's rules are evaluated: another namespace's rules are
+    # not the caller's to probe, whatever roles it holds at home.
+    if req.namespace and req.namespace != ctx.namespace:
+        raise Forbidden("auth.verify", "Verify evaluates the rules of the caller's namespace only")
     identity = None
     if req.token:
         identity = await ctx.services.guard.identify(req.token)
         if identity is None:
             raise Unauthorized("auth.verify", "the token is not valid")
-    namespace = req.namespace or (identity.namespace if identity else ctx.namespace)
-    allowed = ctx.services.guard.allows(identity, namespace, resource)
+    # (A token of another namespace is judged by these rules too: their scopes never apply
+    # to it, so it gets what anyone gets.)
+    allowed = ctx.services.guard.allows(identity, ctx.namespace, resource)
     empty = Identity("", "", "", frozenset())
     return {"allowed": allowed, "account": account_json(identity or empty)}
 
@@ -421,6 +444,7 @@ async def list_roles(ctx: Context, req: Empty) -> dict[str, Any]:
     (400, 404),
 )
 async def grant_role(ctx: Context, req: GrantRequest) -> dict[str, Any]:
+    check_may_give(ctx, [required(req.role, "role", "auth.roles.grant")], "auth.roles.grant")
     await ctx.services.roles.grant(
         ctx.namespace,
         req.account_type,

@@ -1,11 +1,20 @@
 """Standard endpoints, so that off-the-shelf libraries and gateways need no SDK:
-JWKS, OpenID discovery, and OAuth 2.0 token (RFC 6749: client_credentials and
-refresh_token), introspection (RFC 7662) and revocation (RFC 7009)."""
+JWKS, OpenID discovery, the revocation lists local verifiers read, and OAuth 2.0
+token (RFC 6749: client_credentials and refresh_token), introspection (RFC 7662)
+and revocation (RFC 7009).
+
+Introspection and revocation answer clients only (RFC 7662 and RFC 7009, section
+2.1): a service account authenticating with its id and secret (HTTP Basic or the
+form), or an API key holding ``admin``, of the token's namespace. End-user
+sessions and tokens get 401. A token of another namespace introspects as
+inactive; revoking one is a 401. A client revokes only tokens issued to it,
+unless it holds ``admin``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -13,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from micro_user.accounts.validation import check_namespace
-from micro_user.auth.models import Identity
+from micro_user.auth.models import KEY, Identity
+from micro_user.auth.rules import ADMIN_ROLE
 from micro_user.auth.signing import JWKS_MAX_AGE_SECONDS
-from micro_user.errors import BadRequest, ServiceError, Unauthorized
+from micro_user.errors import BadRequest, Forbidden, ServiceError, Unauthorized
 from micro_user.services import Services
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -87,6 +97,22 @@ class OAuth:
             headers={"Cache-Control": f"max-age={JWKS_MAX_AGE_SECONDS}"},
         )
 
+    async def revocations(self, request: Request) -> Response:
+        """What is revoked in one namespace (``?iss=``, the default namespace without it):
+        open like the JWKS, so that local verifiers refuse revoked tokens too."""
+        named = request.query_params.get("iss", "")
+        try:
+            namespace = (
+                check_namespace(named) if named else self.services.settings.default_namespace
+            )
+        except BadRequest as exc:
+            raise BadRequest("oauth.revocations", f"iss: {exc.detail}") from None
+        max_age = max(1, math.ceil(self.services.settings.auth_refresh_seconds))
+        return JSONResponse(
+            self.services.auth_state.revocation_document(namespace),
+            headers={"Cache-Control": f"public, max-age={max_age}"},
+        )
+
     async def discovery(self, request: Request) -> Response:
         base = self.services.settings.public_url.rstrip("/")
         return JSONResponse(
@@ -151,8 +177,8 @@ class OAuth:
         return JSONResponse(body, headers=NO_STORE)
 
     async def _caller(self, request: Request, form: dict[str, str]) -> Identity:
-        """Introspection and revocation want an authenticated caller: a service account
-        (Basic or form) or any valid bearer credential."""
+        """The client asking (RFC 7662 and RFC 7009, section 2.1): a service account by its
+        id and secret (Basic or form), or an API key holding admin. Anything else is a 401."""
         client = client_credentials(request, form)
         if client is not None:
             try:
@@ -168,30 +194,40 @@ class OAuth:
             )
         except ServiceError:
             identity = None
-        if identity is None:
+        if identity is None or identity.via != KEY or ADMIN_ROLE not in identity.scopes:
             raise OAuthError(
-                "invalid_client", "authenticate with client credentials or a bearer token", 401
+                "invalid_client",
+                "authenticate as a client: a service account's id and secret (HTTP Basic), "
+                "or an admin API key",
+                401,
             )
         return identity
 
     async def introspect(self, request: Request) -> Response:
         try:
             form = await read_form(request)
-            await self._caller(request, form)
+            client = await self._caller(request, form)
             if not form.get("token"):
                 raise OAuthError("invalid_request", "token is required")
         except OAuthError as exc:
             return exc.response()
-        answer: dict[str, Any] = await self.services.tokens.introspect(form["token"])
+        answer: dict[str, Any] = await self.services.tokens.introspect(
+            form["token"], client.namespace
+        )
         return JSONResponse(answer, headers=NO_STORE)
 
     async def revoke(self, request: Request) -> Response:
         try:
             form = await read_form(request)
-            await self._caller(request, form)
+            client = await self._caller(request, form)
             if not form.get("token"):
                 raise OAuthError("invalid_request", "token is required")
+            try:
+                await self.services.tokens.revoke(form["token"], client)
+            except Unauthorized as exc:
+                raise OAuthError("invalid_client", exc.detail, 401) from None
+            except Forbidden as exc:
+                raise OAuthError("unauthorized_client", exc.detail) from None
         except OAuthError as exc:
             return exc.response()
-        await self.services.tokens.revoke(form["token"])
         return Response(status_code=200, headers=NO_STORE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import orjson
@@ -9,8 +10,9 @@ from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from micro_user.accounts.models import Account, Session
+from micro_user.storage import auth as auth_repo
 from micro_user.storage.database import Connection
-from micro_user.storage.tables import accounts, sessions
+from micro_user.storage.tables import accounts, refresh_tokens, sessions
 
 ACCOUNT_COLUMNS = (
     accounts.c.namespace,
@@ -214,7 +216,7 @@ async def set_password_hash(
 async def delete_account(conn: Connection, namespace: str, id: str) -> bool:
     # Sessions and one-time tokens go with it: deleted explicitly as well as by the
     # foreign keys' cascade, so that the result never depends on a pragma.
-    await conn.execute(delete(sessions).where(_session_owner(namespace, id)))
+    await end_sessions(conn, _session_owner(namespace, id))
     result = await conn.execute(delete(accounts).where(_by_id(namespace, id)))
     return bool(result.rowcount)
 
@@ -232,8 +234,54 @@ async def insert_session(conn: Connection, token_hash: str, session: Session) ->
             "account_id": session.account_id,
             "created": session.created,
             "expires": session.expires,
+            "sid": secrets.token_hex(16),
         },
     )
+
+
+async def session_sid(conn: Connection, token_hash: str) -> str | None:
+    """The public handle of a session (the ``sid`` claim of the tokens minted from it)."""
+    value = (
+        await conn.execute(select(sessions.c.sid).where(sessions.c.token_hash == token_hash))
+    ).scalar()
+    return None if value is None else str(value)
+
+
+async def end_sessions(conn: Connection, where: Any) -> list[str]:
+    """End the sessions ``where`` selects, and refuse every access token minted from them
+    (their ``sid``) for as long as one can be valid: the one way a session ends before its
+    time, whatever ends it (Logout, LogoutAll, a password reset or set, an operator's
+    revocation, the account's deletion). Returns the accounts of the ended sessions."""
+    minted = {
+        row[0]: int(row[1])
+        for row in await conn.execute(
+            select(sessions.c.sid, func.max(refresh_tokens.c.access_expires))
+            .select_from(
+                sessions.join(
+                    refresh_tokens, refresh_tokens.c.session_hash == sessions.c.token_hash
+                )
+            )
+            .where(where, refresh_tokens.c.access_expires.is_not(None))
+            .group_by(sessions.c.sid)
+        )
+        if row[0] and row[1]
+    }
+    ended = list(
+        await conn.execute(
+            delete(sessions)
+            .where(where)
+            .returning(sessions.c.namespace, sessions.c.account_id, sessions.c.sid)
+        )
+    )
+    # Only what this transaction deleted: of two racing ends of one session, one records it.
+    revoked = [row for row in ended if row.sid in minted]
+    for row in revoked:
+        await auth_repo.record_revocation(
+            conn, row.namespace, auth_repo.SID, row.sid, minted[row.sid]
+        )
+    if revoked:
+        await auth_repo.bump_version(conn)
+    return [str(row.account_id) for row in ended]
 
 
 async def find_session(
@@ -250,22 +298,19 @@ async def find_session(
 
 async def delete_session(conn: Connection, namespace: str, token_hash: str, now: int) -> str | None:
     """End a live session; the account it belonged to, or None if there was none."""
-    result = await conn.execute(
-        delete(sessions)
-        .where(
+    ended = await end_sessions(
+        conn,
+        and_(
             sessions.c.token_hash == token_hash,
             sessions.c.namespace == namespace,
             sessions.c.expires > now,
-        )
-        .returning(sessions.c.account_id)
+        ),
     )
-    account_id = result.scalar()
-    return None if account_id is None else str(account_id)
+    return ended[0] if ended else None
 
 
 async def delete_sessions_of(conn: Connection, namespace: str, account_id: str) -> int:
-    result = await conn.execute(delete(sessions).where(_session_owner(namespace, account_id)))
-    return int(result.rowcount or 0)
+    return len(await end_sessions(conn, _session_owner(namespace, account_id)))
 
 
 async def list_sessions(
@@ -285,15 +330,13 @@ async def revoke_sessions_by_prefix(
     conn: Connection, namespace: str, hash_prefix: str
 ) -> list[str]:
     """End the sessions whose hash starts so; the accounts they belonged to."""
-    result = await conn.execute(
-        delete(sessions)
-        .where(
+    return await end_sessions(
+        conn,
+        and_(
             sessions.c.namespace == namespace,
             sessions.c.token_hash.startswith(hash_prefix, autoescape=True),
-        )
-        .returning(sessions.c.account_id)
+        ),
     )
-    return list(result.scalars())
 
 
 async def delete_expired_sessions(conn: Connection, now: int) -> int:

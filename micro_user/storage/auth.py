@@ -1,5 +1,5 @@
 """Rows of the auth service: service accounts, roles, grants, rules, signing keys,
-refresh tokens, revoked access tokens, and the change counter instances poll."""
+refresh tokens, revocations of access tokens, and the change counter instances poll."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from micro_user.storage.tables import (
     auth_accounts,
     auth_state,
     refresh_tokens,
-    revoked_tokens,
+    revocations,
     role_grants,
     roles,
     rules,
@@ -20,10 +20,15 @@ from micro_user.storage.tables import (
 )
 
 STATE = "auth"
+# How many changes this process made: an instance that changed something reloads at once
+# after the request (``AuthState.catch_up``), the others within their polling interval.
+local_changes = 0
 
 
 async def bump_version(conn: Connection) -> None:
     """Tell every instance that cached auth data changed (inside the changing transaction)."""
+    global local_changes
+    local_changes += 1
     changed = await conn.execute(
         update(auth_state)
         .where(auth_state.c.name == STATE)
@@ -273,11 +278,21 @@ async def spend_refresh(conn: Connection, token_hash: str, now: int) -> bool:
 
 
 async def revoke_family(conn: Connection, family: str, now: int) -> None:
-    await conn.execute(
+    """End a refresh family, and refuse the access tokens it minted that are still valid."""
+    result = await conn.execute(
         update(refresh_tokens)
         .where(refresh_tokens.c.family == family, refresh_tokens.c.revoked.is_(None))
         .values(revoked=now)
+        .returning(
+            refresh_tokens.c.namespace, refresh_tokens.c.access_jti, refresh_tokens.c.access_expires
+        )
     )
+    # Only the transaction that revoked the rows records them (of two racing, one does).
+    minted = [row for row in result if row.access_jti and (row.access_expires or 0) > now]
+    for row in minted:
+        await record_revocation(conn, row.namespace, JTI, row.access_jti, row.access_expires)
+    if minted:
+        await bump_version(conn)
 
 
 async def revoke_refresh_of(
@@ -295,20 +310,60 @@ async def revoke_refresh_of(
     )
 
 
-async def revoke_jti(conn: Connection, jti: str, expires: int) -> None:
-    exists = (
-        await conn.execute(select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == jti))
-    ).first()
-    if not exists:
-        await conn.execute(insert(revoked_tokens).values(jti=jti, expires=expires))
+# Revocations --------------------------------------------------------------------
+
+JTI, SID, SUB = "jti", "sid", "sub"
 
 
-async def live_revocations(conn: Connection, now: int) -> set[str]:
-    rows = await conn.execute(select(revoked_tokens.c.jti).where(revoked_tokens.c.expires > now))
-    return {row[0] for row in rows}
+async def record_revocation(
+    conn: Connection, namespace: str, kind: str, value: str, expires: int
+) -> None:
+    """Refuse tokens with this ``jti``, ``sid`` or ``sub`` until ``expires`` (the latest
+    expiry of a token it revokes). The caller bumps the version in the same transaction."""
+    key = and_(
+        revocations.c.namespace == namespace,
+        revocations.c.kind == kind,
+        revocations.c.value == value,
+    )
+    found = (await conn.execute(select(revocations.c.expires).where(key))).first()
+    if found is None:
+        await conn.execute(
+            insert(revocations).values(namespace=namespace, kind=kind, value=value, expires=expires)
+        )
+    elif found[0] < expires:
+        await conn.execute(update(revocations).where(key).values(expires=expires))
+
+
+async def revoke_jti(conn: Connection, namespace: str, jti: str, expires: int) -> None:
+    await record_revocation(conn, namespace, JTI, jti, expires)
+
+
+async def revoke_subject(conn: Connection, namespace: str, account_id: str, until: int) -> None:
+    """Refuse every access token of an account (deleted) until ``until``, the latest expiry
+    of a token it may hold (now plus the access-token lifetime); in the deleting
+    transaction."""
+    await record_revocation(conn, namespace, SUB, account_id, until)
+    await bump_version(conn)
+
+
+async def live_revocations(conn: Connection, now: int) -> list[tuple[str, str, str, int]]:
+    """(namespace, kind, value, expires) of the revocations still in force."""
+    rows = await conn.execute(
+        select(
+            revocations.c.namespace, revocations.c.kind, revocations.c.value, revocations.c.expires
+        ).where(revocations.c.expires > now)
+    )
+    return [(row[0], row[1], row[2], int(row[3])) for row in rows]
 
 
 async def delete_expired_auth(conn: Connection, now: int) -> int:
-    a = await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.expires <= now))
-    b = await conn.execute(delete(revoked_tokens).where(revoked_tokens.c.expires <= now))
+    # A refresh row stays while the access token it minted may be live: a later family
+    # revocation must still find that token's jti.
+    a = await conn.execute(
+        delete(refresh_tokens).where(
+            refresh_tokens.c.expires <= now,
+            or_(refresh_tokens.c.access_expires.is_(None), refresh_tokens.c.access_expires <= now),
+        )
+    )
+    b = await conn.execute(delete(revocations).where(revocations.c.expires <= now))
     return int((a.rowcount or 0) + (b.rowcount or 0))

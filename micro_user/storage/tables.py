@@ -59,6 +59,9 @@ sessions = Table(
     Column("account_id", String(128), nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("expires", BigInteger, nullable=False),
+    # A public random handle of the session, the ``sid`` claim of the access tokens minted
+    # from it (the id is a credential; this is not). Set for every session since 0005.
+    Column("sid", String(32), nullable=True),
     ForeignKeyConstraint(
         ["namespace", "account_id"],
         ["accounts.namespace", "accounts.id"],
@@ -223,6 +226,11 @@ refresh_tokens = Table(
     Column("expires", BigInteger, nullable=False),
     Column("used", BigInteger, nullable=True),
     Column("revoked", BigInteger, nullable=True),
+    # The session's handle, and the access token minted with this refresh token: revoking
+    # the family revokes those jtis, ending a session revokes the sid.
+    Column("sid", String(32), nullable=True),
+    Column("access_jti", String(64), nullable=True),
+    Column("access_expires", BigInteger, nullable=True),
     ForeignKeyConstraint(["session_hash"], ["sessions.token_hash"], ondelete="CASCADE"),
     Index(None, "family"),
     Index(None, "namespace", "account_type", "account_id"),
@@ -230,12 +238,18 @@ refresh_tokens = Table(
     Index(None, "expires"),
 )
 
-# Access tokens revoked before their expiry (RFC 7009), by their jti.
-revoked_tokens = Table(
-    "revoked_tokens",
+# Access tokens refused before their expiry: by ``jti`` (RFC 7009, a revoked refresh
+# family), by ``sid`` (an ended session) or by ``sub`` (a deleted account). A row is kept
+# only while a token it revokes can still be valid (``expires``); instances cache the
+# live rows and publish them at /.well-known/revocations.
+revocations = Table(
+    "revocations",
     metadata,
-    Column("jti", String(64), primary_key=True),
+    Column("namespace", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("value", String(128), nullable=False),
     Column("expires", BigInteger, nullable=False),
+    PrimaryKeyConstraint("namespace", "kind", "value"),
     Index(None, "expires"),
 )
 

@@ -394,7 +394,13 @@ def test_oauth_token_introspection_and_revocation(server, auth):
             error,
             response.text,
         )
-    access = refreshed.json()["access_token"]
+    # The reuse above revoked the whole family, the access tokens it minted included.
+    assert httpx.post(
+        server.base_url + "/oauth/introspect",
+        data={"token": refreshed.json()["access_token"]},
+        auth=basic,
+    ).json() == {"active": False}
+    access = posted.json()["access_token"]
     introspected = httpx.post(
         server.base_url + "/oauth/introspect", data={"token": access}, auth=basic
     ).json()

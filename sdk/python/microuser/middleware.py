@@ -21,9 +21,15 @@ Keys and rules are cached: keys for ``jwks_ttl`` seconds (and fetched again when
 a token names a key not seen yet, at most once per 10 seconds per key id), rules
 for ``rules_ttl`` seconds. When a refresh fails the last good copy is kept.
 
-Local verification cannot see revocations: an access token revoked at the
-server stays valid here until it expires (access tokens are short-lived). API
-keys and session ids are not accepted here, only access tokens. Non-HTTP
+Revocations are learnt as keys are: per issuer, the server's
+``/.well-known/revocations?iss=<namespace>`` lists the revoked token ids
+(``jti``), ended sessions (``sid``) and deleted accounts (``sub``); the list is
+kept for the ``max-age`` the server sends (its auth refresh interval, 1 s by
+default), and a token it names is refused. When a refresh fails the last good
+list is kept. So a token revoked at the server is refused here within that
+max-age plus the server's refresh interval (about 2 s by default), or, while
+the server cannot be reached, not until it expires. API keys and session ids
+are not accepted here, only access tokens. Non-HTTP
 traffic (websockets, lifespan) passes through unchecked.
 """
 
@@ -66,6 +72,8 @@ __all__ = [
     "Identity",
     "InvalidTokenError",
     "KeySet",
+    "RevocationCache",
+    "Revocations",
     "RuleCache",
     "ServerUnavailableError",
     "TokenVerifier",
@@ -82,6 +90,10 @@ log = logging.getLogger("microuser.middleware")
 
 ALGORITHMS = ("EdDSA", "ES256", "RS256")
 JWKS_PATH = "/.well-known/jwks.json"
+REVOCATIONS_PATH = "/.well-known/revocations"
+# How long a revocation list is kept when the server names no max-age.
+REVOCATIONS_DEFAULT_TTL = 1.0
+_ISSUERS_LIMIT = 1024
 RULES_PATH = "/v1/auth/Rules/List"
 ERROR_ID = "auth"
 # A token naming an unknown key id makes the keys be fetched again, at most this often per id.
@@ -308,6 +320,97 @@ class KeySet:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class Revocations:
+    """One issuer's revocation list (``/.well-known/revocations``)."""
+
+    jti: frozenset[str] = frozenset()
+    sid: frozenset[str] = frozenset()
+    sub: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_document(cls, document: Any, issuer: str) -> Revocations:
+        """ValueError unless it is the list of ``issuer``."""
+        if not isinstance(document, dict) or document.get("iss") != issuer:
+            raise ValueError("not the revocation list of this issuer")
+        lists = []
+        for name in ("jti", "sid", "sub"):
+            values = document.get(name, [])
+            if not isinstance(values, list):
+                raise ValueError(f"{name} is not a list")
+            lists.append(frozenset(v for v in values if isinstance(v, str)))
+        return cls(*lists)
+
+    def refuses(self, claims: Mapping[str, Any]) -> bool:
+        """Whether a token of this issuer is revoked: its id, its session or its account."""
+        return (
+            str(claims.get("jti", "")) in self.jti
+            or str(claims.get("sid", "")) in self.sid
+            or str(claims.get("sub", "")) in self.sub
+        )
+
+
+class RevocationCache:
+    """The revocation lists of the issuers whose tokens are seen: each fetched, kept for the
+    max-age the server sent, fetched again after it; a failed refresh keeps the last good
+    list. Until an issuer's list was fetched once, ``ServerUnavailableError``."""
+
+    def __init__(
+        self,
+        fetch: Callable[[str], Awaitable[tuple[Any, float | None]]],
+        *,
+        clock: Clock = time.time,
+        sleep: Sleep = anyio.sleep,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._sleep = sleep
+        self._issuers: dict[str, _Cached[Revocations]] = {}
+
+    def _cache(self, issuer: str) -> _Cached[Revocations]:
+        found = self._issuers.get(issuer)
+        if found is not None:
+            return found
+        if len(self._issuers) >= _ISSUERS_LIMIT:
+            self._issuers.clear()
+
+        async def fetch() -> Revocations:
+            document, max_age = await self._fetch(issuer)
+            try:
+                revoked = Revocations.from_document(document, issuer)
+            except ValueError as exc:
+                raise ServerUnavailableError(f"unreadable revocation list ({exc})") from None
+            cache.ttl = REVOCATIONS_DEFAULT_TTL if max_age is None else max_age
+            return revoked
+
+        cache = self._issuers[issuer] = _Cached(
+            fetch,
+            f"revocation list of {issuer!r}",
+            ttl=REVOCATIONS_DEFAULT_TTL,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+        return cache
+
+    async def current(self, issuer: str) -> Revocations:
+        return await self._cache(issuer).current()
+
+    async def refuses(self, claims: Mapping[str, Any]) -> bool:
+        return (await self.current(str(claims.get("iss", "")))).refuses(claims)
+
+
+def max_age(cache_control: str | None) -> float | None:
+    """The ``max-age`` of a Cache-Control header value, if it names one."""
+    for directive in (cache_control or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() == "max-age":
+            try:
+                return max(0.0, float(value.strip().strip('"')))
+            except ValueError:
+                return None
+    return None
+
+
 class RuleCache:
     """A namespace's rules, with the built-in ones, refreshed every ``ttl`` seconds."""
 
@@ -370,11 +473,18 @@ def identity_from_claims(claims: Mapping[str, Any], now: float) -> Identity:
 
 
 class TokenVerifier:
-    """Checks access tokens against the server's keys, without asking the server."""
+    """Checks access tokens against the server's keys and, when given, its revocation lists,
+    without asking the server on each request."""
 
-    def __init__(self, keys: KeySet, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        keys: KeySet,
+        clock: Clock = time.time,
+        revocations: RevocationCache | None = None,
+    ) -> None:
         self.keys = keys
         self._clock = clock
+        self.revocations = revocations
 
     async def verify(self, token: str) -> Identity:
         """The identity a valid token carries; ``InvalidTokenError`` otherwise."""
@@ -394,7 +504,10 @@ class TokenVerifier:
             claims = jwt.decode(token, key.key, algorithms=[key.algorithm]).claims
         except (JoseError, ValueError, TypeError) as exc:
             raise InvalidTokenError(f"invalid token ({type(exc).__name__})") from None
-        return identity_from_claims(claims, self._clock())
+        identity = identity_from_claims(claims, self._clock())
+        if self.revocations is not None and await self.revocations.refuses(claims):
+            raise InvalidTokenError("token revoked")
+        return identity
 
 
 # The server ---------------------------------------------------------------------------------
@@ -428,6 +541,9 @@ class _Server:
         self._http: httpx.AsyncClient | None = None
 
     async def _call(self, method: str, path: str, **options: Any) -> Any:
+        return (await self._respond(method, path, **options))[0]
+
+    async def _respond(self, method: str, path: str, **options: Any) -> tuple[Any, httpx.Response]:
         if self._http is None:
             self._http = httpx.AsyncClient(**self._options)
         try:
@@ -438,12 +554,16 @@ class _Server:
             detail = response.text[:200]
             raise ServerUnavailableError(f"{path} answered {response.status_code}: {detail}")
         try:
-            return response.json()
+            return response.json(), response
         except ValueError:
             raise ServerUnavailableError(f"{path} answered something other than JSON") from None
 
     async def jwks(self) -> Any:
         return await self._call("GET", JWKS_PATH)
+
+    async def revocations(self, issuer: str) -> tuple[Any, float | None]:
+        body, response = await self._respond("GET", REVOCATIONS_PATH, params={"iss": issuer})
+        return body, max_age(response.headers.get("cache-control"))
 
     async def rules(self) -> list[Rule]:
         body = await self._call("POST", RULES_PATH, json={}, headers=self._authorization)
@@ -534,7 +654,11 @@ class AuthMiddleware:
         self._service = service or ""
         self._resource = resource
         self._server = _Server(address, key, transport, timeout)
-        self.verifier = TokenVerifier(KeySet(self._server.jwks, ttl=jwks_ttl, clock=clock), clock)
+        self.verifier = TokenVerifier(
+            KeySet(self._server.jwks, ttl=jwks_ttl, clock=clock),
+            clock,
+            RevocationCache(self._server.revocations, clock=clock),
+        )
         self.rules = RuleCache(self._server.rules, namespace, ttl=rules_ttl, clock=clock)
 
     def resource(self, scope: Scope) -> Resource:

@@ -35,6 +35,7 @@ from microuser.middleware import (
     Identity,
     InvalidTokenError,
     KeySet,
+    RevocationCache,
     ServerUnavailableError,
     TokenVerifier,
     identity_of,
@@ -593,6 +594,51 @@ async def test_a_token_is_valid_until_it_expires(issuer: Issuer, clock: Clock) -
     clock.now += 0.5
     with pytest.raises(InvalidTokenError, match="expired"):
         await verifier.verify(token)
+
+
+async def test_revocation_lists_are_kept_for_their_max_age_and_kept_when_a_refresh_fails(
+    issuer: Issuer, clock: Clock
+) -> None:
+    listed: dict[str, Any] = {"iss": "micro", "jti": [], "sid": [], "sub": []}
+    server = {"down": False, "fetches": 0}
+
+    async def revocations(iss: str) -> tuple[Any, float | None]:
+        server["fetches"] += 1
+        if server["down"]:
+            raise ServerUnavailableError("down")
+        return ({**listed, "iss": iss} if iss == "micro" else {"iss": "someone else"}), 2.0
+
+    verifier = TokenVerifier(
+        KeySet(issuer.jwks, clock=clock, sleep=clock.sleep),
+        clock,
+        RevocationCache(revocations, clock=clock, sleep=clock.sleep),
+    )
+    exp = int(clock.now) + 600
+    token = issuer.sign(issuer.keys[0], "EdDSA", exp=exp, jti="j1", sid="s1")
+    assert (await verifier.verify(token)).id == "svc-1"
+    listed["sid"] = ["s1"]
+    clock.now += 1.5  # within the max-age the server sent: the list is not asked again
+    assert (await verifier.verify(token)).id == "svc-1" and server["fetches"] == 1
+    clock.now += 0.5
+    with pytest.raises(InvalidTokenError, match="revoked"):
+        await verifier.verify(token)
+    for claim, value in (("jti", "j2"), ("sub", "svc-2")):
+        listed[claim] = [value]
+        clock.now += 2
+        with pytest.raises(InvalidTokenError, match="revoked"):
+            await verifier.verify(issuer.sign(issuer.keys[0], "EdDSA", exp=exp, **{claim: value}))
+    # The server goes away: the last good list keeps deciding.
+    server["down"] = True
+    clock.now += 10
+    with pytest.raises(InvalidTokenError, match="revoked"):
+        await verifier.verify(token)
+    assert server["fetches"] >= 5
+    assert (await verifier.verify(issuer.sign(issuer.keys[0], "EdDSA", exp=exp))).id == "svc-1"
+    # A list that is not the issuer's is not taken: with none yet, nothing can be decided.
+    server["down"] = False
+    other = issuer.sign(issuer.keys[0], "EdDSA", exp=exp, iss="elsewhere")
+    with pytest.raises(ServerUnavailableError):
+        await verifier.verify(other)
 
 
 LATER = int(Clock().now) + 60
