@@ -8,29 +8,13 @@ import httpx
 import pytest
 
 from conftest import new_postgres_database, unique
-from tests.support.services import ADMIN_KEY, RELAXED_LIMITS, REQUIRE, ServerProcess
+from tests.support.services import ADMIN_KEY, RELAXED_LIMITS, ServerProcess
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 def defaults_env():
     return {"MICRO_USER_TRUSTED_PROXY_HEADER": "X-Forwarded-For"}
-
-
-def redis_url(request) -> str:
-    """A Redis database number for this test, emptied; or skip (fail where Redis is required)."""
-    import redis
-
-    url = "redis://127.0.0.1:6379/" + str(1 + sum(map(ord, request.node.nodeid)) % 15)
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        client.flushdb()
-        client.close()
-    except redis.exceptions.ConnectionError as exc:
-        if "redis" in REQUIRE:
-            pytest.fail(f"Redis is required (MICRO_USER_TEST_REQUIRE) but: {exc}")
-        pytest.skip(f"Redis is not reachable at 127.0.0.1:6379 ({exc})")
-    return url
 
 
 @pytest.fixture(params=["sqlite", "postgres", "redis"])
@@ -42,7 +26,7 @@ def guarded(request, tmp_path):
     else:
         url = f"sqlite:///{tmp_path / 'abuse.db'}"
     if request.param == "redis":
-        env["MICRO_USER_REDIS_URL"] = redis_url(request)
+        env["MICRO_USER_REDIS_URL"] = request.getfixturevalue("redis_server").url
     instance = ServerProcess(url, tmp_path, env)
     for name in RELAXED_LIMITS:
         instance.env.pop(name)
