@@ -76,9 +76,8 @@ class Services:
             if settings.redis_url
             else DatabaseCounters(db, clock)
         )
-        sessions = SessionService(
-            db, hasher, settings, clock, AbuseProtection(counters, settings, clock)
-        )
+        abuse = AbuseProtection(counters, settings, clock)
+        sessions = SessionService(db, hasher, settings, clock, abuse)
         keys = KeyService(db, clock, settings.key_cache_seconds)
         rules = RuleService(db, clock)
         roles = RoleService(db, clock)
@@ -96,7 +95,7 @@ class Services:
             settings=settings,
             db=db,
             hasher=hasher,
-            accounts=AccountService(db, hasher, settings, clock),
+            accounts=AccountService(db, hasher, settings, clock, abuse),
             sessions=sessions,
             email=EmailFlows(
                 db, sender or make_sender(settings), sessions, hasher, settings, clock
@@ -108,7 +107,7 @@ class Services:
             signing=signing,
             auth_state=state,
             tokens=tokens,
-            guard=Guard(db, keys, tokens, state, clock),
+            guard=Guard(db, keys, tokens, state, clock, abuse),
             webhooks=WebhookService(db, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),
             audit=AuditLog(db),

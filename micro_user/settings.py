@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     mail_per_address_per_minute: int = Field(default=10, ge=1)
     mail_per_recipient_per_hour: int = Field(default=5, ge=1)
     code_checks_per_address_per_minute: int = Field(default=20, ge=1)
+    bearer_failures_per_address_per_minute: int = Field(default=30, ge=1)
 
     # Lifecycle events
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
