@@ -61,6 +61,10 @@ def blocked(error_id: str, what: str, retry_after: int) -> TooManyRequests:
     return error
 
 
+def _use(subject: str) -> str:
+    return "client secret checks" if subject.startswith("client:") else "password checks"
+
+
 def _key(*parts: str) -> str:
     # Digested: keys hold no email address or client id.
     return digest("\x00".join(parts))[:40]
@@ -94,7 +98,7 @@ class AbuseProtection:
             log.error("abuse counters unavailable (%s): %s refused", exc, use)
             raise Unavailable(
                 error_id,
-                f"{use} is unavailable while the abuse-protection store (Redis) does not "
+                f"{use} are refused while the abuse-protection store (Redis) does not "
                 "answer; try again shortly",
             ) from None
 
@@ -129,7 +133,7 @@ class AbuseProtection:
             MINUTE,
             "login:" + _key(namespace, client, subject),
         )
-        count, resets_in, until, failures = await self._store("login", error_id, gate)
+        count, resets_in, until, failures = await self._store(_use(subject), error_id, gate)
         if count > self.settings.login_per_address_per_minute:
             raise blocked(error_id, "attempts from this address", resets_in)
         now = self.clock()
@@ -145,13 +149,14 @@ class AbuseProtection:
         if not self.on:
             return
         pair = "login:" + _key(namespace, client_address.get(), subject)
+        use = _use(subject)
         if ok:
             if had_failures:
-                await self._store("login", error_id, self.counters.clear(pair))
+                await self._store(use, error_id, self.counters.clear(pair))
             return
-        failures = await self._store("login", error_id, self.counters.fail(pair, keep=DAY))
+        failures = await self._store(use, error_id, self.counters.fail(pair, keep=DAY))
         subject_failures, _ = await self._store(
-            "login",
+            use,
             error_id,
             self.counters.hit("login-failures:" + _key(namespace, subject), MINUTE),
         )
@@ -161,7 +166,7 @@ class AbuseProtection:
         over = failures - threshold
         if over >= 0:
             seconds = min(self.settings.lockout_max_seconds, 2 ** min(over + 1, 30))
-            await self._store("login", error_id, self.counters.lock(pair, self.clock() + seconds))
+            await self._store(use, error_id, self.counters.lock(pair, self.clock() + seconds))
 
     async def secret_checked(
         self,
