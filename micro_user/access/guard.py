@@ -92,16 +92,26 @@ class Guard:
         """``identify``, for a client that may be guessing: an address over the limit of
         invalid credentials gets 429 without a look at what it sent. A valid credential
         costs one dictionary lookup (and that only while some address is blocked); only
-        failures are counted."""
+        failures are counted, and of tokens only those we did not sign."""
         abuse = self.abuse
         if abuse.bearer_blocks:
             wait = abuse.bearer_wait(address())
             if wait:
                 raise blocked(error_id, "invalid credentials from this address", wait)
         identity = await self.identify(credential)
-        if identity is None:
+        if identity is None and not self._signed_by_us(credential):
             await abuse.bearer_failed(error_id, address())
         return identity
+
+    def _signed_by_us(self, credential: str) -> bool:
+        """A token of one of our keys that failed (expired, revoked) is no guess: a signature
+        cannot be guessed, and clients whose tokens just expired must not be throttled."""
+        if not looks_like_jwt(credential):
+            return False
+        try:
+            return self.tokens.signing.knows(credential)
+        except InvalidToken:
+            return False
 
     async def identify_header(self, authorization: str | None) -> Identity | None:
         """None without credentials; 401 for credentials that are not valid (429 for an

@@ -206,6 +206,7 @@ class Api:
     async def metrics(self, request: Request) -> Response:
         """Prometheus text format, for whoever the rules let scrape (the admin scope by default)."""
         guard = self.services.guard
+        client_address.set(self.client_address(request))
         identity = await guard.identify_header(request.headers.get("authorization"))
         namespace = identity.namespace if identity else self.settings.default_namespace
         guard.check(identity, namespace, METRICS_RESOURCE)

@@ -4,6 +4,8 @@ operator-chosen secrets is another test's.)"""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -123,3 +125,32 @@ def test_guessing_at_the_gateway_is_throttled_per_client_address(server):
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     assert limited.json()["id"] == "auth.forward" and limited.json()["code"] == 429
     assert forward("198.51.100.41", ADMIN_KEY).status_code == 200
+
+
+def test_tokens_of_our_own_keys_that_were_revoked_are_no_guesses(server):
+    generated = httpx.post(
+        f"{server.base_url}/v1/auth/Auth.Generate", json={"id": unique("svc-")}, headers=ADMIN
+    ).json()["account"]
+    basic = httpx.BasicAuth(generated["id"], generated["secret"])
+    token = httpx.post(
+        f"{server.base_url}/oauth/token", data={"grant_type": "client_credentials"}, auth=basic
+    ).json()["access_token"]
+    revoked = httpx.post(f"{server.base_url}/oauth/revoke", data={"token": token}, auth=basic)
+    assert revoked.status_code == 200
+    address = "203.0.113.140"
+    deadline = time.monotonic() + 5
+    while (
+        call(
+            server, "Read", address, headers={"Authorization": f"Bearer {token}"}, id="x"
+        ).status_code
+        != 401
+    ):
+        assert time.monotonic() < deadline, "the revoked token still works"
+        time.sleep(0.1)
+    statuses = {
+        call(
+            server, "Read", address, headers={"Authorization": f"Bearer {token}"}, id="x"
+        ).status_code
+        for _ in range(35)
+    }
+    assert statuses == {401}
