@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+# A private redis-server per test (never the shared one): request ``redis_server``.
+from tests.support.redis import redis_server  # noqa: F401
 from tests.support.services import (
     ADMIN_KEY,
     REQUIRE,

@@ -47,6 +47,7 @@ def server_env(database_url: str, workdir: Path, workers: int = 1) -> dict[str, 
         MICRO_USER_LOGIN_PER_ADDRESS_PER_MINUTE=str(10**9),
         MICRO_USER_LOGIN_PER_ACCOUNT_PER_MINUTE=str(10**9),
         MICRO_USER_LOCKOUT_THRESHOLD=str(10**9),
+        MICRO_USER_BEARER_FAILURES_PER_ADDRESS_PER_MINUTE=str(10**9),
         XDG_DATA_HOME=str(workdir / "xdg"),
     )
     return env

@@ -31,6 +31,13 @@ LATENCY = Histogram(
     registry=registry,
 )
 LOGINS = Counter("micro_user_logins", "Login attempts, by result.", ["result"], registry=registry)
+ABUSE_STORE_DOWN = Counter(
+    "micro_user_abuse_store_unavailable",
+    "Checks made while the abuse counters' store (Redis) did not answer, by use and by what "
+    "was done: refused (fail closed, 503) or let through unchecked (fail open).",
+    ["use", "outcome"],
+    registry=registry,
+)
 HASH_SECONDS = Histogram(
     "micro_user_password_hash_seconds",
     "Time to hash or verify one password.",

@@ -78,9 +78,8 @@ class Services:
             if settings.redis_url
             else DatabaseCounters(db, clock)
         )
-        sessions = SessionService(
-            db, hasher, settings, clock, AbuseProtection(counters, settings, clock)
-        )
+        abuse = AbuseProtection(counters, settings, clock)
+        sessions = SessionService(db, hasher, settings, clock, abuse)
         keys = KeyService(db, clock, settings.key_cache_seconds)
         rules = RuleService(db, clock)
         roles = RoleService(db, clock)
@@ -99,7 +98,7 @@ class Services:
             settings=settings,
             db=db,
             hasher=hasher,
-            accounts=AccountService(db, hasher, settings, clock),
+            accounts=AccountService(db, hasher, settings, clock, abuse),
             sessions=sessions,
             email=EmailFlows(db, mail, sessions, hasher, settings, clock),
             mail=mail,
@@ -110,7 +109,7 @@ class Services:
             signing=signing,
             auth_state=state,
             tokens=tokens,
-            guard=Guard(db, keys, tokens, state, clock),
+            guard=Guard(db, keys, tokens, state, clock, abuse),
             webhooks=WebhookService(db, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),
             audit=AuditLog(db),

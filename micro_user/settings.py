@@ -112,12 +112,22 @@ class Settings(BaseSettings):
     )
     redis_url: str = ""
     login_per_address_per_minute: int = Field(default=30, ge=1)
-    login_per_account_per_minute: int = Field(default=60, ge=1)
+    login_per_account_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Failed secret checks of one account a minute, from all addresses, beyond "
+        "which it is under attack: each address is then locked after every failure.",
+    )
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_max_seconds: int = Field(default=900, ge=1)
     mail_per_address_per_minute: int = Field(default=10, ge=1)
     mail_per_recipient_per_hour: int = Field(default=5, ge=1)
     code_checks_per_address_per_minute: int = Field(default=20, ge=1)
+    bearer_failures_per_address_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Invalid API keys, session ids and tokens from one address a minute.",
+    )
 
     # Lifecycle events
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)

@@ -6,14 +6,19 @@ whole, not per process.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from redis.exceptions import RedisError
 from sqlalchemy import BigInteger, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from micro_user.clock import Clock
 from micro_user.storage.database import Connection, Database
 from micro_user.storage.tables import login_failures, rate_counters
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Counters(Protocol):
@@ -25,13 +30,10 @@ class Counters(Protocol):
         than at a wall-clock boundary shared by all keys."""
         ...
 
-    async def gate(
-        self, key: str, limit: int, account: str, window: int, pair: str
-    ) -> tuple[int, int, int, int, int]:
-        """In one round trip: ``hit(key, window)``; while that count is within ``limit``,
-        ``hit(account, window)`` too; and the pair's lock and failure count. Returns
-        (count, account count or 0, seconds until the window that was exceeded ends, locked
-        until, failures)."""
+    async def gate(self, key: str | None, window: int, pair: str) -> tuple[int, int, int, int]:
+        """The pair's lock and failure count and, unless the pair is locked now (an attempt
+        refused is never counted) or ``key`` is None, ``hit(key, window)``. Returns (count or
+        0, seconds until the window ends, locked until, failures)."""
         ...
 
     async def fail(self, key: str, keep: int) -> int:
@@ -110,18 +112,15 @@ class DatabaseCounters:
         async with self.db.write(durable=False) as conn:
             return await self._hit(conn, key, window, now)
 
-    async def gate(
-        self, key: str, limit: int, account: str, window: int, pair: str
-    ) -> tuple[int, int, int, int, int]:
+    async def gate(self, key: str | None, window: int, pair: str) -> tuple[int, int, int, int]:
         now = self.clock()
         async with self.db.write(durable=False) as conn:
-            count, resets_in = await self._hit(conn, key, window, now)
-            per_account = 0
-            if count <= limit:
-                per_account, resets_in = await self._hit(conn, account, window, now)
             row = (await conn.execute(self.sql.pair, {"key": pair})).first()
-        locked, failures = (int(row[0]), int(row[1])) if row else (0, 0)
-        return count, per_account, resets_in, locked, failures
+            locked, failures = (int(row[0]), int(row[1])) if row else (0, 0)
+            count, resets_in = 0, 0
+            if key is not None and locked <= now:
+                count, resets_in = await self._hit(conn, key, window, now)
+        return count, resets_in, locked, failures
 
     async def fail(self, key: str, keep: int) -> int:
         params = {"key": key, "now": self.clock(), "keep": keep}
@@ -149,13 +148,40 @@ class DatabaseCounters:
             )
 
 
+class StoreDown(Exception):
+    """The counters' store (Redis) did not answer; ``AbuseProtection`` decides, per use,
+    whether that refuses the request or lets it through."""
+
+
+# A Redis that hangs must not hang every Login with it: each command gives up after this.
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+def _store_down(
+    method: Callable[Concatenate[RedisCounters, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[RedisCounters, P], Coroutine[Any, Any, R]]:
+    """Turn Redis's errors (connection refused, timeout, ...) into ``StoreDown``."""
+
+    async def call(counters: RedisCounters, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(counters, *args, **kwargs)
+        except (RedisError, OSError) as exc:
+            raise StoreDown(f"Redis: {type(exc).__name__}") from exc
+
+    return call
+
+
 class RedisCounters:
     """The same counters in Redis (``MICRO_USER_REDIS_URL``), with expiry doing the pruning."""
 
     def __init__(self, url: str, clock: Clock) -> None:
         import redis.asyncio as redis
 
-        self.redis = redis.from_url(url)
+        self.redis = redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
         self.clock = clock
 
     @staticmethod
@@ -167,25 +193,28 @@ class RedisCounters:
         pipe.incr(name)
         pipe.ttl(name)
 
+    @_store_down
     async def hit(self, key: str, window: int) -> tuple[int, int]:
         async with self.redis.pipeline(transaction=True) as pipe:
             self._hit(pipe, key, window)
             _, count, ttl = await pipe.execute()
         return int(count), max(1, int(ttl))
 
-    async def gate(
-        self, key: str, limit: int, account: str, window: int, pair: str
-    ) -> tuple[int, int, int, int, int]:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self._hit(pipe, key, window)
+    @_store_down
+    async def gate(self, key: str | None, window: int, pair: str) -> tuple[int, int, int, int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(f"micro-user:lock:{pair}")
             pipe.get(f"micro-user:fail:{pair}")
-            _, count, ttl, locked, failures = await pipe.execute()
-        per_account, resets_in = 0, max(1, int(ttl))
-        if int(count) <= limit:
-            per_account, resets_in = await self.hit(account, window)
-        return int(count), per_account, resets_in, int(locked or 0), int(failures or 0)
+            locked, failures = await pipe.execute()
+        count, resets_in = 0, 0
+        if key is not None and int(locked or 0) <= self.clock():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                self._hit(pipe, key, window)
+                _, hits, ttl = await pipe.execute()
+            count, resets_in = int(hits), max(1, int(ttl))
+        return count, resets_in, int(locked or 0), int(failures or 0)
 
+    @_store_down
     async def fail(self, key: str, keep: int) -> int:
         name = f"micro-user:fail:{key}"
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -194,9 +223,11 @@ class RedisCounters:
             count, _ = await pipe.execute()
         return int(count)
 
+    @_store_down
     async def lock(self, key: str, until: int) -> None:
         await self.redis.set(f"micro-user:lock:{key}", until, exat=until + 1)
 
+    @_store_down
     async def clear(self, key: str) -> None:
         await self.redis.delete(f"micro-user:fail:{key}", f"micro-user:lock:{key}")
 

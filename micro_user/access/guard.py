@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 
 from microuser.rules import Resource
 
+from micro_user.abuse.protection import AbuseProtection, blocked, client_address
 from micro_user.access.keys import KeyService
 from micro_user.auth.models import USER, Identity
 from micro_user.auth.signing import InvalidToken
@@ -54,12 +56,14 @@ class Guard:
         tokens: TokenService,
         state: AuthState,
         clock: Clock,
+        abuse: AbuseProtection,
     ) -> None:
         self.db = db
         self.keys = keys
         self.tokens = tokens
         self.state = state
         self.clock = clock
+        self.abuse = abuse
 
     async def identify(self, credential: str) -> Identity | None:
         """Who a credential belongs to, or None if it is no valid credential."""
@@ -82,11 +86,41 @@ class Guard:
             scopes = await auth_repo.roles_of(conn, account.namespace, USER, account.id)
         return Identity(account.id, USER, account.namespace, frozenset(scopes), via="session")
 
+    async def identify_throttled(
+        self, credential: str, address: Callable[[], str], error_id: str = ERROR_ID
+    ) -> Identity | None:
+        """``identify``, for a client that may be guessing: an address over the limit of
+        invalid credentials gets 429 without a look at what it sent. A valid credential
+        costs one dictionary lookup (and that only while some address is blocked); only
+        failures are counted, and of tokens only those we did not sign."""
+        abuse = self.abuse
+        if abuse.bearer_blocks:
+            wait = abuse.bearer_wait(address())
+            if wait:
+                raise blocked(error_id, "invalid credentials from this address", wait)
+        identity = await self.identify(credential)
+        if identity is None and not self._signed_by_us(credential):
+            await abuse.bearer_failed(error_id, address())
+        return identity
+
+    def _signed_by_us(self, credential: str) -> bool:
+        """A token of one of our keys that failed (expired, revoked) is no guess: a signature
+        cannot be guessed, and clients whose tokens just expired must not be throttled."""
+        if not looks_like_jwt(credential):
+            return False
+        try:
+            return self.tokens.signing.knows(credential)
+        except InvalidToken:
+            return False
+
     async def identify_header(self, authorization: str | None) -> Identity | None:
-        """None without credentials; 401 for credentials that are not valid."""
+        """None without credentials; 401 for credentials that are not valid (429 for an
+        address that sent too many of them)."""
         if not authorization:
             return None
-        identity = await self.identify(credential_from_header(authorization))
+        identity = await self.identify_throttled(
+            credential_from_header(authorization), client_address.get
+        )
         if identity is None:
             raise Unauthorized(ERROR_ID, "invalid, expired or revoked credentials")
         return identity

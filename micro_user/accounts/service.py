@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from micro_user.abuse.protection import AbuseProtection
 from micro_user.accounts import validation as v
 from micro_user.accounts.models import Account
 from micro_user.accounts.passwords import PasswordHasher
@@ -38,12 +39,18 @@ def conflict_error(exc: IntegrityError) -> Exception:
 
 class AccountService:
     def __init__(
-        self, db: Database, hasher: PasswordHasher, settings: Settings, clock: Clock
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        settings: Settings,
+        clock: Clock,
+        abuse: AbuseProtection,
     ) -> None:
         self.db = db
         self.hasher = hasher
         self.settings = settings
         self.clock = clock
+        self.abuse = abuse
 
     def check_password(self, password: str, *, error_id: str, field: str = "password") -> str:
         return v.check_new_password(
@@ -199,7 +206,12 @@ class AccountService:
         if found is None:
             raise NotFound(error_id, "account not found")
         account, stored = found
+        # Guessing the old password is throttled like Login, on the same (address, account)
+        # lock: it is the same secret.
+        subject = self.abuse.account_subject(account.id, "", "")
+        had_failures = await self.abuse.before_secret_check(error_id, namespace, subject)
         ok, _ = await self.hasher.verify(stored, old_password)
+        await self.abuse.after_secret_check(error_id, namespace, subject, ok, had_failures)
         if not ok:
             raise BadRequest(error_id, "old_password is not the account's current password")
         new_hash = await self.hasher.hash(new_password)

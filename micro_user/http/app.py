@@ -38,6 +38,7 @@ from micro_user.errors import (
 from micro_user.events import outbox
 from micro_user.events.nats import NatsPublisher
 from micro_user.http import auth_api, events_api, user_api  # noqa: F401  (register endpoints)
+from micro_user.http.client import address_of
 from micro_user.http.endpoints import Context, Endpoint, registry
 from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
@@ -176,10 +177,10 @@ class Api:
         if request.method == "GET" and not endpoint.safe:
             raise MethodNotAllowed(endpoint.error_id, f"{endpoint.name} changes data: use POST")
         guard = self.services.guard
+        client_address.set(self.client_address(request))
         identity = await guard.identify_header(request.headers.get("authorization"))
         namespace = identity.namespace if identity else self.anonymous_namespace(request)
         outbox.actor.set(f"{identity.type}:{identity.id}" if identity else "anonymous")
-        client_address.set(self.client_address(request))
         body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)
         payload = merged_payload(decode_body(body, endpoint.error_id), request)
         req = parse_request(endpoint.request, payload, endpoint.error_id)
@@ -189,12 +190,7 @@ class Api:
         return Response(encode(result), media_type=JSON)
 
     def client_address(self, request: Request) -> str:
-        """The peer, or the last entry of the trusted proxy header (the one our proxy added)."""
-        header = self.settings.trusted_proxy_header
-        forwarded = request.headers.get(header, "") if header else ""
-        if forwarded.strip():
-            return forwarded.split(",")[-1].strip()[:64]
-        return request.client.host if request.client else ""
+        return address_of(request, self.settings.trusted_proxy_header)
 
     def anonymous_namespace(self, request: Request) -> str:
         named = request.headers.get("micro-namespace")
@@ -214,6 +210,7 @@ class Api:
     async def metrics(self, request: Request) -> Response:
         """Prometheus text format, for whoever the rules let scrape (the admin scope by default)."""
         guard = self.services.guard
+        client_address.set(self.client_address(request))
         identity = await guard.identify_header(request.headers.get("authorization"))
         namespace = identity.namespace if identity else self.settings.default_namespace
         guard.check(identity, namespace, METRICS_RESOURCE)

@@ -302,8 +302,15 @@ async def token(ctx: Context, req: TokenRequest) -> dict[str, Any]:
     elif grant == "session_id":
         pair = await tokens.from_session(ctx.namespace, req.session_id, lifetime=lifetime)
     else:
-        pair = await tokens.client_credentials(
-            ctx.namespace, required(req.id, "id", "auth.token"), req.secret, lifetime=lifetime
+        client_id = required(req.id, "id", "auth.token")
+        pair = await ctx.services.sessions.abuse.secret_checked(
+            "auth.token",
+            ctx.namespace,
+            f"client:{client_id}",
+            lambda: tokens.client_credentials(
+                ctx.namespace, client_id, req.secret, lifetime=lifetime
+            ),
+            per_address=False,
         )
     return {"token": token_json(pair)}
 

@@ -15,6 +15,7 @@ session cookie. The answer is 200 with identity headers for the upstream,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +26,8 @@ from starlette.responses import Response
 
 from micro_user.access.guard import credential_from_header
 from micro_user.auth.models import Identity
-from micro_user.errors import BadRequest, ServiceError
+from micro_user.errors import BadRequest, ServiceError, TooManyRequests
+from micro_user.http.client import address_of
 from micro_user.services import Services
 
 PREFIX = "/auth/forward"
@@ -82,6 +84,7 @@ class ForwardAuth:
         self.services = services
         self.routes = parse_routes(services.settings.gateway_routes)
         self.cookie = services.settings.session_cookie
+        self.trusted_header = services.settings.trusted_proxy_header
 
     async def credential(self, request: Request) -> str | None:
         authorization = request.headers.get("authorization")
@@ -99,7 +102,20 @@ class ForwardAuth:
             return self.answer(401, "malformed credentials")
         identity: Identity | None = None
         if credential:
-            identity = await guard.identify(credential)
+            if self.trusted_header:
+                # The client's address is known only through the gateway's header; without
+                # one every client would share the gateway's address, and one guesser would
+                # block them all.
+                try:
+                    identity = await guard.identify_throttled(
+                        credential,
+                        lambda: address_of(request, self.trusted_header),
+                        "auth.forward",
+                    )
+                except TooManyRequests as exc:
+                    return self.answer(429, exc.detail, exc.retry_after)
+            else:
+                identity = await guard.identify(credential)
             if identity is None:
                 return self.answer(401, "invalid, expired or revoked credentials")
         namespace = (
@@ -123,12 +139,14 @@ class ForwardAuth:
         return Response(status_code=200, headers=headers)
 
     @staticmethod
-    def answer(status: int, detail: str) -> Response:
+    def answer(status: int, detail: str, retry_after: int = 0) -> Response:
         headers = {"WWW-Authenticate": 'Bearer realm="micro-user"'} if status == 401 else {}
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
         body = {
             "id": "auth.forward",
             "code": status,
             "detail": detail,
-            "status": "Unauthorized" if status == 401 else "Forbidden",
+            "status": HTTPStatus(status).phrase,
         }
         return Response(orjson.dumps(body), status, headers, media_type="application/json")

@@ -15,18 +15,30 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from micro_user.abuse.protection import client_address
 from micro_user.accounts.validation import check_namespace
 from micro_user.auth.models import KEY, Identity
 from micro_user.auth.rules import ADMIN_ROLE
 from micro_user.auth.signing import JWKS_MAX_AGE_SECONDS
-from micro_user.errors import BadRequest, Forbidden, ServiceError, Unauthorized
+from micro_user.errors import (
+    BadRequest,
+    Forbidden,
+    ServiceError,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
+from micro_user.http.client import address_of
 from micro_user.services import Services
+
+T = TypeVar("T")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM_LIMIT = 16 * 1024
@@ -35,14 +47,19 @@ FORM_LIMIT = 16 * 1024
 class OAuthError(Exception):
     """An error in the shape RFC 6749 section 5.2 prescribes."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str, status: int = 400, retry_after: int = 0
+    ) -> None:
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
+        self.retry_after = retry_after
 
     def response(self) -> Response:
         headers = dict(NO_STORE)
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="micro-user"'
+        if self.retry_after:
+            headers["Retry-After"] = str(self.retry_after)
         return JSONResponse(
             {"error": self.error, "error_description": self.description}, self.status, headers
         )
@@ -90,6 +107,22 @@ def namespace_of(request: Request, form: dict[str, str], services: Services) -> 
 class OAuth:
     def __init__(self, services: Services) -> None:
         self.services = services
+
+    async def check_client(
+        self, request: Request, namespace: str, client_id: str, check: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``check()`` of a client secret, throttled per (client id, address): 429 (or 503
+        while the counters' store does not answer) in RFC 6749's error shape."""
+        client_address.set(address_of(request, self.services.settings.trusted_proxy_header))
+        abuse = self.services.sessions.abuse
+        try:
+            return await abuse.secret_checked(
+                "auth.token", namespace, f"client:{client_id}", check, per_address=False
+            )
+        except TooManyRequests as exc:
+            raise OAuthError("temporarily_unavailable", exc.detail, 429, exc.retry_after) from None
+        except Unavailable as exc:
+            raise OAuthError("temporarily_unavailable", exc.detail, 503) from None
 
     async def jwks(self, request: Request) -> Response:
         return JSONResponse(
@@ -145,9 +178,13 @@ class OAuth:
                 client = client_credentials(request, form)
                 if client is None:
                     raise OAuthError("invalid_client", "client authentication is required", 401)
+                namespace = namespace_of(request, form, self.services)
                 try:
-                    pair = await tokens.client_credentials(
-                        namespace_of(request, form, self.services), *client
+                    pair = await self.check_client(
+                        request,
+                        namespace,
+                        client[0],
+                        lambda: tokens.client_credentials(namespace, *client),
                     )
                 except Unauthorized:
                     raise OAuthError("invalid_client", "invalid client credentials", 401) from None
@@ -181,17 +218,24 @@ class OAuth:
         id and secret (Basic or form), or an API key holding admin. Anything else is a 401."""
         client = client_credentials(request, form)
         if client is not None:
+            namespace = namespace_of(request, form, self.services)
             try:
-                account = await self.services.service_accounts.authenticate(
-                    namespace_of(request, form, self.services), *client
+                account = await self.check_client(
+                    request,
+                    namespace,
+                    client[0],
+                    lambda: self.services.service_accounts.authenticate(namespace, *client),
                 )
             except Unauthorized:
                 raise OAuthError("invalid_client", "invalid client credentials", 401) from None
             return Identity(account.id, account.type, account.namespace, frozenset(account.scopes))
+        client_address.set(address_of(request, self.services.settings.trusted_proxy_header))
         try:
             identity = await self.services.guard.identify_header(
                 request.headers.get("authorization")
             )
+        except TooManyRequests as exc:
+            raise OAuthError("temporarily_unavailable", exc.detail, 429, exc.retry_after) from None
         except ServiceError:
             identity = None
         if identity is None or identity.via != KEY or ADMIN_ROLE not in identity.scopes:

@@ -50,19 +50,22 @@ class SessionService:
                 error_id, f"password must be at most {self.settings.password_max_length} characters"
             )
         key = {"email": email} if email else {"username": username}
+        async with self.db.read() as conn:
+            found = await repo.find_credentials(conn, namespace, **key)
+        # Failures count against the account, whichever of its names was given; an unknown
+        # name counts as itself, and is throttled exactly like a known one.
+        subject = self.abuse.account_subject(found[0].id if found else None, username, email)
         try:
-            had_failures = await self.abuse.before_login(namespace, email or username)
+            had_failures = await self.abuse.before_secret_check(error_id, namespace, subject)
         except TooManyRequests:
             LOGINS.labels("limited").inc()
             raise
-        async with self.db.read() as conn:
-            found = await repo.find_credentials(conn, namespace, **key)
         # An unknown account costs one hash too, so the answer neither differs nor comes faster.
         stored = found[1] if found else None
         ok, needs_rehash = await self.hasher.verify(stored, password)
         # Given both, the username must belong to the account the email names.
         ok = ok and found is not None and not (email and username and found[0].username != username)
-        await self.abuse.after_login(namespace, email or username, ok, had_failures)
+        await self.abuse.after_secret_check(error_id, namespace, subject, ok, had_failures)
         LOGINS.labels("success" if ok else "failure").inc()
         if not ok or found is None:
             raise Unauthorized(error_id, INVALID_CREDENTIALS)

@@ -22,20 +22,17 @@ async def test_a_window_lasts_its_length_from_the_first_request(services, clock)
 
 
 @pytest.mark.anyio
-async def test_keys_count_apart_and_the_gate_reports_the_window_that_was_exceeded(services, clock):
+async def test_the_gate_counts_its_key_and_reads_the_pair_in_one_go(services, clock):
     counters = DatabaseCounters(services.db, clock)
-    await counters.hit("account", 60)
+    await counters.hit("address", 60)
     clock.now += 30
-    count, per_account, resets_in, locked, failures = await counters.gate(
-        "address", 5, "account", 60, "pair"
-    )
-    assert (count, per_account, resets_in, locked, failures) == (1, 2, 30, 0, 0)
-    for _ in range(5):
-        await counters.hit("address", 60)
-    clock.now += 10
-    count, per_account, resets_in, _, _ = await counters.gate("address", 5, "account", 60, "pair")
-    # The address is over its limit: the account is not counted, and the wait is the address's.
-    assert (count, per_account, resets_in) == (7, 0, 50)
+    assert await counters.gate("address", 60, "pair") == (2, 30, 0, 0)
+    await counters.fail("pair", keep=60)
+    await counters.lock("pair", clock.now + 5)
+    # Without a key, or while the pair is locked, nothing is counted: the pair is read.
+    assert await counters.gate(None, 60, "pair") == (0, 0, clock.now + 5, 1)
+    assert await counters.gate("address", 60, "pair") == (0, 0, clock.now + 5, 1)
+    assert await counters.hit("address", 60) == (3, 30)
 
 
 @pytest.mark.anyio
@@ -45,8 +42,8 @@ async def test_failures_count_lock_and_clear(services, clock):
     clock.now += 59
     assert await counters.fail("pair", keep=60) == 2
     await counters.lock("pair", clock.now + 30)
-    assert (await counters.gate("a", 5, "b", 60, "pair"))[3:] == (clock.now + 30, 2)
+    assert (await counters.gate("a", 60, "pair"))[2:] == (clock.now + 30, 2)
     clock.now += 61  # forgotten: the count starts again
     assert await counters.fail("pair", keep=60) == 1
     await counters.clear("pair")
-    assert (await counters.gate("a", 5, "b", 60, "pair"))[3:] == (0, 0)
+    assert (await counters.gate("a", 60, "pair"))[2:] == (0, 0)
