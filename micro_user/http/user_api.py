@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from micro_user.errors import BadRequest
 from micro_user.http.endpoints import Context, registry
@@ -72,6 +72,7 @@ class VerifyTokenResponse(WireResponse):
 
 
 class CreateRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""
     username: Text = ""
     email: Text = ""
@@ -86,6 +87,7 @@ class ReadRequest(WireRequest):
 
 
 class UpdateRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""
     username: Text = ""
     email: Text = ""
@@ -127,6 +129,7 @@ class ReadSessionRequest(WireRequest):
 
 
 class SendVerificationEmailRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""
     text_content: LongText = ""
@@ -140,6 +143,7 @@ class VerifyEmailRequest(WireRequest):
 
 
 class SendPasswordResetEmailRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""
     text_content: LongText = ""
@@ -155,6 +159,7 @@ class ResetPasswordRequest(WireRequest):
 
 
 class SendMagicLinkRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""
     text_content: LongText = ""
