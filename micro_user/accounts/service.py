@@ -11,20 +11,31 @@ from sqlalchemy.exc import IntegrityError
 from micro_user.accounts import validation as v
 from micro_user.accounts.models import Account
 from micro_user.accounts.passwords import PasswordHasher
+from micro_user.auth.models import USER
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest, Conflict, NotFound
 from micro_user.events import outbox
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
+from micro_user.storage import auth as auth_repo
 from micro_user.storage.database import Database
 
 LIST_DEFAULT_LIMIT = 25
 LIST_MAX_LIMIT = 1000
 
 _TAKEN = {
-    "id": ("users-userId-check", "an account with this id already exists"),
-    "username": ("users-username-check", "this username is already taken"),
-    "email": ("users-email-check", "an account with this email already exists"),
+    "id": (
+        "users-userId-check",
+        "this id belongs, or belonged, to an account: ids are never reused",
+    ),
+    "username": (
+        "users-username-check",
+        "this username is already taken, or looks like one that is",
+    ),
+    "email": (
+        "users-email-check",
+        "an account with this email, or one that looks like it, already exists",
+    ),
 }
 
 
@@ -110,9 +121,9 @@ class AccountService:
         if id.strip():
             return {"id": id.strip()}
         if username.strip():
-            return {"username": username.strip().lower()}
+            return {"username": v.lookup_username(username)}
         if email.strip():
-            return {"email": email.strip().lower()}
+            return {"email": v.lookup_email(email)}
         raise BadRequest(error_id, "give one of id, username or email")
 
     async def update(
@@ -162,14 +173,23 @@ class AccountService:
         return updated
 
     async def delete(self, namespace: str, id: str) -> None:
+        """Delete the account and, in the same transaction, everything that names it: its
+        sessions, pending emailed tokens, role grants and refresh tokens. (API keys belong to
+        the namespace, not to an account: there are none to remove.) Its id is never given
+        to another account (``used_account_ids``)."""
         if not id.strip():
             raise BadRequest("user.delete", "id is required")
+        account_id = id.strip()
+        now = self.clock()
         async with self.db.write() as conn:
-            if not await repo.delete_account(conn, namespace, id.strip()):
+            if not await repo.delete_account(conn, namespace, account_id):
                 raise NotFound("user.delete", "account not found")
-            await outbox.record(
-                conn, namespace, outbox.ACCOUNT_DELETED, self.clock(), account_id=id.strip()
-            )
+            await auth_repo.delete_grants_of(conn, namespace, USER, account_id)
+            await auth_repo.delete_refresh_of(conn, namespace, USER, account_id)
+            # Access tokens already issued to the account: the revocation of its `sub`
+            # (issue 8, finding 8) is called here, inside this transaction.
+            await auth_repo.bump_version(conn)
+            await outbox.record(conn, namespace, outbox.ACCOUNT_DELETED, now, account_id=account_id)
 
     async def list(self, namespace: str, *, offset: int = 0, limit: int = 0) -> list[Account]:
         limit = LIST_DEFAULT_LIMIT if limit <= 0 else min(limit, LIST_MAX_LIMIT)
