@@ -38,6 +38,13 @@ _TAKEN = {
     ),
 }
 
+# What a user changing their own account is told on any conflict: it does not say whether the
+# username or the email is taken (an admin, who may List, is told which).
+_TAKEN_SELF_SERVICE = (
+    "users-update-check",
+    "this username or email cannot be used; choose another",
+)
+
 
 def conflict_error(exc: IntegrityError) -> Exception:
     field = repo.unique_violation(exc)
@@ -134,21 +141,33 @@ class AccountService:
         username: str = "",
         email: str = "",
         profile: dict[str, str] | None = None,
+        password: str = "",
+        self_service: bool = False,
     ) -> Account:
+        """Change the given fields. ``self_service`` (a user acting on their own account with
+        a session or token): a new email needs the current ``password``, and a taken username
+        or email is one answer for both, which does not say which of them exists."""
         if not id.strip():
             raise BadRequest("user.update", "id is required")
         changes: dict[str, Any] = {}
         new_username = v.normalize_username(username) if username.strip() else ""
         new_email = v.normalize_email(email) if email.strip() else ""
         new_profile = v.check_profile(profile) if profile else None
+        proven_hash = None
+        if self_service and new_email:
+            proven_hash = await self._reauthenticate(namespace, id.strip(), new_email, password)
         try:
             async with self.db.write() as conn:
-                current = await repo.find_account(conn, namespace, id=id.strip())
-                if current is None:
+                found = await repo.find_credentials(conn, namespace, id=id.strip())
+                if found is None:
                     raise NotFound("user.update", "account not found")
+                current, stored_hash = found
                 if new_username and new_username != current.username:
                     changes["username"] = new_username
                 if new_email and new_email != current.email:
+                    if self_service and proven_hash != stored_hash:
+                        # The password changed between the check and now: check again.
+                        raise BadRequest("user.update", "the password changed meanwhile; try again")
                     changes.update(email=new_email, verified=False, verification_date=0)
                 if new_profile is not None and new_profile != current.profile:
                     changes["profile"] = new_profile
@@ -169,8 +188,33 @@ class AccountService:
                     },
                 )
         except IntegrityError as exc:
-            raise conflict_error(exc) from None
+            error = conflict_error(exc)
+            if self_service and isinstance(error, Conflict):
+                raise Conflict(*_TAKEN_SELF_SERVICE) from None
+            raise error from None
         return updated
+
+    async def _reauthenticate(
+        self, namespace: str, account_id: str, new_email: str, password: str
+    ) -> str | None:
+        """The stored hash, once ``password`` proved to be the account's; None when the email
+        does not change (nothing to prove)."""
+        async with self.db.read() as conn:
+            found = await repo.find_credentials(conn, namespace, id=account_id)
+        if found is None:
+            raise NotFound("user.update", "account not found")
+        account, stored = found
+        if new_email == account.email:
+            return None
+        if not password:
+            raise BadRequest(
+                "user.update",
+                "changing the email needs the account's current password in 'password'",
+            )
+        ok, _ = await self.hasher.verify(stored, password)
+        if not ok:
+            raise BadRequest("user.update", "password is not the account's current password")
+        return stored
 
     async def delete(self, namespace: str, id: str) -> None:
         """Delete the account and, in the same transaction, everything that names it: its

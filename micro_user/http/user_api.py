@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from micro_user.auth.models import USER
 from micro_user.errors import BadRequest
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
@@ -92,6 +93,9 @@ class UpdateRequest(WireRequest):
     username: Text = ""
     email: Text = ""
     profile: Profile = {}
+    # micro-user's addition: the current password, which a user changing their own email
+    # with a session or token must give (API keys and admins acting on others need not).
+    password: Secret = ""
 
 
 class DeleteRequest(WireRequest):
@@ -218,8 +222,18 @@ async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
     owner="id",
 )
 async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
+    identity = ctx.identity
     await ctx.services.accounts.update(
-        ctx.namespace, req.id, username=req.username, email=req.email, profile=req.profile
+        ctx.namespace,
+        req.id,
+        username=req.username,
+        email=req.email,
+        profile=req.profile,
+        password=req.password,
+        self_service=identity is not None
+        and identity.type == USER
+        and identity.namespace == ctx.namespace
+        and identity.id == req.id.strip(),
     )
     return EMPTY
 
