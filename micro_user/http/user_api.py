@@ -243,7 +243,7 @@ async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
     "Delete",
     DeleteRequest,
     Empty,
-    "Delete an account and end its sessions",
+    "Delete an account with its sessions, emailed tokens, grants and refresh tokens; its id is never reused",
     (400, 404),
     owner="id",
 )
