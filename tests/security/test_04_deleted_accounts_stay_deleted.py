@@ -147,3 +147,18 @@ def test_a_deleted_service_accounts_id_and_grants_do_not_come_back(http):
     again = admin(http, "/v1/auth/Auth/Generate", id=account_id)
     assert again.status_code == 400 and "never reused" in again.json()["detail"]
     assert http.post("/v1/auth/Auth/Token", json={"refresh_token": refresh}).status_code == 401
+
+
+def test_the_cli_delete_does_the_same(tmp_path):
+    from tests.cli.test_cli import cli_runner
+
+    cli = cli_runner(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
+    create = ("user", "create", "--id", "boss", "--email", "boss@example.com")
+    assert cli(*create, "--password", PASSWORD).returncode == 0
+    assert cli("role", "grant", "admin", "--account", "boss").returncode == 0
+    assert cli("user", "delete", "--id", "boss").returncode == 0
+    again = cli(*create, "--password", PASSWORD)
+    assert again.returncode == 1 and "never reused" in again.stderr, again.stderr
+    # No grant is left behind for the id.
+    revoke = cli("role", "revoke", "admin", "--account", "boss")
+    assert revoke.returncode != 0 and "does not hold" in revoke.stderr, revoke.stderr
