@@ -154,7 +154,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_accounts_namespace_email_skeleton"), table_name="accounts")
     op.drop_index(op.f("ix_accounts_namespace_username_skeleton"), table_name="accounts")
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_column("email_skeleton")
-        batch_op.drop_column("username_skeleton")
+    # In place (SQLite 3.35+ drops a column itself): a batch copy of the table would cascade
+    # the deletion of the old table to sessions and tokens.
+    op.drop_column("accounts", "email_skeleton")
+    op.drop_column("accounts", "username_skeleton")
     op.drop_table("used_account_ids")
