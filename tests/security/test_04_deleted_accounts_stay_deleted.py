@@ -47,7 +47,8 @@ def test_a_new_account_with_a_deleted_admins_id_or_name_is_not_admin(http, api, 
     )
     assert grant.status_code == 200, grant.text
 
-    # Everything the old account held: a session, a refresh token, a reset code, a magic link.
+    # Everything the old account held: a session, a refresh token, a reset code, a magic
+    # link, a verification link.
     session = api.ok("Login", username=name, password=PASSWORD)["session"]["id"]
     tokens = http.post("/v1/auth/Auth/Token", json={"session_id": session}).json()["token"]
     assert bearer(http, tokens["access_token"], "/v1/user/List").status_code == 200  # admin
@@ -62,6 +63,10 @@ def test_a_new_account_with_a_deleted_admins_id_or_name_is_not_admin(http, api, 
         endpoint="magic",
     )
     magic = re.search(r"/magic/([A-Za-z0-9_-]{43})", mail_body(mailbox, email, 2)).group(1)
+    api.ok(
+        "SendVerificationEmail", email=email, subject="s", text_content="$micro_verification_link"
+    )
+    verify = re.search(r"[?&]token=([A-Za-z0-9_-]+)", mail_body(mailbox, email, 3)).group(1)
 
     api.ok("Delete", id=victim_id)
 
@@ -98,6 +103,8 @@ def test_a_new_account_with_a_deleted_admins_id_or_name_is_not_admin(http, api, 
     assert api("Login", username=name, password="attacker pw 99").status_code == 401
     verified = api.ok("VerifyToken", token=magic)
     assert verified["is_valid"] is False and verified["session"]["id"] == ""
+    assert api("VerifyEmail", token=verify).status_code == 400
+    assert api.ok("Read", id=newcomer["id"])["account"]["verified"] is False
 
 
 def test_concurrent_creates_of_a_deleted_id_are_all_refused(api):
