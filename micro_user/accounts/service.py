@@ -12,6 +12,7 @@ from micro_user.abuse.protection import AbuseProtection
 from micro_user.accounts import validation as v
 from micro_user.accounts.models import Account
 from micro_user.accounts.passwords import PasswordHasher
+from micro_user.auth.models import USER
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest, Conflict, NotFound
 from micro_user.events import outbox
@@ -24,10 +25,26 @@ LIST_DEFAULT_LIMIT = 25
 LIST_MAX_LIMIT = 1000
 
 _TAKEN = {
-    "id": ("users-userId-check", "an account with this id already exists"),
-    "username": ("users-username-check", "this username is already taken"),
-    "email": ("users-email-check", "an account with this email already exists"),
+    "id": (
+        "users-userId-check",
+        "this id belongs, or belonged, to an account: ids are never reused",
+    ),
+    "username": (
+        "users-username-check",
+        "this username is already taken, or looks like one that is",
+    ),
+    "email": (
+        "users-email-check",
+        "an account with this email, or one that looks like it, already exists",
+    ),
 }
+
+# What a user changing their own account is told on any conflict: it does not say whether the
+# username or the email is taken (an admin, who may List, is told which).
+_TAKEN_SELF_SERVICE = (
+    "users-update-check",
+    "this username or email cannot be used; choose another",
+)
 
 
 def conflict_error(exc: IntegrityError) -> Exception:
@@ -118,9 +135,9 @@ class AccountService:
         if id.strip():
             return {"id": id.strip()}
         if username.strip():
-            return {"username": username.strip().lower()}
+            return {"username": v.lookup_username(username)}
         if email.strip():
-            return {"email": email.strip().lower()}
+            return {"email": v.lookup_email(email)}
         raise BadRequest(error_id, "give one of id, username or email")
 
     async def update(
@@ -131,21 +148,33 @@ class AccountService:
         username: str = "",
         email: str = "",
         profile: dict[str, str] | None = None,
+        password: str = "",
+        self_service: bool = False,
     ) -> Account:
+        """Change the given fields. ``self_service`` (a user acting on their own account with
+        a session or token): a new email needs the current ``password``, and a taken username
+        or email is one answer for both, which does not say which of them exists."""
         if not id.strip():
             raise BadRequest("user.update", "id is required")
         changes: dict[str, Any] = {}
         new_username = v.normalize_username(username) if username.strip() else ""
         new_email = v.normalize_email(email) if email.strip() else ""
         new_profile = v.check_profile(profile) if profile else None
+        proven_hash = None
+        if self_service and new_email:
+            proven_hash = await self._reauthenticate(namespace, id.strip(), new_email, password)
         try:
             async with self.db.write() as conn:
-                current = await repo.find_account(conn, namespace, id=id.strip())
-                if current is None:
+                found = await repo.find_credentials(conn, namespace, id=id.strip())
+                if found is None:
                     raise NotFound("user.update", "account not found")
+                current, stored_hash = found
                 if new_username and new_username != current.username:
                     changes["username"] = new_username
                 if new_email and new_email != current.email:
+                    if self_service and proven_hash != stored_hash:
+                        # The password changed between the check and now: check again.
+                        raise BadRequest("user.update", "the password changed meanwhile; try again")
                     changes.update(email=new_email, verified=False, verification_date=0)
                 if new_profile is not None and new_profile != current.profile:
                     changes["profile"] = new_profile
@@ -166,21 +195,54 @@ class AccountService:
                     },
                 )
         except IntegrityError as exc:
-            raise conflict_error(exc) from None
+            error = conflict_error(exc)
+            if self_service and isinstance(error, Conflict):
+                raise Conflict(*_TAKEN_SELF_SERVICE) from None
+            raise error from None
         return updated
 
+    async def _reauthenticate(
+        self, namespace: str, account_id: str, new_email: str, password: str
+    ) -> str | None:
+        """The stored hash, once ``password`` proved to be the account's; None when the email
+        does not change (nothing to prove)."""
+        async with self.db.read() as conn:
+            found = await repo.find_credentials(conn, namespace, id=account_id)
+        if found is None:
+            raise NotFound("user.update", "account not found")
+        account, stored = found
+        if new_email == account.email:
+            return None
+        if not password:
+            raise BadRequest(
+                "user.update",
+                "changing the email needs the account's current password in 'password'",
+            )
+        ok, _ = await self.hasher.verify(stored, password)
+        if not ok:
+            raise BadRequest("user.update", "password is not the account's current password")
+        return stored
+
     async def delete(self, namespace: str, id: str) -> None:
+        """Delete the account and, in the same transaction, everything that names it: its
+        sessions, pending emailed tokens, role grants and refresh tokens. (API keys belong to
+        the namespace, not to an account: there are none to remove.) Its id is never given
+        to another account (``used_account_ids``)."""
         if not id.strip():
             raise BadRequest("user.delete", "id is required")
+        account_id = id.strip()
+        now = self.clock()
         async with self.db.write() as conn:
-            if not await repo.delete_account(conn, namespace, id.strip()):
+            if not await repo.delete_account(conn, namespace, account_id):
                 raise NotFound("user.delete", "account not found")
+            await auth_repo.delete_grants_of(conn, namespace, USER, account_id)
+            await auth_repo.delete_refresh_of(conn, namespace, USER, account_id)
+            # Access tokens already issued to the account (revoke_subject bumps the version,
+            # so every instance also drops the grants from its caches).
             await auth_repo.revoke_subject(
-                conn, namespace, id.strip(), self.clock() + self.settings.access_token_ttl_seconds
+                conn, namespace, account_id, now + self.settings.access_token_ttl_seconds
             )
-            await outbox.record(
-                conn, namespace, outbox.ACCOUNT_DELETED, self.clock(), account_id=id.strip()
-            )
+            await outbox.record(conn, namespace, outbox.ACCOUNT_DELETED, now, account_id=account_id)
 
     async def list(self, namespace: str, *, offset: int = 0, limit: int = 0) -> list[Account]:
         limit = LIST_DEFAULT_LIMIT if limit <= 0 else min(limit, LIST_MAX_LIMIT)

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from precis_i18n import get_profile
+
 from micro_user.errors import BadRequest
 
 ID_MAX = 128
@@ -26,32 +28,94 @@ EMAIL_RE = re.compile(
 )
 
 
+# RFC 8265: usernames are PRECIS UsernameCaseMapped (width-mapped, so fullwidth letters become
+# ASCII; lower-cased; NFC; no spaces, controls, format or invisible characters, symbols only
+# from ASCII). The local part of an email is checked as PRECIS IdentifierClass (the same
+# repertoire, but nothing is mapped: a fullwidth or compatibility character is refused, since
+# it would name another mailbox).
+_USERNAME = get_profile("UsernameCaseMapped")
+_IDENTIFIER = get_profile("IdentifierClass")
+
+
 def _has_control(value: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value)
 
 
+def _precis(profile: object, value: str, field: str, error_id: str) -> str:
+    try:
+        return str(profile.enforce(value))  # type: ignore[attr-defined]
+    except UnicodeEncodeError as exc:
+        found = exc.object[exc.start] if exc.start < len(exc.object) else ""
+        what = f"the character U+{ord(found):04X}" if found else "this value"
+        raise BadRequest(
+            error_id,
+            f"{field}: {what} is not allowed ({exc.reason.lower()}); use letters, digits and "
+            "ASCII punctuation, without spaces, invisible or look-alike characters",
+        ) from None
+
+
+def _check_marks(value: str, field: str, error_id: str) -> None:
+    """Refuse enclosing marks, and combining marks left on an ASCII character after NFC
+    (overlays such as U+0338, or accents with no composed letter): they hide a familiar
+    name under decoration. Marks that compose (é) or belong to a script are kept."""
+    base = ""
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Me" or (category == "Mn" and base.isascii()):
+            raise BadRequest(
+                error_id, f"{field}: the combining mark U+{ord(ch):04X} is not allowed here"
+            )
+        if not category.startswith("M"):
+            base = ch
+
+
 def normalize_email(value: str, *, check_id: str = "users-email-format") -> str:
-    email = value.strip().lower()
+    email = unicodedata.normalize("NFC", value.strip().lower())
     if not email:
         raise BadRequest(check_id, "email is required")
     if len(email) > EMAIL_MAX:
         raise BadRequest(check_id, f"email is longer than {EMAIL_MAX} characters")
+    for ch in email:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            raise BadRequest(
+                check_id,
+                f"email contains the invisible or control character U+{ord(ch):04X}; remove it",
+            )
     if not EMAIL_RE.match(email):
         raise BadRequest(check_id, f"email {email!r} has a wrong format")
+    local = email.rpartition("@")[0]
+    if not local.isascii():
+        _precis(_IDENTIFIER, local, "email", check_id)
+        _check_marks(local, "email", check_id)
     return email
 
 
+def lookup_email(value: str) -> str:
+    """How an email given to find an account (Read, Login, the mail flows) is compared."""
+    return unicodedata.normalize("NFC", value.strip().lower())
+
+
 def normalize_username(value: str) -> str:
-    username = value.strip().lower()
+    username = value.strip()
+    if not username:
+        return ""
     if len(username) > USERNAME_MAX:
         raise BadRequest(
             "users-username-format", f"username is longer than {USERNAME_MAX} characters"
         )
-    if _has_control(username) or any(ch.isspace() for ch in username):
-        raise BadRequest(
-            "users-username-format", "username must not contain spaces or control characters"
-        )
+    username = _precis(_USERNAME, username, "username", "users-username-format").lower()
+    _check_marks(username, "username", "users-username-format")
     return username
+
+
+def lookup_username(value: str) -> str:
+    """How a username given to find an account is compared: as it would have been stored
+    (``ＡＬＩＣＥ`` finds alice), or trimmed and lower-cased when it is not a valid username
+    (accounts from before RFC 8265 usernames)."""
+    try:
+        return normalize_username(value)
+    except BadRequest:
+        return value.strip().lower()
 
 
 def check_id(value: str) -> str:

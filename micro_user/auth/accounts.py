@@ -94,7 +94,10 @@ class ServiceAccounts:
                     payload={"name": name[:128], "scopes": sorted(set(scopes or []))},
                 )
         except IntegrityError:
-            raise BadRequest(error_id, f"an account with id {account_id!r} exists") from None
+            raise BadRequest(
+                error_id,
+                f"the id {account_id!r} belongs, or belonged, to a service account: ids are never reused",
+            ) from None
         return AuthAccount(
             account_id,
             account_type,
@@ -147,7 +150,9 @@ class ServiceAccounts:
                 raise NotFound("auth.accounts.delete", f"no service account {id!r}")
             await repo.revoke_subject(conn, namespace, id, self.clock() + self.token_ttl)
             await repo.delete_grants_of(conn, namespace, SERVICE, id)
-            await repo.revoke_refresh_of(conn, namespace, SERVICE, id, self.clock())
+            await repo.delete_refresh_of(conn, namespace, SERVICE, id)
+            # Access tokens already issued to the account: the revocation of its `sub`
+            # (issue 8, finding 8) is called here, inside this transaction.
             await repo.bump_version(conn)
             await outbox.record(
                 conn, namespace, outbox.SERVICE_ACCOUNT_DELETED, self.clock(), account_id=id

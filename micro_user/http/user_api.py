@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from micro_user.auth.models import USER
 from micro_user.errors import BadRequest
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
@@ -72,6 +73,7 @@ class VerifyTokenResponse(WireResponse):
 
 
 class CreateRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""
     username: Text = ""
     email: Text = ""
@@ -86,10 +88,14 @@ class ReadRequest(WireRequest):
 
 
 class UpdateRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""
     username: Text = ""
     email: Text = ""
     profile: Profile = {}
+    # micro-user's addition: the current password, which a user changing their own email
+    # with a session or token must give (API keys and admins acting on others need not).
+    password: Secret = ""
 
 
 class DeleteRequest(WireRequest):
@@ -127,6 +133,7 @@ class ReadSessionRequest(WireRequest):
 
 
 class SendVerificationEmailRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""
     text_content: LongText = ""
@@ -140,6 +147,7 @@ class VerifyEmailRequest(WireRequest):
 
 
 class SendPasswordResetEmailRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""
     text_content: LongText = ""
@@ -155,6 +163,7 @@ class ResetPasswordRequest(WireRequest):
 
 
 class SendMagicLinkRequest(WireRequest):
+    text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""
     text_content: LongText = ""
@@ -213,8 +222,18 @@ async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
     owner="id",
 )
 async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
+    identity = ctx.identity
     await ctx.services.accounts.update(
-        ctx.namespace, req.id, username=req.username, email=req.email, profile=req.profile
+        ctx.namespace,
+        req.id,
+        username=req.username,
+        email=req.email,
+        profile=req.profile,
+        password=req.password,
+        self_service=identity is not None
+        and identity.type == USER
+        and identity.namespace == ctx.namespace
+        and identity.id == req.id.strip(),
     )
     return EMPTY
 
@@ -224,7 +243,7 @@ async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
     "Delete",
     DeleteRequest,
     Empty,
-    "Delete an account and end its sessions",
+    "Delete an account with its sessions, emailed tokens, grants and refresh tokens; its id is never reused",
     (400, 404),
     owner="id",
 )

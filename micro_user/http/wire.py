@@ -7,11 +7,12 @@ values as JSON strings. Errors are ``{id, code, detail, status}``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+import re
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from micro_user.accounts.models import Account, Session
 from micro_user.errors import BadRequest, ServiceError
@@ -40,6 +41,10 @@ class WireRequest(BaseModel):
         validate_by_alias=True,
         frozen=True,
     )
+
+    # Fields that hold text where TAB, LF and CR belong (mail bodies, profile values); every
+    # other string, and every map key, refuses all control characters.
+    text_fields: ClassVar[frozenset[str]] = frozenset()
 
 
 class WireResponse(BaseModel):
@@ -78,7 +83,47 @@ def decode_body(body: bytes, error_id: str) -> dict[str, Any]:
     return payload
 
 
+# C0 controls, DEL and C1 controls; the second leaves out TAB, LF and CR.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _control_error(error_id: str, where: str, found: str) -> BadRequest:
+    return BadRequest(
+        error_id,
+        f"field '{where}' contains the control character U+{ord(found):04X}; remove it",
+    )
+
+
+def _check_controls(value: Any, where: str, text: bool, error_id: str) -> None:
+    if isinstance(value, str):
+        found = (_CONTROL_IN_TEXT if text else _CONTROL).search(value)
+        if found:
+            raise _control_error(error_id, where, found.group())
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{where}.{key}" if isinstance(key, str) else where
+            if isinstance(key, str) and (found := _CONTROL.search(key)):
+                raise _control_error(error_id, f"{where} (a key)", found.group())
+            _check_controls(item, _CONTROL.sub("?", name), text, error_id)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_controls(item, f"{where}.{index}", text, error_id)
+
+
+def refuse_controls(model: type[WireRequest], payload: dict[str, Any], error_id: str) -> None:
+    """400 naming the field for a control character in any string of a request (NUL, C0, DEL,
+    C1), before anything reaches a handler or the database; TAB, LF and CR only in the model's
+    ``text_fields``. One check at decoding, for every endpoint."""
+    text_fields = model.text_fields
+    for key, value in payload.items():
+        if found := _CONTROL.search(key):
+            raise _control_error(error_id, _CONTROL.sub("?", key), found.group())
+        _check_controls(value, key, key in text_fields or to_snake(key) in text_fields, error_id)
+
+
 def parse_request(model: type[M], payload: dict[str, Any], error_id: str) -> M:
+    refuse_controls(model, payload, error_id)
     try:
         return model.model_validate(payload)
     except ValidationError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from micro_user.abuse.protection import AbuseProtection
+from micro_user.accounts import validation as v
 from micro_user.accounts.models import Account, Session
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.clock import Clock
@@ -42,7 +43,7 @@ class SessionService:
         self, namespace: str, *, username: str = "", email: str = "", password: str
     ) -> Session:
         error_id = "user.login"
-        username, email = username.strip().lower(), email.strip().lower()
+        username, email = v.lookup_username(username), v.lookup_email(email)
         if not username and not email:
             raise BadRequest(error_id, "give username or email")
         if len(password) > self.settings.password_max_length:

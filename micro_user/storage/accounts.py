@@ -9,10 +9,19 @@ import orjson
 from sqlalchemy import BigInteger, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from micro_user.accounts.confusables import email_skeleton, skeleton
 from micro_user.accounts.models import Account, Session
 from micro_user.storage import auth as auth_repo
 from micro_user.storage.database import Connection
-from micro_user.storage.tables import accounts, refresh_tokens, sessions
+from micro_user.storage.tables import (
+    accounts,
+    one_time_tokens,
+    refresh_tokens,
+    sessions,
+    used_account_ids,
+)
+
+USER = "user"
 
 ACCOUNT_COLUMNS = (
     accounts.c.namespace,
@@ -32,8 +41,10 @@ def unique_violation(exc: IntegrityError) -> str | None:
     orig: Any = exc.orig
     diag = getattr(orig, "diag", None)
     text = (getattr(diag, "constraint_name", None) or str(orig)).lower()
-    if "unique" not in text and "pk_" not in text and "uq_" not in text:
+    if not any(mark in text for mark in ("unique", "pk_", "uq_", "_skeleton")):
         return None
+    if "used_account_ids" in text:
+        return "id"
     if "email" in text:
         return "email"
     if "username" in text:
@@ -73,12 +84,24 @@ def _account_row(account: Account, password_hash: str) -> dict[str, Any]:
         "verified": account.verified,
         "verification_date": account.verification_date,
         "profile": encode_profile(account.profile),
+        "username_skeleton": skeleton(account.username) if account.username else None,
+        "email_skeleton": email_skeleton(account.email),
+    }
+
+
+def _used_id_row(account: Account) -> dict[str, Any]:
+    return {
+        "namespace": account.namespace,
+        "account_type": USER,
+        "id": account.id,
+        "created": account.created,
     }
 
 
 # Statements on the hot paths (Login, Read, ReadSession) are built once, with bound
 # parameters: building and cache-keying a statement costs more than SQLite takes to run it.
 _INSERT_ACCOUNT = insert(accounts)
+_INSERT_USED_ID = insert(used_account_ids)
 _INSERT_SESSION = insert(sessions)
 
 
@@ -123,11 +146,15 @@ def _key_params(namespace: str, id: str, username: str, email: str) -> tuple[str
 
 
 async def insert_account(conn: Connection, account: Account, password_hash: str) -> None:
+    """The account, and its id among the ids ever used: an IntegrityError (mapped to 'id')
+    when an account has or had this id."""
+    await conn.execute(_INSERT_USED_ID, _used_id_row(account))
     await conn.execute(_INSERT_ACCOUNT, _account_row(account, password_hash))
 
 
 async def insert_accounts(conn: Connection, items: list[tuple[Account, str]]) -> None:
     """Many accounts in one statement (imports)."""
+    await conn.execute(insert(used_account_ids), [_used_id_row(a) for a, _ in items])
     await conn.execute(insert(accounts), [_account_row(a, h) for a, h in items])
 
 
@@ -188,6 +215,9 @@ async def update_account(conn: Connection, namespace: str, id: str, **values: An
         values["profile"] = encode_profile(values["profile"])
     if "username" in values:
         values["username"] = values["username"] or None
+        values["username_skeleton"] = skeleton(values["username"]) if values["username"] else None
+    if "email" in values:
+        values["email_skeleton"] = email_skeleton(values["email"])
     result = await conn.execute(update(accounts).where(_by_id(namespace, id)).values(**values))
     return bool(result.rowcount)
 
@@ -214,9 +244,17 @@ async def set_password_hash(
 
 
 async def delete_account(conn: Connection, namespace: str, id: str) -> bool:
-    # Sessions and one-time tokens go with it: deleted explicitly as well as by the
-    # foreign keys' cascade, so that the result never depends on a pragma.
+    """The account row with its sessions (ended, so that tokens minted from them are
+    revoked) and pending emailed tokens (verification links, reset codes, magic links):
+    deleted explicitly as well as by the foreign keys' cascade, so that the result never
+    depends on a pragma. Its id stays in ``used_account_ids``. (Grants and refresh tokens are
+    the auth store's: see ``AccountService.delete``.)"""
     await end_sessions(conn, _session_owner(namespace, id))
+    await conn.execute(
+        delete(one_time_tokens).where(
+            one_time_tokens.c.namespace == namespace, one_time_tokens.c.account_id == id
+        )
+    )
     result = await conn.execute(delete(accounts).where(_by_id(namespace, id)))
     return bool(result.rowcount)
 

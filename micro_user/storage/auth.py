@@ -17,6 +17,7 @@ from micro_user.storage.tables import (
     roles,
     rules,
     signing_keys,
+    used_account_ids,
 )
 
 STATE = "auth"
@@ -49,6 +50,16 @@ async def read_version(conn: Connection) -> int:
 
 
 async def insert_account(conn: Connection, **values: Any) -> None:
+    """A service account, and its id among the ids ever used (IntegrityError when an account
+    has or had it: an id is never given twice)."""
+    await conn.execute(
+        insert(used_account_ids).values(
+            namespace=values["namespace"],
+            account_type=values["type"],
+            id=values["id"],
+            created=values["created"],
+        )
+    )
     await conn.execute(insert(auth_accounts).values(**values))
 
 
@@ -308,6 +319,20 @@ async def revoke_refresh_of(
         )
         .values(revoked=now)
     )
+
+
+async def delete_refresh_of(
+    conn: Connection, namespace: str, account_type: str, account_id: str
+) -> int:
+    """Every refresh token of an account (it is being deleted)."""
+    result = await conn.execute(
+        delete(refresh_tokens).where(
+            refresh_tokens.c.namespace == namespace,
+            refresh_tokens.c.account_type == account_type,
+            refresh_tokens.c.account_id == account_id,
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 # Revocations --------------------------------------------------------------------

@@ -44,10 +44,30 @@ accounts = Table(
     Column("verified", Boolean, nullable=False, default=False),
     Column("verification_date", BigInteger, nullable=False, default=0),
     Column("profile", Text, nullable=False, default="{}"),
+    # The Unicode TS #39 skeletons of the username and of the email's local part (with the
+    # domain), unique per namespace: a look-alike of an existing name is refused race-free.
+    # NULL only for rows that collided when the column was added (the older row kept it).
+    Column("username_skeleton", Text, nullable=True),
+    Column("email_skeleton", Text, nullable=True),
     PrimaryKeyConstraint("namespace", "id"),
     UniqueConstraint("namespace", "username"),
     UniqueConstraint("namespace", "email"),
     Index(None, "namespace", "created", "id"),
+    Index(None, "namespace", "username_skeleton", unique=True),
+    Index(None, "namespace", "email_skeleton", unique=True),
+)
+
+# Every account id ever given in a namespace, per kind ("user" or "service"): written with
+# the account, never deleted, so a deleted account's id is never given to another account
+# (which would inherit whatever still names that id).
+used_account_ids = Table(
+    "used_account_ids",
+    metadata,
+    Column("namespace", String(64), nullable=False),
+    Column("account_type", String(16), nullable=False),
+    Column("id", String(128), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    PrimaryKeyConstraint("namespace", "account_type", "id"),
 )
 
 sessions = Table(

@@ -102,6 +102,9 @@ type UpdateRequest struct {
 	Email string `json:"email,omitempty"`
 	// Profile replaces the whole profile when it is not empty.
 	Profile map[string]string `json:"profile,omitempty"`
+	// Password is micro-user's addition: the current password, which a user changing
+	// their own email with their session or token must give.
+	Password string `json:"password,omitempty"`
 }
 
 // UpdateResponse is the (empty) answer of [UserService.Update].

@@ -52,6 +52,11 @@ export interface UpdateParams {
   email?: string | undefined;
   /** Replaces the whole profile when given (and not empty). */
   profile?: Record<string, string> | undefined;
+  /**
+   * micro-user's addition: the current password, which a user changing their own email
+   * with their session or token must give. Sent only when given.
+   */
+  password?: string | undefined;
 }
 
 export interface DeleteParams {
@@ -209,8 +214,14 @@ export class UserService {
    * `verified`; a given profile replaces the whole profile.
    */
   async update(params: UpdateParams, options?: RequestOptions): Promise<void> {
-    const { id, username = "", email = "", profile = {} } = params;
-    const payload = { id, username, email, profile: { ...profile } };
+    const { id, username = "", email = "", profile = {}, password = "" } = params;
+    const payload = {
+      id,
+      username,
+      email,
+      profile: { ...profile },
+      ...(password ? { password } : {}),
+    };
     await this.#send("Update", payload, nothing, options);
   }
 

@@ -64,8 +64,12 @@ def read(*, id: str, username: str, email: str) -> Call[Account]:
     return Call("Read", {"id": id, "username": username, "email": email}, _account)
 
 
-def update(*, id: str, username: str, email: str, profile: Mapping[str, str] | None) -> Call[None]:
-    fields = {"id": id, "username": username, "email": email}
+def update(
+    *, id: str, username: str, email: str, profile: Mapping[str, str] | None, password: str = ""
+) -> Call[None]:
+    fields: dict[str, Any] = {"id": id, "username": username, "email": email}
+    if password:  # micro-user's addition; sent only when given (Micro knows no such field)
+        fields["password"] = password
     return Call("Update", {**fields, "profile": dict(profile or {})}, _nothing)
 
 

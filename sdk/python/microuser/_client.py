@@ -149,13 +149,18 @@ class Client:
         username: str = "",
         email: str = "",
         profile: Mapping[str, str] | None = None,
+        password: str = "",
     ) -> None:
         """Change the given fields of account ``id``; empty ones are kept. A new email
-        clears ``verified``; a given profile replaces the whole profile."""
-        self._send(_calls.update(id=id, username=username, email=email, profile=profile))
+        clears ``verified``; a given profile replaces the whole profile. A user changing
+        their own email (with their session or token) gives their current ``password``."""
+        self._send(
+            _calls.update(id=id, username=username, email=email, profile=profile, password=password)
+        )
 
     def delete(self, id: str) -> None:
-        """Delete account ``id`` and end its sessions."""
+        """Delete account ``id`` with its sessions, emailed tokens, grants and refresh
+        tokens; its id is never given to another account."""
         self._send(_calls.delete(id=id))
 
     def list(self, offset: int = 0, limit: int = 0) -> builtins.list[Account]:
@@ -351,9 +356,12 @@ class AsyncClient:
         username: str = "",
         email: str = "",
         profile: Mapping[str, str] | None = None,
+        password: str = "",
     ) -> None:
         """Change the given fields of an account; see :meth:`Client.update`."""
-        await self._send(_calls.update(id=id, username=username, email=email, profile=profile))
+        await self._send(
+            _calls.update(id=id, username=username, email=email, profile=profile, password=password)
+        )
 
     async def delete(self, id: str) -> None:
         """Delete an account and end its sessions."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import unique
-from sdk_testing import PASSWORD, Users, new_account
+from sdk_testing import PASSWORD, Users, connect, new_account
 from sdk_testing import anyio_backend_fixture as anyio_backend_fixture
 from sdk_testing import flavour_fixture as flavour_fixture
 from sdk_testing import users_fixture as users_fixture
@@ -117,3 +117,16 @@ async def test_update_password(users: Users) -> None:
     assert session.user_id == account.id
     with pytest.raises(UnauthorizedError):
         await users.login(PASSWORD, email=account.email)
+
+
+async def test_a_user_changing_their_own_email_gives_the_password(
+    users: Users, flavour: str, server
+) -> None:
+    account = await new_account(users)
+    session = await users.login(PASSWORD, username=account.username)
+    async with connect(flavour, server.base_url, session.id) as own:
+        with pytest.raises(BadRequestError):
+            await own.update(account.id, email=f"{unique()}@example.org")
+        new_email = f"{unique()}@example.org"
+        await own.update(account.id, email=new_email, password=PASSWORD)
+    assert (await users.read(id=account.id)).email == new_email
