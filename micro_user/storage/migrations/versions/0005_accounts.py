@@ -1,6 +1,6 @@
 """accounts: ids never reused, look-alike names refused
 
-Revision ID: 0005_accounts
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-03
 
@@ -26,7 +26,7 @@ from alembic import op
 
 from micro_user.accounts.confusables import email_skeleton, skeleton
 
-revision = "0005_accounts"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

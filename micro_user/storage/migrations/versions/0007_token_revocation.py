@@ -1,8 +1,8 @@
 """token revocation: session handles (sid), the access token each refresh row minted,
 and revocation records by jti, sid or sub
 
-Revision ID: 0005_token_revocation
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_token_revocation"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

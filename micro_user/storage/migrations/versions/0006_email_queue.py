@@ -1,15 +1,15 @@
 """mail queue; reset-code failures counted per code
 
-Revision ID: 0005_email_queue
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_email_queue"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
