@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -41,6 +41,7 @@ NONCE_BYTES = 12
 GENERATED_FILE_NAME = "key-encryption.key"
 ERROR_ID = "settings.key_encryption_key"
 _SEPARATORS = re.compile(r"[\s,]+")
+log = logging.getLogger("micro_user.key_encryption")
 
 
 def new_key() -> str:
@@ -93,7 +94,7 @@ class KeyRing:
                 f"signing key {kid} is sealed with key-encryption key {kek_id}, which is not "
                 f"configured (configured: {', '.join(self._ciphers)}): set "
                 "MICRO_USER_KEY_ENCRYPTION_KEY (or _FILE) to the key used before, or list it "
-                "after the new one",
+                "after the new one (lost it? 'micro-user keys rotate --now' replaces the key)",
             )
         try:
             raw = base64.b64decode(sealed)
@@ -154,7 +155,14 @@ def _create(path: Path) -> None:
             file.write(new_key() + "\n")
             file.flush()
             os.fsync(file.fileno())
-        with contextlib.suppress(FileExistsError):
+        try:
             os.link(temporary, path)
+        except FileExistsError:
+            return  # another process made it first: that one holds
     finally:
         temporary.unlink()
+    log.warning(
+        "made a key-encryption key in %s: back it up apart from the database, or set "
+        "MICRO_USER_KEY_ENCRYPTION_KEY from a separate place",
+        path,
+    )

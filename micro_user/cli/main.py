@@ -554,10 +554,11 @@ def keys_rotate(
 ) -> None:
     """Make a new signing key. It is in the JWKS at once and signs new tokens after
     MICRO_USER_KEY_PUBLISH_SECONDS (90), so that verifiers know it first; old keys verify
-    until their tokens expire."""
+    until their tokens expire. With --now it also replaces keys that no configured
+    key-encryption key opens any more."""
 
     async def work(services: Services) -> tuple[str, int]:
-        await services.signing.ensure()
+        # No ensure() first: with --now the old keys need not open (a lost key-encryption key).
         kid = await services.signing.rotate(immediately=now)
         return kid, 0 if now else services.settings.key_publish_seconds
 

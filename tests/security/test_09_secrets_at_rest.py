@@ -185,10 +185,14 @@ def test_a_wrong_key_encryption_key_is_one_clear_start_failure(tmp_path: Path) -
     first = ServerProcess(url, tmp_path).start()  # the generated key file
     first.stop()
     key_file = tmp_path / "key-encryption.key"
-    key_file.write_text(new_key() + "\n")  # someone replaced it
-    assert_one_clear_line(serve(first.env), "is not configured")
     key_file.write_text("not a key\n")
     assert_one_clear_line(serve(first.env), str(key_file), "not base64")
+    key_file.write_text(new_key() + "\n")  # the key was lost, and another put in its place
+    assert_one_clear_line(serve(first.env), "is not configured", "keys rotate --now")
+    # The way out: a new signing key at once; the old one's public part still verifies.
+    replaced = first.cli("keys", "rotate", "--now")
+    assert replaced.returncode == 0, replaced.stderr
+    ServerProcess(url, tmp_path).start().stop()
 
 
 def test_postgresql_needs_a_configured_key_encryption_key(
