@@ -7,6 +7,7 @@ are dropped.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import socket
@@ -18,6 +19,8 @@ from pathlib import Path
 from bench.driver import Connection, DriverError, Target, run_async
 
 ADMIN_KEY = "muk_bench_admin_" + secrets.token_urlsafe(24)
+# PostgreSQL needs a configured key-encryption key (SQLite makes its own next to the file).
+KEY_ENCRYPTION_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 POSTGRES_ADMIN_URL = os.environ.get(
     "MICRO_USER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -42,6 +45,7 @@ def server_env(database_url: str, workdir: Path, workers: int = 1) -> dict[str, 
     env.update(
         MICRO_USER_DATABASE_URL=database_url,
         MICRO_USER_ADMIN_KEY=ADMIN_KEY,
+        MICRO_USER_KEY_ENCRYPTION_KEY=KEY_ENCRYPTION_KEY,
         MICRO_USER_LOG_LEVEL="warning",
         MICRO_USER_WORKERS=str(workers),
         MICRO_USER_LOGIN_PER_ADDRESS_PER_MINUTE=str(10**9),

@@ -14,6 +14,7 @@ from micro_user.access.keys import KeyService
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.accounts.service import AccountService
 from micro_user.auth.accounts import ServiceAccounts
+from micro_user.auth.key_encryption import load_key_ring
 from micro_user.auth.rules import RoleService, RuleService
 from micro_user.auth.signing import SigningKeys
 from micro_user.auth.state import AuthState
@@ -89,6 +90,7 @@ class Services:
             clock,
             settings.jwt_algorithm,
             settings.access_token_ttl_seconds,
+            lambda: load_key_ring(settings),
             publish_seconds=settings.key_publish_seconds,
         )
         mail = MailQueue(db, sender or make_sender(settings), settings, clock)

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     # Longer than the JWKS cache lifetime (JWKS_MAX_AGE_SECONDS, 60 s), so that caches
     # and verifiers hold a rotated-in key before the first token it signs.
     key_publish_seconds: int = Field(default=90, ge=0, le=24 * 3600)
+    # Private signing keys are stored encrypted with this key (AES-256-GCM), held outside the
+    # database: base64 of 32 random bytes; to rotate, the new key first, then the old ones.
+    key_encryption_key: SecretStr | None = None
+    key_encryption_key_file: Path | None = Field(
+        default=None,
+        description="File holding the key-encryption key(s), in the same form as the setting.",
+    )
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     auth_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
     self_service: bool = True
@@ -153,6 +160,24 @@ class Settings(BaseSettings):
     # Queued mail is retried after this many seconds, doubling each time (up to 5 minutes),
     # until it is sent or the token it carries expires.
     mail_backoff_seconds: float = Field(default=2.0, gt=0)
+
+    @field_validator("admin_key")
+    @classmethod
+    def _admin_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from micro_user.crypto import check_secret_strength
+
+        if value is not None:
+            check_secret_strength(value.get_secret_value(), "the admin key")
+        return value
+
+    @field_validator("key_encryption_key")
+    @classmethod
+    def _key_encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from micro_user.auth.key_encryption import parse_keys
+
+        if value is not None:
+            parse_keys(value.get_secret_value())
+        return value
 
     @field_validator("default_namespace")
     @classmethod

@@ -29,7 +29,6 @@ KEY_PREFIX = "muk_"
 HINT_LENGTH = 12
 BOOTSTRAP_KEY_ID = "key_admin"
 ENV_KEY_ID = "key_env_admin"
-MIN_ENV_KEY_LENGTH = 24
 _CACHE_LIMIT = 10_000
 
 
@@ -150,11 +149,6 @@ class KeyService:
     async def _bootstrap(self, namespace: str, env_key: str | None) -> str | None:
         async with self.db.write() as conn:
             if env_key is not None:
-                if len(env_key) < MIN_ENV_KEY_LENGTH:
-                    raise BadRequest(
-                        "settings.admin_key",
-                        f"MICRO_USER_ADMIN_KEY must be at least {MIN_ENV_KEY_LENGTH} characters",
-                    )
                 await repo.upsert_key(
                     conn,
                     **self._row(namespace, "admin (MICRO_USER_ADMIN_KEY)", env_key, ENV_KEY_ID),

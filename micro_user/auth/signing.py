@@ -6,7 +6,9 @@ ones. ``rotate`` adds a new key to the JWKS at once and makes it the signer
 know a key before the first token it signs; ``rotate(immediately=True)``
 switches at once. Old keys keep verifying (and stay in the JWKS) until every
 token they signed has expired. Private keys are never put in a response or a
-log line.
+log line, and are stored sealed with the key-encryption key (``key_encryption``):
+``ensure`` seals any plaintext ones left from before, ``rewrap`` re-seals every one
+with the current key-encryption key.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import base64
 import binascii
 import secrets
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +26,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from micro_user.auth.key_encryption import KeyRing
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest
 from micro_user.storage import auth as repo
@@ -90,6 +94,7 @@ class SigningKeys:
         clock: Clock,
         algorithm: str,
         access_ttl: int,
+        key_ring: Callable[[], KeyRing],
         *,
         publish_seconds: int = JWKS_MAX_AGE_SECONDS + 30,
     ) -> None:
@@ -103,11 +108,30 @@ class SigningKeys:
         self.algorithm = algorithm
         self.access_ttl = access_ttl
         self.publish_seconds = publish_seconds
+        # Read when first needed: commands that never sign need no key-encryption key.
+        self._make_ring = key_ring
+        self._ring: KeyRing | None = None
         self._loaded: _Loaded | None = None
 
+    @property
+    def ring(self) -> KeyRing:
+        if self._ring is None:
+            self._ring = self._make_ring()
+        return self._ring
+
+    def check_key_ring(self) -> None:
+        """Read the key-encryption key now; raises ``ServiceError`` saying what to set."""
+        _ = self.ring
+
     async def ensure(self) -> None:
-        """Create the first signing key, unless one is active (safe from several instances)."""
+        """Seal plaintext keys, and create the first signing key unless one is active
+        (safe from several instances)."""
+        ring = self.ring
         async with self.db.write() as conn:
+            for row in await repo.private_keys(conn, unsealed_only=True):
+                await repo.store_private_key(
+                    conn, row.kid, *ring.seal(row.kid, row.private_jwk.encode())
+                )
             if not await repo.has_active_key(conn):
                 await self._insert_new(conn)
                 await repo.bump_version(conn)
@@ -123,14 +147,33 @@ class SigningKeys:
         await self.load()
         return kid
 
+    async def rewrap(self) -> int:
+        """Seal every private key with the current key-encryption key; how many there are.
+        A key sealed with a key-encryption key that is not configured stops it unchanged."""
+        ring = self.ring
+        async with self.db.write() as conn:
+            rows = await repo.private_keys(conn)
+            for row in rows:
+                await repo.store_private_key(
+                    conn, row.kid, *ring.seal(row.kid, self._private_json(row))
+                )
+        return len(rows)
+
+    def _private_json(self, row: Any) -> bytes:
+        if row.kek_id is None:  # stored before keys were sealed (until the next start)
+            return str(row.private_jwk).encode()
+        return self.ring.open(row.kid, row.kek_id, row.private_jwk)
+
     async def _insert_new(self, conn: Any) -> str:
         kid = secrets.token_hex(8)
         key = _generate(self.algorithm, kid)
+        kek_id, sealed = self.ring.seal(kid, orjson.dumps(key.as_dict(private=True)))
         await repo.insert_signing_key(
             conn,
             kid=kid,
             algorithm=self.algorithm,
-            private_jwk=orjson.dumps(key.as_dict(private=True)).decode(),
+            private_jwk=sealed,
+            kek_id=kek_id,
             public_jwk=orjson.dumps(key.as_dict(private=False)).decode(),
             created=self.clock(),
         )
@@ -170,7 +213,9 @@ class SigningKeys:
             published.append(public)
             verifiers[row.kid] = (row.algorithm, _KEY_TYPES[row.algorithm].import_key(public))
             if row.retired is None or row.retired > now:
-                private = _KEY_TYPES[row.algorithm].import_key(orjson.loads(row.private_jwk))
+                private = _KEY_TYPES[row.algorithm].import_key(
+                    orjson.loads(self._private_json(row))
+                )
                 signers.append(_Signer(row.kid, row.algorithm, private, row.retired))
         # The key whose signing time ends first signs first; the one with no end signs last.
         signers.sort(key=lambda s: (s.until is None, s.until or 0))

@@ -61,9 +61,18 @@ Namespace = Annotated[str, typer.Option("--namespace", "-n", help="Namespace (te
 
 
 def settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return Settings()
-    except Exception as exc:  # pydantic ValidationError: say which setting is wrong
+    except ValidationError as exc:
+        # One line per wrong setting, named as it is set; never the value (it may be a secret).
+        for error in exc.errors():
+            name = "MICRO_USER_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"error: invalid configuration: {name}: {message}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    except Exception as exc:  # e.g. an unreadable MICRO_USER_CONFIG file
         fail(f"invalid configuration: {exc}")
         raise  # unreachable
 
@@ -545,10 +554,11 @@ def keys_rotate(
 ) -> None:
     """Make a new signing key. It is in the JWKS at once and signs new tokens after
     MICRO_USER_KEY_PUBLISH_SECONDS (90), so that verifiers know it first; old keys verify
-    until their tokens expire."""
+    until their tokens expire. With --now it also replaces keys that no configured
+    key-encryption key opens any more."""
 
     async def work(services: Services) -> tuple[str, int]:
-        await services.signing.ensure()
+        # No ensure() first: with --now the old keys need not open (a lost key-encryption key).
         kid = await services.signing.rotate(immediately=now)
         return kid, 0 if now else services.settings.key_publish_seconds
 
@@ -559,6 +569,20 @@ def keys_rotate(
         "MICRO_USER_AUTH_REFRESH_SECONDS)",
         err=True,
     )
+
+
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Seal every private signing key with the current key-encryption key (the first of
+    MICRO_USER_KEY_ENCRYPTION_KEY or its file). Run it after putting a new key-encryption key
+    first on every instance; then the old one can be removed."""
+
+    async def work(services: Services) -> tuple[int, str]:
+        count = await services.signing.rewrap()
+        return count, services.signing.ring.current
+
+    count, current = run(work)
+    typer.echo(f"sealed {count} signing key(s) with key-encryption key {current}", err=True)
 
 
 @keys_app.command("list")
@@ -652,6 +676,15 @@ def audit(
 # export / import -------------------------------------------------------------
 
 
+def private_file(path: Path) -> Any:
+    """``path`` opened for writing, readable by this user only (even if it existed)."""
+    import os
+
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "wb")
+
+
 @app.command("export")
 def export(
     output: Annotated[
@@ -666,7 +699,7 @@ def export(
 
     async def work(services: Services) -> int:
         count = 0
-        stream = output.open("wb") if output else sys.stdout.buffer
+        stream = private_file(output) if output else sys.stdout.buffer
         try:
             async for line in export_accounts(services, namespace or None):
                 stream.write(line + b"\n")

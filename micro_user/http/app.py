@@ -19,6 +19,7 @@ from typing import Any
 from microuser.rules import Resource
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -42,6 +43,7 @@ from micro_user.http.client import address_of
 from micro_user.http.endpoints import Context, Endpoint, registry
 from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
+from micro_user.http.headers import SecurityHeaders
 from micro_user.http.oauth import OAuth
 from micro_user.http.openapi import docs_page, openapi_document
 from micro_user.http.wire import decode_body, encode, error_body, parse_request
@@ -241,6 +243,7 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
 async def prepare(services: Services) -> None:
     """Migrate (when configured) and make sure an admin key exists; print a new one once."""
     settings = services.settings
+    services.signing.check_key_ring()  # a missing or wrong one stops us before any change
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade, settings.resolved_database_url)
     await services.start()
@@ -335,6 +338,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=routes,
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
+        middleware=[Middleware(SecurityHeaders)],
     )
     app.state.services = services
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from http import HTTPStatus
 from typing import Any
@@ -24,6 +26,12 @@ ERROR_SCHEMA = {
     "additionalProperties": False,
 }
 COMMON_ERRORS = (401, 413, 503)
+# The docs page's only style; the Content-Security-Policy allows it by its hash and
+# nothing else (the page has no script, so it works offline and no CDN can change it).
+DOCS_STYLE = "body{font-family:sans-serif;max-width:52rem;margin:2rem auto}section{border-top:1px solid #ddd}"
+DOCS_STYLE_HASH = (
+    "sha256-" + base64.b64encode(hashlib.sha256(DOCS_STYLE.encode()).digest()).decode()
+)
 REF = "#/components/schemas/{model}"
 
 
@@ -113,8 +121,7 @@ def docs_page(document: dict[str, Any]) -> str:
         )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>micro-user API</title>"
-        "<style>body{font-family:sans-serif;max-width:52rem;margin:2rem auto}"
-        "section{border-top:1px solid #ddd}</style></head><body>"
+        f"<style>{DOCS_STYLE}</style></head><body>"
         "<h1>micro-user API</h1><p>Send <code>Authorization: Bearer &lt;api key&gt;</code> and a JSON body. "
         "Errors are <code>{id, code, detail, status}</code>. The machine-readable description is "
         "<a href='/openapi.json'>/openapi.json</a>.</p>" + "".join(sections) + "</body></html>"

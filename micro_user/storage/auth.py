@@ -264,6 +264,22 @@ async def retire_signing_keys(conn: Connection, at: int) -> None:
     )
 
 
+async def private_keys(conn: Connection, *, unsealed_only: bool = False) -> list[Any]:
+    """Every signing key's id and stored private part (only the plaintext ones, or all)."""
+    query = select(signing_keys.c.kid, signing_keys.c.kek_id, signing_keys.c.private_jwk)
+    if unsealed_only:
+        query = query.where(signing_keys.c.kek_id.is_(None))
+    return list(await conn.execute(query.order_by(signing_keys.c.kid)))
+
+
+async def store_private_key(conn: Connection, kid: str, kek_id: str, private_jwk: str) -> None:
+    await conn.execute(
+        update(signing_keys)
+        .where(signing_keys.c.kid == kid)
+        .values(kek_id=kek_id, private_jwk=private_jwk)
+    )
+
+
 async def has_active_key(conn: Connection) -> bool:
     row = await conn.execute(
         select(signing_keys.c.kid).where(signing_keys.c.retired.is_(None)).limit(1)

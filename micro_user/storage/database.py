@@ -13,6 +13,8 @@ PostgreSQL uses the async engine (psycopg).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -53,8 +55,22 @@ def is_sqlite(url: URL) -> bool:
 
 
 def ensure_sqlite_dir(url: URL) -> None:
-    if is_sqlite(url) and url.database and url.database != ":memory:":
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    """Make the database's folder (0700 when we make it) and file (0600) before SQLite opens
+    it: the file holds password hashes, and SQLite gives its -wal and -shm files the mode of
+    the database file. A file left open to others by an older version is closed to them."""
+    if not is_sqlite(url) or not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database).expanduser()
+    if not path.parent.is_dir():
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # absent, or not ours to change
+            mode = file.stat().st_mode
+            if mode & 0o077 and file.stat().st_uid == os.getuid():
+                file.chmod(mode & 0o700)
 
 
 def configure_sqlite(

@@ -220,8 +220,11 @@ signing_keys = Table(
     metadata,
     Column("kid", String(64), primary_key=True),
     Column("algorithm", String(16), nullable=False),
-    # The private JWK. It never leaves the service: no endpoint or log shows it.
+    # The private JWK, sealed with the key-encryption key ``kek_id`` (auth.key_encryption;
+    # NULL: plaintext, from before 0005, sealed at the next start). It never leaves the
+    # service: no endpoint or log shows it.
     Column("private_jwk", Text, nullable=False),
+    Column("kek_id", String(32), nullable=True),
     Column("public_jwk", Text, nullable=False),
     Column("created", BigInteger, nullable=False),
     # Set when a newer key took over signing; it still verifies until its tokens expire.

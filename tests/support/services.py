@@ -3,6 +3,7 @@ and micro-user itself as a separate process speaking real HTTP."""
 
 from __future__ import annotations
 
+import base64
 import email
 import os
 import secrets
@@ -31,6 +32,9 @@ REQUIRE = {
     if part.strip()
 }
 ADMIN_KEY = "muk_test_admin_" + secrets.token_urlsafe(24)
+# PostgreSQL instances must share a key-encryption key; on SQLite each database gets its own
+# file next to it, as on a default install.
+KEY_ENCRYPTION_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 RELAXED_LIMITS = {
     "MICRO_USER_LOGIN_PER_ADDRESS_PER_MINUTE": "100000",
     "MICRO_USER_LOGIN_PER_ACCOUNT_PER_MINUTE": "100000",
@@ -209,6 +213,11 @@ class ServerProcess:
             # which tests/api/test_abuse.py checks on a server with the defaults.
             **RELAXED_LIMITS,
             "XDG_DATA_HOME": str(workdir / "xdg"),
+            **(
+                {"MICRO_USER_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY}
+                if database_url.startswith("postgres")
+                else {}
+            ),
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -1,0 +1,100 @@
+"""Finding 14 (operator-chosen secrets): ``MICRO_USER_ADMIN_KEY`` of 24 times ``a`` was
+accepted. The attacker guesses the admin key an operator typed; a key that is long but
+guessable must be refused at start, before anything is made on disk."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from micro_user.crypto import MIN_SECRET_BITS, estimated_bits
+from tests.support.services import ServerProcess
+
+WEAK_ADMIN_KEYS = {
+    "one letter": "a" * 24,
+    "a short pattern": "abc" * 16,
+    "a dictionary phrase": "correcthorsebatterystaplecorrecthorsebatterystaple",
+    "common words": "password letmein dragon monkey sunshine qwerty123",
+    "a keyboard walk": "qwertyuiopasdfghjklzxcvbnm1234567890",
+}
+
+
+def start(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    xdg = tmp_path / "xdg"
+    return subprocess.run(
+        [sys.executable, "-m", "micro_user", "serve", "--port", "0"],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("MICRO_USER_")},
+            "XDG_DATA_HOME": str(xdg),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_refused_before_disk(
+    result: subprocess.CompletedProcess[str], tmp_path: Path, setting: str, secret: str
+) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: invalid configuration: {setting}: ")
+    assert "guessable" in lines[0] or "bytes" in lines[0] or "base64" in lines[0]
+    assert secret not in result.stderr  # the refused secret is not echoed
+    assert not (tmp_path / "xdg").exists()  # no data directory, no database
+
+
+@pytest.mark.parametrize("name", WEAK_ADMIN_KEYS)
+def test_a_guessable_admin_key_is_refused(name: str, tmp_path: Path) -> None:
+    key = WEAK_ADMIN_KEYS[name]
+    assert len(key) >= 24  # length alone would have let it in
+    result = start(tmp_path, {"MICRO_USER_ADMIN_KEY": key})
+    assert_refused_before_disk(result, tmp_path, "MICRO_USER_ADMIN_KEY", key)
+
+
+def test_a_random_admin_key_is_accepted(tmp_path: Path) -> None:
+    key = "muk_" + secrets.token_urlsafe(32)
+    instance = ServerProcess("", tmp_path, {"MICRO_USER_ADMIN_KEY": key}).start()
+    try:
+        answer = httpx.post(
+            f"{instance.base_url}/v1/user/List", json={}, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert answer.status_code == 200, answer.text
+    finally:
+        instance.stop()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "muk_" + secrets.token_urlsafe(32),
+        secrets.token_hex(32),
+        "muk_gotest_" + secrets.token_hex(16),  # the Go SDK's tests: 128 random bits
+        base64.b64encode(secrets.token_bytes(32)).decode(),
+    ],
+)
+def test_random_keys_pass_the_estimate(key: str) -> None:
+    assert estimated_bits(key) >= MIN_SECRET_BITS, key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        base64.b64encode(b"a" * 32).decode(),  # 32 bytes, but one value
+        base64.b64encode(b"abcd" * 8).decode(),
+        base64.b64encode(secrets.token_bytes(16)).decode(),  # random, but 16 bytes
+        "not base64 at all!",
+    ],
+)
+def test_a_weak_or_malformed_key_encryption_key_is_refused(key: str, tmp_path: Path) -> None:
+    result = start(tmp_path, {"MICRO_USER_KEY_ENCRYPTION_KEY": key})
+    assert_refused_before_disk(result, tmp_path, "MICRO_USER_KEY_ENCRYPTION_KEY", key)
