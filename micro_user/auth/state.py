@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from cachetools import LRUCache
 from microuser.rules import RuleSet
 
 from micro_user.auth.rules import BUILTIN_RULES, RuleService
@@ -23,6 +24,9 @@ from micro_user.storage import auth as repo
 from micro_user.storage.database import Database
 
 log = logging.getLogger("micro_user.auth")
+# Namespaces without rules of their own are evaluated with the built-in rules alone; their
+# rule sets are made on demand (any client can name a namespace), so at most this many are kept.
+BUILTIN_ONLY_CACHE_SIZE = 1024
 
 
 class AuthState:
@@ -40,14 +44,15 @@ class AuthState:
         self.clock = clock
         self.on_change = on_change
         self.version = -1
-        self.rulesets: dict[str, RuleSet] = {}
+        self.rulesets: dict[str, RuleSet] = {}  # as loaded: the namespaces that have rules
+        self.builtin_only: LRUCache[str, RuleSet] = LRUCache(BUILTIN_ONLY_CACHE_SIZE)
         self.revoked: frozenset[str] = frozenset()
         self._lock = asyncio.Lock()
 
     def ruleset(self, namespace: str) -> RuleSet:
-        found = self.rulesets.get(namespace)
+        found = self.rulesets.get(namespace) or self.builtin_only.get(namespace)
         if found is None:
-            found = self.rulesets[namespace] = RuleSet(namespace, BUILTIN_RULES)
+            found = self.builtin_only[namespace] = RuleSet(namespace, BUILTIN_RULES)
         return found
 
     async def refresh(self, force: bool = False) -> bool:
@@ -61,6 +66,7 @@ class AuthState:
             rulesets = await self.rules.load_all()
             await self.signing.load()
             self.rulesets, self.revoked, self.version = rulesets, frozenset(revoked), version
+            self.builtin_only.clear()
             self.on_change()
             return True
 
