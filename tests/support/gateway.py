@@ -180,3 +180,24 @@ def raw_request(
         return status, json.loads(body)
     except ValueError:
         return status, body.decode("latin-1")
+
+
+@contextmanager
+def instance(server: ServerProcess, workdir: Path, env: dict[str, str]) -> Iterator[ServerProcess]:
+    """Another micro-user on ``server``'s database, with settings of its own (a gateway kind,
+    routes, ...)."""
+    other = ServerProcess(server.env["MICRO_USER_DATABASE_URL"], workdir, env).start()
+    try:
+        yield other
+    finally:
+        other.stop()
+
+
+def wait_for_log(process: ServerProcess, text: str, timeout: float = 10.0) -> str:
+    """The server's log once it holds ``text`` (lines are written after the answer)."""
+    deadline = time.monotonic() + timeout
+    while text not in (log := process.log()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} not in the server log:\n{log[-2000:]}")
+        time.sleep(0.05)
+    return log
