@@ -74,6 +74,8 @@ def canonical_path(target: str) -> str:
             "the path holds a ';', a '\\', a space, a control or a non-ASCII character"
             " (percent-encode what is meant)"
         )
+    if "%" not in path and "/." not in path and "//" not in path:
+        return path  # nothing to decode, no dot or empty segments: already canonical
     segments: list[str] = []
     last = ""
     for raw in path.split("/")[1:]:
