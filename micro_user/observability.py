@@ -12,6 +12,7 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import Sized
 from contextvars import ContextVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -48,6 +49,12 @@ HASH_SECONDS = Histogram(
 OUTBOX_BACKLOG = Gauge(
     "micro_user_outbox_backlog", "Webhook deliveries waiting.", registry=registry
 )
+CACHE_ENTRIES = Gauge(
+    "micro_user_cache_entries",
+    "Entries held by a bounded in-process cache, by cache.",
+    ["cache"],
+    registry=registry,
+)
 DELIVERY_FAILURES = Counter(
     "micro_user_delivery_failures",
     "Webhook deliveries that failed, by outcome.",
@@ -65,6 +72,11 @@ MAILS = Counter(
     ["outcome"],
     registry=registry,
 )
+
+
+def watch_cache(name: str, cache: Sized) -> None:
+    """Report the size of ``cache`` in ``micro_user_cache_entries``."""
+    CACHE_ENTRIES.labels(name).set_function(lambda: len(cache))
 
 
 def metrics_text() -> bytes:

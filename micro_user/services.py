@@ -26,6 +26,7 @@ from micro_user.email.senders import MailSender, make_sender
 from micro_user.events import outbox
 from micro_user.events.audit import AuditLog
 from micro_user.events.webhooks import Dispatcher, WebhookService
+from micro_user.observability import watch_cache
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage.auth import delete_expired_auth
@@ -95,6 +96,7 @@ class Services:
         )
         mail = MailQueue(db, sender or make_sender(settings), settings, clock)
         state = AuthState(db, rules, signing, clock, on_change=lambda: forget_caches(keys))
+        watch_cache("rule_sets", state.builtin_only)
         tokens = TokenService(db, signing, service_accounts, state, settings, clock)
         return cls(
             settings=settings,

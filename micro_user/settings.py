@@ -106,9 +106,14 @@ class Settings(BaseSettings):
     auth_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
     self_service: bool = True
     session_cookie: str = "micro_session"
+    # Which gateway asks /auth/forward: only its headers name the request that is judged.
+    gateway_kind: str = Field(default="nginx", pattern="^(nginx|traefik|envoy)$")
+    # Whose rules judge anonymous requests at the gateway (empty: default_namespace).
+    gateway_namespace: str = ""
     gateway_routes: str = Field(
         default="",
-        description="JSON list of {prefix, type, name} mapping gateway paths to resources.",
+        description="JSON list of {prefix, type, name[, endpoint, namespace]} mapping gateway"
+        " paths to resources.",
     )
 
     # Abuse protection
@@ -185,6 +190,13 @@ class Settings(BaseSettings):
         from micro_user.accounts.validation import check_namespace
 
         return check_namespace(value)
+
+    @field_validator("gateway_namespace")
+    @classmethod
+    def _gateway_namespace(cls, value: str) -> str:
+        from micro_user.accounts.validation import check_namespace
+
+        return check_namespace(value) if value else value
 
     @classmethod
     def settings_customise_sources(

@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from sqlalchemy.exc import IntegrityError
 
 from micro_user.accounts.validation import check_namespace
@@ -48,7 +49,11 @@ class KeyService:
         self.db = db
         self.clock = clock
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[Identity | None, float]] = {}
+        # Unknown keys are remembered too (as None), so the bound matters: guesses evict
+        # the least recently used lookups, not every lookup at once.
+        self._cache: TTLCache[str, Identity | None] = TTLCache(
+            _CACHE_LIMIT, ttl=cache_seconds or 1.0, timer=time.monotonic
+        )
 
     def _row(
         self,
@@ -120,10 +125,10 @@ class KeyService:
 
     async def authenticate(self, secret: str) -> Identity | None:
         secret_hash = digest(secret)
-        now = time.monotonic()
-        cached = self._cache.get(secret_hash)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        try:
+            return self._cache[secret_hash]
+        except KeyError:  # never looked up, or expired
+            pass
         async with self.db.read() as conn:
             row = await repo.find_active_by_hash(conn, secret_hash)
         identity = (
@@ -132,9 +137,7 @@ class KeyService:
             else None
         )
         if self.cache_seconds > 0:
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[secret_hash] = (identity, now + self.cache_seconds)
+            self._cache[secret_hash] = identity
         return identity
 
     async def bootstrap(self, namespace: str, env_key: str | None) -> str | None:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from microuser.rules import RuleSet
 
 from micro_user.auth.rules import BUILTIN_RULES, RuleService
@@ -24,6 +25,9 @@ from micro_user.storage import auth as repo
 from micro_user.storage.database import Database
 
 log = logging.getLogger("micro_user.auth")
+# Namespaces without rules of their own are evaluated with the built-in rules alone; their
+# rule sets are made on demand (any client can name a namespace), so at most this many are kept.
+BUILTIN_ONLY_CACHE_SIZE = 1024
 
 
 class AuthState:
@@ -41,7 +45,8 @@ class AuthState:
         self.clock = clock
         self.on_change = on_change
         self.version = -1
-        self.rulesets: dict[str, RuleSet] = {}
+        self.rulesets: dict[str, RuleSet] = {}  # as loaded: the namespaces that have rules
+        self.builtin_only: LRUCache[str, RuleSet] = LRUCache(BUILTIN_ONLY_CACHE_SIZE)
         # What is refused, looked up on every use of an access token (a set lookup each).
         self.revoked_jti: frozenset[str] = frozenset()
         self.revoked_sid: frozenset[str] = frozenset()
@@ -84,9 +89,9 @@ class AuthState:
         }
 
     def ruleset(self, namespace: str) -> RuleSet:
-        found = self.rulesets.get(namespace)
+        found = self.rulesets.get(namespace) or self.builtin_only.get(namespace)
         if found is None:
-            found = self.rulesets[namespace] = RuleSet(namespace, BUILTIN_RULES)
+            found = self.builtin_only[namespace] = RuleSet(namespace, BUILTIN_RULES)
         return found
 
     async def refresh(self, force: bool = False) -> bool:
@@ -105,6 +110,7 @@ class AuthState:
             await self.signing.load()
             self.rulesets, self.version = rulesets, version
             self._cache_revocations(revoked)
+            self.builtin_only.clear()
             self.on_change()
             return True
 

@@ -17,6 +17,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
+
 from micro_user.auth.accounts import ServiceAccounts
 from micro_user.auth.models import SERVICE, USER, Identity, TokenPair
 from micro_user.auth.rules import ADMIN_ROLE
@@ -85,7 +87,7 @@ class TokenService:
         self.clock = clock
         # Tokens already checked: the signature of a token never changes, only its
         # revocation (checked on every use) and its expiry (kept with it).
-        self._verified: dict[str, tuple[Identity, dict[str, Any]]] = {}
+        self._verified: LRUCache[str, tuple[Identity, dict[str, Any]]] = LRUCache(_VERIFIED_LIMIT)
 
     def lifetime(self, asked: int = 0) -> int:
         """Seconds an access token lives: as asked (Auth.Token's ``token_expiry``), never
@@ -271,8 +273,6 @@ class TokenService:
             )
             if not identity.id or not identity.namespace:
                 raise InvalidToken("token without subject or issuer")
-            if len(self._verified) >= _VERIFIED_LIMIT:
-                self._verified.clear()
             cached = self._verified[token] = (identity, claims)
         if self.state.refuses(cached[1]):
             raise InvalidToken("token revoked")

@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 
 from micro_user.accounts.models import Account
 from micro_user.storage import events as repo
@@ -54,7 +55,8 @@ class Subscriptions:
     """
 
     def __init__(self) -> None:
-        self._by_namespace: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        # Bounded: events of many namespaces must not keep every namespace's list.
+        self._by_namespace: LRUCache[str, list[tuple[str, frozenset[str]]]] = LRUCache(1024)
 
     def forget(self) -> None:
         self._by_namespace.clear()

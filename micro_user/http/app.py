@@ -92,6 +92,13 @@ def merged_payload(body: dict[str, Any], request: Request) -> dict[str, Any]:
     return body
 
 
+def logged_path(request: Request) -> str:
+    """The path a log line names: the request's, unless its handler chose what to log
+    (``request.state.log_path``; the gateway endpoint's path carries the original one)."""
+    chosen = request.scope.get("state", {}).get("log_path")
+    return str(chosen) if chosen else str(request.scope["path"])
+
+
 async def respond(
     request: Request, work: Callable[[], Awaitable[Response]], label: str
 ) -> Response:
@@ -105,12 +112,12 @@ async def respond(
     except ServiceError as exc:
         response = error_response(exc)
     except (OperationalError, DBAPIError) as exc:
-        log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
+        log.error("database error on %s: %s", logged_path(request), type(exc.orig).__name__)
         response = error_response(
             Unavailable("micro-user.database", "the database is unavailable; try again")
         )
     except Exception:
-        log.exception("unhandled error on %s", request.url.path)
+        log.exception("unhandled error on %s", logged_path(request))
         response = error_response(
             ServiceError("micro-user.internal", "internal error; the server log has the details")
         )
@@ -128,7 +135,7 @@ async def respond(
         log.info(
             "%s %s %d %.1fms",
             request.method,
-            request.scope["path"],
+            logged_path(request),
             response.status_code,
             elapsed * 1000,
         )

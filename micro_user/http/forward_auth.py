@@ -1,15 +1,24 @@
 """Enforcement at API gateways: one endpoint that answers "may this request pass?".
 
-It speaks the conventions of nginx ``auth_request`` (X-Original-Method and
-X-Original-URI), Traefik ForwardAuth (X-Forwarded-Method, X-Forwarded-Uri,
-X-Forwarded-Host) and Envoy ext_authz in HTTP mode (the original method, and
-the original path appended to ``/auth/forward``). The request is mapped to a
-resource: by the configured routes (``MICRO_USER_GATEWAY_ROUTES``), else by
-the Micro convention ``/v1/{service}/{Endpoint}`` to
+One gateway kind is configured (``MICRO_USER_GATEWAY_KIND``) and only its way of
+naming the original request is read: nginx ``auth_request`` (X-Original-URI and
+X-Original-Method, as the README's configuration sets them), Traefik ForwardAuth
+(X-Forwarded-Uri, X-Forwarded-Method, X-Forwarded-Host) or Envoy ext_authz in HTTP
+mode (the original method, and the original path appended, as sent, to
+``/auth/forward``). Those gateways pass the client's own headers on, so a path
+header of another kind that disagrees with the configured one is refused.
+
+The request target is judged by its canonical path (``microuser.paths``); an
+ambiguous one is refused. The canonical path is mapped to a resource: by the
+configured routes (``MICRO_USER_GATEWAY_ROUTES``, prefixes matching whole
+segments), else by the Micro convention ``/v1/{service}/{Endpoint}`` to
 ``service:{service}:{Service}.{Endpoint}``, else to ``api:{host}:{path}``. The
 caller may present a bearer access token, an API key, a session id, or the
-session cookie. The answer is 200 with identity headers for the upstream,
-401 (no valid credentials) or 403 (not allowed).
+session cookie. Whose rules decide is never the client's choice: the
+identity's namespace, else the route's or the gateway's
+(``MICRO_USER_GATEWAY_NAMESPACE``). The answer is 200 with identity headers for
+the upstream, 401 (no valid credentials) or 403 (not allowed, or a request that
+cannot be judged: nginx turns any other status into a 500).
 """
 
 from __future__ import annotations
@@ -17,20 +26,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
-from microuser.rules import Resource, resource_for_path
+from microuser.paths import AmbiguousPath, canonical_path
+from microuser.rules import SERVICE, Resource, resource_for_path
 from starlette.requests import Request
 from starlette.responses import Response
 
 from micro_user.access.guard import credential_from_header
+from micro_user.accounts.validation import check_namespace
 from micro_user.auth.models import Identity
 from micro_user.errors import BadRequest, ServiceError, TooManyRequests
 from micro_user.http.client import address_of
 from micro_user.services import Services
 
 PREFIX = "/auth/forward"
+# The header that names the original request target, per gateway kind (Envoy: the path).
+PATH_HEADERS = {"nginx": "x-original-uri", "traefik": "x-forwarded-uri"}
+METHOD_HEADERS = {"nginx": "x-original-method", "traefik": "x-forwarded-method"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +52,33 @@ class Route:
     type: str
     name: str
     endpoint: str = ""
+    namespace: str = ""
+
+    def matches(self, path: str) -> bool:
+        """Whole segments only: ``/api`` matches ``/api`` and ``/api/x``, not ``/apiary``."""
+        base = self.prefix.rstrip("/")
+        return path == base or path.startswith(base + "/")
+
+
+class Refused(Exception):
+    """A request the gateway endpoint cannot judge (403, with the reason)."""
+
+
+def _route(item: Any) -> Route:
+    route = Route(
+        str(item["prefix"]),
+        str(item["type"]),
+        str(item["name"]),
+        str(item.get("endpoint", "")),
+        check_namespace(str(item["namespace"])) if item.get("namespace") else "",
+    )
+    try:
+        canonical = canonical_path(route.prefix)
+    except AmbiguousPath as exc:
+        raise ValueError(f"prefix {route.prefix!r}: {exc}") from None
+    if canonical != route.prefix:
+        raise ValueError(f"prefix {route.prefix!r} is not canonical: write {canonical!r}")
+    return route
 
 
 def parse_routes(raw: str) -> list[Route]:
@@ -46,45 +86,65 @@ def parse_routes(raw: str) -> list[Route]:
         return []
     try:
         items: Any = orjson.loads(raw)
-        routes = [
-            Route(str(i["prefix"]), str(i["type"]), str(i["name"]), str(i.get("endpoint", "")))
-            for i in items
-        ]
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        routes = [_route(i) for i in items]
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise BadRequest(
             "settings.gateway_routes",
-            f"MICRO_USER_GATEWAY_ROUTES must be a JSON list of {{prefix, type, name}} ({exc})",
+            "MICRO_USER_GATEWAY_ROUTES must be a JSON list of {prefix, type, name} with"
+            f" optional endpoint and namespace, prefixes canonical paths ({exc})",
         ) from None
     return sorted(routes, key=lambda r: len(r.prefix), reverse=True)
 
 
-def resource_for(path: str, host: str, routes: list[Route]) -> Resource:
+def resource_for(path: str, host: str, routes: list[Route]) -> tuple[Resource, Route | None]:
+    """The resource a canonical path is judged as, and the route that named it (if one did);
+    ``AmbiguousPath`` for a Micro-style path that is not one."""
     for route in routes:
-        if path.startswith(route.prefix):
-            return Resource(route.type, route.name, route.endpoint or path)
-    return resource_for_path(path, host.split(":")[0] or "gateway")
+        if route.matches(path):
+            return Resource(route.type, route.name, route.endpoint or path), route
+    return resource_for_path(path, host.split(":")[0] or "gateway"), None
 
 
-def original_request(request: Request) -> tuple[str, str, str]:
-    """(method, path, host) of the request the gateway asks about."""
+def original_request(request: Request, kind: str) -> tuple[str, str, str]:
+    """(method, target, host) of the request the gateway asks about, read the way ``kind``
+    sends it; ``Refused`` when that way is missing or another kind's path header disagrees."""
     headers = request.headers
-    method = headers.get("x-original-method") or headers.get("x-forwarded-method")
-    uri = headers.get("x-original-uri") or headers.get("x-forwarded-uri")
-    if uri is None:
-        # Envoy ext_authz (HTTP): the original path follows our prefix.
-        uri = request.url.path[len(PREFIX) :] or "/"
-        if request.url.query:
-            uri += "?" + request.url.query
-    host = headers.get("x-forwarded-host") or headers.get("host", "")
-    return (method or request.method).upper(), urlsplit(uri).path, host
+    if kind == "envoy":
+        # The path as Envoy sent it: the decoded one would read /a%2f..%2fb as /a/../b.
+        raw: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
+        target = raw.decode("latin-1")[len(PREFIX) :] or "/"
+        method, host = request.method, headers.get("host", "")
+    else:
+        name = PATH_HEADERS[kind]
+        found = headers.get(name)
+        if found is None:
+            raise Refused(f"no {name} header (MICRO_USER_GATEWAY_KIND is {kind})")
+        target = found
+        method = headers.get(METHOD_HEADERS[kind]) or request.method
+        host = headers.get("x-forwarded-host") or headers.get("host", "")
+    for other, name in PATH_HEADERS.items():
+        value = headers.get(name) if other != kind else None
+        if value is not None and not _same_path(value, target):
+            raise Refused(f"{name} disagrees with the path {kind} sent")
+    return method.upper(), target, host
+
+
+def _same_path(one: str, other: str) -> bool:
+    try:
+        return canonical_path(one) == canonical_path(other)
+    except AmbiguousPath:
+        return False
 
 
 class ForwardAuth:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.routes = parse_routes(services.settings.gateway_routes)
-        self.cookie = services.settings.session_cookie
-        self.trusted_header = services.settings.trusted_proxy_header
+        settings = services.settings
+        self.routes = parse_routes(settings.gateway_routes)
+        self.cookie = settings.session_cookie
+        self.kind = settings.gateway_kind
+        self.namespace = settings.gateway_namespace or settings.default_namespace
+        self.trusted_header = settings.trusted_proxy_header
 
     async def credential(self, request: Request) -> str | None:
         authorization = request.headers.get("authorization")
@@ -93,8 +153,18 @@ class ForwardAuth:
         return request.cookies.get(self.cookie) or None
 
     async def check(self, request: Request) -> Response:
-        _, path, host = original_request(request)
-        resource = resource_for(path, host, self.routes)
+        # Logged as this endpoint and what it judged, never the original path (it may carry
+        # tokens): see ``logged_as``.
+        request.state.log_path = PREFIX
+        try:
+            _, target, host = original_request(request, self.kind)
+            path = canonical_path(target)
+            resource, route = resource_for(path, host, self.routes)
+        except Refused as exc:
+            return self.answer(403, f"refused: {exc}")
+        except AmbiguousPath as exc:
+            return self.answer(403, f"ambiguous request path, refused: {exc}")
+        request.state.log_path = f"{PREFIX} {logged_as(resource, route)}"
         guard = self.services.guard
         try:
             credential = await self.credential(request)
@@ -118,9 +188,11 @@ class ForwardAuth:
                 identity = await guard.identify(credential)
             if identity is None:
                 return self.answer(401, "invalid, expired or revoked credentials")
-        namespace = (
-            request.headers.get("micro-namespace") or self.services.settings.default_namespace
-        )
+        # Never a client header: nginx and Traefik pass the client's headers on.
+        if identity is not None:
+            namespace = identity.namespace
+        else:
+            namespace = (route.namespace if route else "") or self.namespace
         if guard.allows(identity, namespace, resource):
             return self.allowed(identity)
         if identity is None:
@@ -150,3 +222,13 @@ class ForwardAuth:
             "status": HTTPStatus(status).phrase,
         }
         return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def logged_as(resource: Resource, route: Route | None) -> str:
+    """What the request log says was judged: the route, a Micro resource (plain names only),
+    or the host; never an ``api`` path, which may carry a magic-link token."""
+    if route is not None:
+        return f"route {route.prefix}"
+    if resource.type == SERVICE:
+        return str(resource)
+    return f"{resource.type}:{resource.name}"

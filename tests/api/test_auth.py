@@ -10,7 +10,7 @@ import jwt as pyjwt
 import pytest
 
 from conftest import unique
-from tests.support.services import ADMIN_KEY
+from tests.support.services import ADMIN_KEY, ServerProcess
 
 
 class Auth:
@@ -468,25 +468,45 @@ class TestForwardAuth:
         return account, tokens_for(anonymous, account)["access_token"]
 
     @pytest.mark.parametrize(
-        "convention",
+        ("kind", "convention"),
         [
-            lambda uri, method: (
-                "/auth/forward",
-                {"X-Original-URI": uri, "X-Original-Method": method},
+            (
+                "nginx",
+                lambda uri, method: (
+                    "/auth/forward",
+                    {"X-Original-URI": uri, "X-Original-Method": method},
+                ),
             ),
-            lambda uri, method: (
-                "/auth/forward",
-                {
-                    "X-Forwarded-Uri": uri,
-                    "X-Forwarded-Method": method,
-                    "X-Forwarded-Host": "api.example.com",
-                },
+            (
+                "traefik",
+                lambda uri, method: (
+                    "/auth/forward",
+                    {
+                        "X-Forwarded-Uri": uri,
+                        "X-Forwarded-Method": method,
+                        "X-Forwarded-Host": "api.example.com",
+                    },
+                ),
             ),
-            lambda uri, method: ("/auth/forward" + uri, {}),
+            ("envoy", lambda uri, method: ("/auth/forward" + uri, {})),
         ],
         ids=["nginx", "traefik", "envoy"],
     )
-    def test_each_gateway_convention(self, server, reader_token, convention):
+    def test_each_gateway_convention(self, server, reader_token, tmp_path, kind, convention):
+        # One kind per instance (MICRO_USER_GATEWAY_KIND; nginx is the default), on one database.
+        instance = server
+        if kind != "nginx":
+            instance = ServerProcess(
+                server.env["MICRO_USER_DATABASE_URL"], tmp_path, {"MICRO_USER_GATEWAY_KIND": kind}
+            ).start()
+        try:
+            self.check_convention(instance, reader_token, convention)
+        finally:
+            if instance is not server:
+                instance.stop()
+
+    @staticmethod
+    def check_convention(server, reader_token, convention):
         account, token = reader_token
         path, headers = convention("/v1/orders/list?page=2", "POST")
         allowed = httpx.post(

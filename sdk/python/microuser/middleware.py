@@ -11,7 +11,11 @@ For each HTTP request the middleware reads the bearer access token (a JWT that
 micro-user signed), checks it locally against the server's published keys
 (``/.well-known/jwks.json``), maps the request to a ``Resource`` and evaluates
 the namespace's rules (fetched with ``Rules.List``, plus ``BUILTIN_RULES``) with
-``microuser.rules``: the same evaluation the server itself runs. Allowed
+``microuser.rules``: the same evaluation the server itself runs. The request is
+judged by the canonical form of the path it arrived with (``scope["raw_path"]``,
+see ``microuser.paths``), and the app sees that canonical path in
+``scope["path"]``, so what was judged is what is served; an ambiguous path (an
+encoded ``/``, a ``;``, control characters, ...) is refused with 400. Allowed
 requests reach the app with the caller's ``Identity`` in
 ``scope["state"]["identity"]`` (``request.state.identity`` in Starlette); the
 others get the Micro error shape: 401 without a valid token, 403 with one, 503
@@ -47,6 +51,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -56,6 +61,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from microuser._client import KEY_ENV, _options
 from microuser._exceptions import MicroUserError
+from microuser.paths import AmbiguousPath, canonical_path
 from microuser.rules import (
     BUILTIN_RULES,
     Access,
@@ -80,6 +86,7 @@ __all__ = [
     "VerificationKey",
     "identity_of",
     "keys_from_jwks",
+    "request_path",
     "resource_for",
 ]
 
@@ -152,8 +159,19 @@ def identity_of(scope: Mapping[str, Any]) -> Identity | None:
 
 
 def resource_for(path: str, service: str) -> Resource:
-    """What the rules see a request path as (``microuser.rules.resource_for_path``)."""
+    """What the rules see a canonical request path as (``microuser.rules.resource_for_path``);
+    ``AmbiguousPath`` for a Micro-style path whose segments are not plain names."""
     return resource_for_path(path, service)
+
+
+def request_path(scope: Scope) -> str:
+    """The canonical path of an ASGI request, from the bytes it arrived with
+    (``raw_path``; the decoded ``path`` when the server gives no raw path);
+    ``AmbiguousPath`` when it has none."""
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes | bytearray):
+        return canonical_path(bytes(raw).decode("latin-1"))
+    return canonical_path(quote(str(scope["path"]), safe="/"))
 
 
 # Signing keys -------------------------------------------------------------------------------
@@ -679,9 +697,21 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        if _is_public(str(scope["path"]), self.public_paths):
+        try:
+            path = request_path(scope)
+        except AmbiguousPath as exc:
+            await _answer(send, 400, f"ambiguous request path, refused: {exc}")
+            return
+        # The app serves what was judged: the canonical path.
+        scope["path"], scope["raw_path"] = path, quote(path, safe="/").encode("ascii")
+        if _is_public(path, self.public_paths):
             state["identity"] = None
             await self.app(scope, receive, send)
+            return
+        try:
+            resource = self.resource(scope)
+        except AmbiguousPath as exc:
+            await _answer(send, 400, f"ambiguous request path, refused: {exc}")
             return
         try:
             identity = await self.identify(scope)
@@ -694,7 +724,6 @@ class AuthMiddleware:
             log.debug("refused a request: %s", exc)  # the failed fetch itself is a warning
             await _answer(send, 503, "access cannot be checked now", [("Retry-After", "1")])
             return
-        resource = self.resource(scope)
         if ruleset.allows(identity.subject if identity else None, resource):
             state["identity"] = identity
             await self.app(scope, receive, send)

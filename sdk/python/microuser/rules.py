@@ -8,21 +8,30 @@ the account decides. Scope ``""`` applies to everyone, even without an
 account; ``*`` to any account of the rules' namespace; ``+`` to an account of
 any namespace; any other scope to the namespace's accounts holding it. When
 no rule applies, access is denied. Between rules of equal priority a denial
-wins, so the outcome never depends on the order rules were made in.
+wins, so the outcome never depends on the order rules were made in. For
+``service`` resources the name and endpoint compare case-insensitively
+(``Orders.DELETE`` is ``Orders.Delete``, as Micro's routing treats them), so a
+denial cannot be stepped around by case; ``api`` paths and every other type
+compare exactly.
 
 ``RuleSet`` indexes the rules by type, name and endpoint once, so an
 evaluation looks only at the few rules that can match: its cost does not grow
-with the number of rules.
+with the number of rules. Service rules are indexed by their lower-cased name
+and endpoint, so the case-insensitive comparison costs two ``lower()`` calls.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from microuser.paths import AmbiguousPath
+
 WILDCARD = "*"
 PREFIX_SUFFIX = "/*"
+SERVICE = "service"
 
 
 class Access(StrEnum):
@@ -107,8 +116,7 @@ class _Endpoints:
         self.prefixes: dict[str, list[Rule]] = {}
         self.any: list[Rule] = []
 
-    def add(self, rule: Rule) -> None:
-        endpoint = rule.resource.endpoint
+    def add(self, rule: Rule, endpoint: str) -> None:
         if endpoint == WILDCARD:
             self.any.append(rule)
         elif endpoint.endswith(PREFIX_SUFFIX):
@@ -141,26 +149,32 @@ class RuleSet:
     def __init__(self, namespace: str, rules: Iterable[Rule] = ()) -> None:
         self.namespace = namespace
         self.rules: tuple[Rule, ...] = tuple(rules)
+        # Two indexes: exact keys for every type but service, lower-cased keys for the rules
+        # that can match a service resource (type service or *).
         self._index: dict[tuple[str, str], _Endpoints] = {}
+        self._folded: dict[tuple[str, str], _Endpoints] = {}
         for rule in self.rules:
-            key = (rule.resource.type, rule.resource.name)
-            self._index.setdefault(key, _Endpoints()).add(rule)
-        for endpoints in self._index.values():
+            kind, name, endpoint = rule.resource.type, rule.resource.name, rule.resource.endpoint
+            if kind != SERVICE:
+                self._index.setdefault((kind, name), _Endpoints()).add(rule, endpoint)
+            if kind in (SERVICE, WILDCARD):
+                key = (kind, name.lower())
+                self._folded.setdefault(key, _Endpoints()).add(rule, endpoint.lower())
+        for endpoints in (*self._index.values(), *self._folded.values()):
             endpoints.sort()
 
     def decide(self, subject: Subject | None, resource: Resource) -> Rule | None:
         """The rule that decides, or None when no rule applies (which means denied)."""
         lists: list[list[Rule]] = []
-        index = self._index
-        for key in (
-            (resource.type, resource.name),
-            (resource.type, WILDCARD),
-            (WILDCARD, resource.name),
-            (WILDCARD, WILDCARD),
-        ):
+        kind = resource.type
+        if kind == SERVICE:
+            index, name, endpoint = self._folded, resource.name.lower(), resource.endpoint.lower()
+        else:
+            index, name, endpoint = self._index, resource.name, resource.endpoint
+        for key in ((kind, name), (kind, WILDCARD), (WILDCARD, name), (WILDCARD, WILDCARD)):
             endpoints = index.get(key)
             if endpoints is not None:
-                endpoints.candidates(resource.endpoint, lists)
+                endpoints.candidates(endpoint, lists)
         best: Rule | None = None
         best_order: tuple[int, int, str] | None = None
         namespace = self.namespace
@@ -183,18 +197,33 @@ def _title(segment: str) -> str:
     return segment[:1].upper() + segment[1:]
 
 
+_MICRO_SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_MICRO_ENDPOINT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
 def resource_for_path(path: str, name: str) -> Resource:
-    """What the rules see an HTTP request path as, at a gateway or in a middleware.
+    """What the rules see a canonical request path (``microuser.paths.canonical_path``) as,
+    at a gateway or in a middleware.
 
     The Micro convention first: ``/v1/{svc}/{endpoint}`` is ``service:{svc}:{Svc}.{Endpoint}``
-    and ``/v1/{svc}/{handler}/{method}`` is ``service:{svc}:{Handler}.{Method}``. Any other
-    path is ``api:{name}:{path}``.
+    and ``/v1/{svc}/{handler}/{method}`` is ``service:{svc}:{Handler}.{Method}``; a Micro path
+    whose service or endpoint segments are not plain names (``/v1/orders/delete.``) is refused
+    with ``AmbiguousPath``, never judged as something else. Any other path is
+    ``api:{name}:{path}``.
     """
     parts = [part for part in path.split("/") if part]
     if len(parts) in (3, 4) and parts[0] == "v1":
-        service, rest = parts[1].lower(), parts[2:]
+        service, rest = parts[1], parts[2:]
+        if _MICRO_SERVICE.fullmatch(service) is None or not all(
+            _MICRO_ENDPOINT.fullmatch(part) for part in rest
+        ):
+            raise AmbiguousPath(
+                f"{path!r} follows the Micro convention /v1/{{service}}/{{endpoint}} but its"
+                " segments are not plain names (letters, digits, '_'; '-' in the service)"
+            )
+        service = service.lower()
         handler = _title(service) if len(rest) == 1 else _title(rest[0])
-        return Resource("service", service, f"{handler}.{_title(rest[-1])}")
+        return Resource(SERVICE, service, f"{handler}.{_title(rest[-1])}")
     return Resource("api", name, path or "/")
 
 

@@ -417,6 +417,59 @@ async def test_public_paths_pass_without_a_token(server: Any, admin_key: str) ->
         assert (await client.get("/static")).status_code == 401
 
 
+async def raw_request(middleware: AuthMiddleware, raw_path: bytes) -> tuple[int, Any]:
+    """Send one GET with ``raw_path`` exactly as it came off the wire (httpx would normalise
+    it); (status, JSON body)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "server": ("orders.test", 80),
+        "path": raw_path.decode("latin-1"),  # what a server that decodes nothing would give
+        "raw_path": raw_path,
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"orders.test")],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await middleware(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], json.loads(body)
+
+
+async def test_the_canonical_path_is_judged_and_served(
+    server: Any, admin_key: str, admin: Admin
+) -> None:
+    public = f"/open-{unique()}"
+    await admin.rule("", f"api:orders:{public}/*")
+    middleware = AuthMiddleware(
+        orders_app(), address=server.base_url, key=admin_key, service="orders", rules_ttl=RULES_TTL
+    )
+    try:
+        # Judged as /admin, whatever it says on its way there.
+        for raw in (f"{public}/../admin", f"{public}/%2e%2e/admin", f"//x{public}/../../admin"):
+            status, _ = await raw_request(middleware, raw.encode())
+            assert status == 401, raw
+        # Ambiguous paths are refused, whatever the rules say.
+        for raw in (f"{public}/..%2fadmin", f"{public}/..;/admin", f"{public}/\\..\\admin"):
+            status, body = await raw_request(middleware, raw.encode())
+            assert status == 400 and "ambiguous" in body["detail"], raw
+        # What was judged is what the app is given.
+        status, body = await raw_request(middleware, f"/admin/..{public}/./page".encode())
+        assert status == 200 and body["path"] == f"{public}/page"
+    finally:
+        await middleware.aclose()
+
+
 async def test_503_when_the_server_is_unreachable_and_nothing_is_cached(
     server: Any, admin_key: str, admin: Admin
 ) -> None:

@@ -46,10 +46,14 @@ def naive(rules: list[Rule], namespace: str, subject: Subject | None, resource: 
 
     def matches(rule: Rule) -> bool:
         r = rule.resource
-        endpoint_ok = r.endpoint in ("*", resource.endpoint) or (
-            r.endpoint.endswith("/*") and resource.endpoint.startswith(r.endpoint[:-1])
+        # Service resources compare name and endpoint case-insensitively; the rest exactly.
+        fold = str.lower if resource.type == "service" else str
+        name, endpoint = fold(r.name), fold(r.endpoint)
+        wanted_name, wanted_endpoint = fold(resource.name), fold(resource.endpoint)
+        endpoint_ok = endpoint in ("*", wanted_endpoint) or (
+            endpoint.endswith("/*") and wanted_endpoint.startswith(endpoint[:-1])
         )
-        return r.type in ("*", resource.type) and r.name in ("*", resource.name) and endpoint_ok
+        return r.type in ("*", resource.type) and name in ("*", wanted_name) and endpoint_ok
 
     ordered = sorted(
         (r for r in rules if matches(r)),
@@ -64,8 +68,17 @@ def naive(rules: list[Rule], namespace: str, subject: Subject | None, resource: 
 def test_the_index_agrees_with_the_definition_on_random_rules() -> None:
     generator = random.Random(7)
     pick = generator.choice
-    types, names = ["service", "api", "*"], ["user", "orders", "*"]
-    endpoints = ["User.Read", "User.Create", "*", "/v1/a/*", "/v1/a/b/*", "/v1/a/b/c"]
+    types, names = ["service", "api", "*"], ["user", "orders", "Orders", "*"]
+    endpoints = [
+        "User.Read",
+        "user.read",
+        "User.Create",
+        "*",
+        "/v1/a/*",
+        "/V1/a/*",
+        "/v1/a/b/*",
+        "/v1/a/b/c",
+    ]
     scopes = ["", "*", "+", "admin", "reader"]
     for trial in range(300):
         rules = [
@@ -89,8 +102,10 @@ def test_the_index_agrees_with_the_definition_on_random_rules() -> None:
             )
             resource = Resource(
                 pick(types[:2]),
-                pick(names[:2]),
-                pick(["User.Read", "User.Create", "/v1/a/b/c", "/v1/a/x"]),
+                pick(names[:3]),
+                pick(
+                    ["User.Read", "USER.READ", "User.Create", "/v1/a/b/c", "/V1/a/b/c", "/v1/a/x"]
+                ),
             )
             assert ruleset.allows(subject, resource) is naive(rules, "micro", subject, resource), (
                 trial,
