@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conftest import unique
-from tests.support.gateway import Gateway, instance, nginx_gateway, raw_request
+from tests.support.gateway import IDENTITY_HEADERS, Gateway, instance, nginx_gateway, raw_request
 from tests.support.services import ADMIN_KEY, ServerProcess
 
 
@@ -56,6 +56,34 @@ def test_naming_an_open_tenant_through_nginx_does_not_open_the_gate(
         headers={"X-Original-URI": "/admin/secret", **headers},
     )
     assert direct.status_code == 401
+
+
+def test_identity_headers_a_client_sends_never_reach_the_upstream(
+    server: ServerProcess, gateway: Gateway
+) -> None:
+    """The upstream trusts X-Micro-*: nginx, configured as the README says, replaces what a
+    client sent with micro-user's answer (nothing, for an anonymous request)."""
+    public = server.cli("rule", "create", "--resource", "api:app.example:/public/*", "--scope", "")
+    assert public.returncode == 0, public.stderr
+    forged = {
+        "Host": "app.example",
+        "X-Micro-Account-Id": "admin-of-everything",
+        "X-Micro-Account-Type": "service",
+        "X-Micro-Namespace": "other-tenant",
+        "X-Micro-Scopes": "admin",
+    }
+    status, body = eventually(
+        lambda: (answer := raw_request(gateway.port, "/public/page", forged))[0] == 200 and answer
+    ) or (None, None)
+    assert status == 200, "the public rule never let the anonymous request through"
+    assert body["identity"] == dict.fromkeys(IDENTITY_HEADERS), body
+    # With a credential: micro-user's answer, not the client's.
+    headers = {**forged, "Authorization": f"Bearer {ADMIN_KEY}"}
+    status, body = raw_request(gateway.port, "/public/page", headers)
+    assert status == 200
+    assert body["identity"]["X-Micro-Namespace"] == "micro"
+    assert body["identity"]["X-Micro-Scopes"] == "admin"
+    assert body["identity"]["X-Micro-Account-Id"] != "admin-of-everything"
 
 
 def test_anonymous_requests_are_judged_in_the_gateways_namespace(

@@ -42,8 +42,12 @@ http {{
         location / {{
             auth_request /_micro_auth;
             auth_request_set $micro_account $upstream_http_x_micro_account_id;
+            auth_request_set $micro_type $upstream_http_x_micro_account_type;
+            auth_request_set $micro_namespace $upstream_http_x_micro_namespace;
             auth_request_set $micro_scopes $upstream_http_x_micro_scopes;
             proxy_set_header X-Micro-Account-Id $micro_account;
+            proxy_set_header X-Micro-Account-Type $micro_type;
+            proxy_set_header X-Micro-Namespace $micro_namespace;
             proxy_set_header X-Micro-Scopes $micro_scopes;
             proxy_pass http://127.0.0.1:{upstream};
         }}
@@ -59,6 +63,15 @@ http {{
     }}
 }}
 """
+
+
+IDENTITY_HEADERS = (
+    "X-Micro-Account-Id",
+    "X-Micro-Account-Type",
+    "X-Micro-Namespace",
+    "X-Micro-Scopes",
+)
+"""What micro-user tells the upstream through the gateway, which the gateway sets itself."""
 
 
 def nginx_binary() -> str:
@@ -96,7 +109,12 @@ class Upstream(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.received.append(self.path)
         body = json.dumps(
-            {"path": self.path, "account": self.headers.get("X-Micro-Account-Id", "")}
+            {
+                "path": self.path,
+                "account": self.headers.get("X-Micro-Account-Id", ""),
+                # Every identity header as it arrived (None: not sent at all).
+                "identity": {name: self.headers.get(name) for name in IDENTITY_HEADERS},
+            }
         ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
