@@ -36,6 +36,7 @@ from micro_user.errors import (
     Unavailable,
 )
 from micro_user.http.client import address_of
+from micro_user.http.wire import control_character
 from micro_user.services import Services
 
 T = TypeVar("T")
@@ -72,11 +73,26 @@ async def read_form(request: Request) -> dict[str, str]:
         if len(body) > FORM_LIMIT:
             raise OAuthError("invalid_request", f"the body is larger than {FORM_LIMIT} bytes", 413)
     try:
-        return dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError:
         raise OAuthError(
             "invalid_request", "the body must be application/x-www-form-urlencoded"
         ) from None
+    for name, value in form.items():
+        refuse_control(name, "a parameter name")
+        refuse_control(value, f"parameter '{name}'")
+    return form
+
+
+def refuse_control(
+    text: str, where: str, error: str = "invalid_request", status: int = 400
+) -> None:
+    """Control characters never reach the database (PostgreSQL refuses NUL outright)."""
+    found = control_character(text)
+    if found is not None:
+        raise OAuthError(
+            error, f"{where} contains the control character U+{ord(found):04X}", status
+        )
 
 
 def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str] | None:
@@ -90,7 +106,9 @@ def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str
             )
         except (binascii.Error, UnicodeDecodeError):
             raise OAuthError("invalid_client", "malformed Basic credentials", 401) from None
-        return unquote(client_id), unquote(secret)
+        client_id, secret = unquote(client_id), unquote(secret)
+        refuse_control(client_id + secret, "the Basic credentials", "invalid_client", 401)
+        return client_id, secret
     if form.get("client_id"):
         return form["client_id"], form.get("client_secret", "")
     return None

@@ -88,6 +88,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def control_character(text: str) -> str | None:
+    """The first control character (NUL, C0, DEL, C1) in ``text``, if any."""
+    found = _CONTROL.search(text)
+    return found.group() if found else None
+
+
 def _control_error(error_id: str, where: str, found: str) -> BadRequest:
     return BadRequest(
         error_id,

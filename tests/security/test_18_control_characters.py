@@ -90,3 +90,24 @@ def test_the_auth_service_refuses_them_too(api):
     assert_refused(response, "token")
     response = api.http.post("/v1/auth/Auth/Generate", json={"id": "svc\x00", "scopes": ["a\x00"]})
     assert response.status_code == 400 and "control character" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("field", ["client_id", "client_secret", "grant_type", "scope"])
+def test_the_oauth_token_form_refuses_them_before_the_database(anonymous, field):
+    form = {"grant_type": "client_credentials", "client_id": "svc", "client_secret": "s"}
+    form[field] = "x\x00y"
+    response = anonymous.post("/oauth/token", data=form)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert f"'{field}'" in response.json()["error_description"]
+
+
+def test_a_nul_in_basic_client_credentials_is_401_not_503(anonymous):
+    for endpoint in ("/oauth/token", "/oauth/introspect", "/oauth/revoke"):
+        response = anonymous.post(
+            endpoint,
+            data={"grant_type": "client_credentials", "token": "t"},
+            auth=("svc\x00", "secret"),
+        )
+        assert response.status_code == 401, (endpoint, response.text)
+        assert response.json()["error"] == "invalid_client"
