@@ -10,7 +10,7 @@ import jwt as pyjwt
 import pytest
 
 from conftest import unique
-from tests.support.services import ADMIN_KEY, ServerProcess
+from tests.support.services import ADMIN_KEY
 
 
 class Auth:
@@ -496,9 +496,7 @@ class TestForwardAuth:
         # One kind per instance (MICRO_USER_GATEWAY_KIND; nginx is the default), on one database.
         instance = server
         if kind != "nginx":
-            instance = ServerProcess(
-                server.env["MICRO_USER_DATABASE_URL"], tmp_path, {"MICRO_USER_GATEWAY_KIND": kind}
-            ).start()
+            instance = server.sibling(tmp_path, {"MICRO_USER_GATEWAY_KIND": kind}).start()
         try:
             self.check_convention(instance, reader_token, convention)
         finally:

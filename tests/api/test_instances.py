@@ -18,9 +18,7 @@ HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 @pytest.fixture
 def second(server, tmp_path):
     """Another micro-user, with two worker processes, on the first one's database."""
-    other = ServerProcess(
-        server.env["MICRO_USER_DATABASE_URL"], tmp_path, {"MICRO_USER_WORKERS": "2"}
-    )
+    other = server.sibling(tmp_path, {"MICRO_USER_WORKERS": "2"})
     other.start()
     yield other
     other.stop()
@@ -94,9 +92,7 @@ def eventually(check, seconds: float = 3.0) -> None:
 @pytest.fixture
 def cached(server, tmp_path):
     """Another instance that would trust an API key lookup for a minute, were it not told of changes."""
-    other = ServerProcess(
-        server.env["MICRO_USER_DATABASE_URL"], tmp_path, {"MICRO_USER_KEY_CACHE_SECONDS": "60"}
-    )
+    other = server.sibling(tmp_path, {"MICRO_USER_KEY_CACHE_SECONDS": "60"})
     other.start()
     yield other
     other.stop()

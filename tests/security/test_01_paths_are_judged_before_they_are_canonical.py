@@ -148,9 +148,7 @@ def test_dot_segments_are_judged_after_removal(server: ServerProcess, host: str)
 
 
 def test_envoy_mode_judges_the_path_as_sent(server: ServerProcess, host: str, tmp_path) -> None:
-    envoy = ServerProcess(
-        server.env["MICRO_USER_DATABASE_URL"], tmp_path, {"MICRO_USER_GATEWAY_KIND": "envoy"}
-    ).start()
+    envoy = server.sibling(tmp_path, {"MICRO_USER_GATEWAY_KIND": "envoy"}).start()
     try:
         headers = {"Host": host}
         # Starlette decodes %2f in its path: judged on that, this was /public/../admin.

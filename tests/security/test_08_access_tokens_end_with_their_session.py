@@ -36,9 +36,7 @@ PASSWORD = "correct horse 1"
 @pytest.fixture(scope="module")
 def second(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
     """Another micro-user on the first one's database."""
-    other = ServerProcess(
-        server.env["MICRO_USER_DATABASE_URL"], tmp_path_factory.mktemp("second"), {}
-    ).start()
+    other = server.sibling(tmp_path_factory.mktemp("second")).start()
     yield other
     other.stop()
 

@@ -109,7 +109,9 @@ def test_a_verification_redirect_cannot_leave_the_allowed_hosts(api, new_user, f
             **{field: url},
         )
         assert_refused(response, field)
-        assert "MICRO_USER_LINK_HOSTS" in response.json()["detail"]
+        # A line break is refused for every field at decoding, before the host is read.
+        reason = "control character" if re.search(r"[\x00-\x1f]", url) else "MICRO_USER_LINK_HOSTS"
+        assert reason in response.json()["detail"]
 
 
 def test_allowed_and_relative_redirects_are_kept(server, api, new_user, mailbox):

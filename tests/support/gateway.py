@@ -204,7 +204,7 @@ def raw_request(
 def instance(server: ServerProcess, workdir: Path, env: dict[str, str]) -> Iterator[ServerProcess]:
     """Another micro-user on ``server``'s database, with settings of its own (a gateway kind,
     routes, ...)."""
-    other = ServerProcess(server.env["MICRO_USER_DATABASE_URL"], workdir, env).start()
+    other = server.sibling(workdir, env).start()
     try:
         yield other
     finally:

@@ -220,7 +220,16 @@ class ServerProcess:
             ),
             **(extra_env or {}),
         }
+        self.extra_env = dict(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
+
+    def sibling(self, workdir: Path, overrides: dict[str, str] | None = None) -> ServerProcess:
+        """Another instance on this one's database with this one's settings (and
+        ``overrides``), not started. Every instance sends queued mail and delivers webhooks,
+        so one with another mail sender would take this one's mail."""
+        return ServerProcess(
+            self.env["MICRO_USER_DATABASE_URL"], workdir, {**self.extra_env, **(overrides or {})}
+        )
 
     def start(self) -> ServerProcess:
         self._log = self.log_path.open("ab")
