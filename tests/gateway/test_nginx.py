@@ -53,7 +53,16 @@ def test_nginx_lets_through_what_the_rules_allow_and_follows_rule_changes(server
     admin(server, "/v1/auth/Rules/Create", rule=rule)
     allowed = httpx.get(gateway + "/v1/orders/list?page=2", headers=bearer)
     assert allowed.status_code == 200
-    assert allowed.json() == {"path": "/v1/orders/list?page=2", "account": account["id"]}
+    assert allowed.json() == {
+        "path": "/v1/orders/list?page=2",
+        "account": account["id"],
+        "identity": {
+            "X-Micro-Account-Id": account["id"],
+            "X-Micro-Account-Type": "service",
+            "X-Micro-Namespace": "micro",
+            "X-Micro-Scopes": role,
+        },
+    }
     # Other endpoints of the service stay closed; the rule names one.
     assert httpx.post(gateway + "/v1/orders/delete", headers=bearer).status_code == 403
     assert httpx.get(gateway + "/v1/orders/list").status_code == 401

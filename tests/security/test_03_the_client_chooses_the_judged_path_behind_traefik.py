@@ -16,27 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import unique
-from tests.support.gateway import Gateway, instance, nginx_gateway, raw_request
-from tests.support.services import ADMIN_KEY, ServerProcess
+from tests.support.gateway import Gateway, instance, nginx_gateway, public_host, raw_request
+from tests.support.services import ServerProcess
 
 
 @pytest.fixture
 def host(server: ServerProcess) -> str:
-    """A host of its own, whose only rule lets everyone reach /public/*."""
-    name = f"{unique('shop-')}.example"
-    rule = {
-        "id": unique("public-"),
-        "scope": "",
-        "resource": {"type": "api", "name": name, "endpoint": "/public/*"},
-    }
-    response = httpx.post(
-        f"{server.base_url}/v1/auth/Rules/Create",
-        json={"rule": rule},
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-    )
-    assert response.status_code == 200, response.text
-    return name
+    return public_host(server, "shop-")
 
 
 def traefik_forward(

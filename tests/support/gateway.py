@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.services import REQUIRE, ServerProcess, free_port
+from tests.support.services import ADMIN_KEY, REQUIRE, ServerProcess, free_port
 
 NGINX_CONFIG = """
 {user}
@@ -198,6 +199,23 @@ def raw_request(
         return status, json.loads(body)
     except ValueError:
         return status, body.decode("latin-1")
+
+
+def public_host(server: ServerProcess, prefix: str) -> str:
+    """A host name of its own, whose only rule lets everyone reach ``/public/*``."""
+    name = f"{prefix}{secrets.token_hex(5)}.example"
+    rule = {
+        "id": f"public-{secrets.token_hex(5)}",
+        "scope": "",
+        "resource": {"type": "api", "name": name, "endpoint": "/public/*"},
+    }
+    response = httpx.post(
+        f"{server.base_url}/v1/auth/Rules/Create",
+        json={"rule": rule},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert response.status_code == 200, response.text
+    return name
 
 
 @contextmanager

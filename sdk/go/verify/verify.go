@@ -385,20 +385,29 @@ func newVerifier(c *config) *Verifier {
 	return v
 }
 
-// fetchKeys asks the server for its JWKS.
-func (v *Verifier) fetchKeys(ctx context.Context) (map[string]*publicKey, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.jwksURL, nil)
+// get fetches a JSON document of the server's, reading at most limit bytes of its body.
+func (v *Verifier) get(ctx context.Context, address string, limit int64) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, address, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "micro-user-sdk-go/"+microuser.Version)
 	rsp, err := v.http.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rsp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(rsp.Body, jwksBodyMax))
+	body, err := io.ReadAll(io.LimitReader(rsp.Body, limit))
+	if err != nil {
+		return nil, nil, err
+	}
+	return rsp, body, nil
+}
+
+// fetchKeys asks the server for its JWKS.
+func (v *Verifier) fetchKeys(ctx context.Context) (map[string]*publicKey, error) {
+	rsp, body, err := v.get(ctx, v.jwksURL, jwksBodyMax)
 	if err != nil {
 		return nil, err
 	}
@@ -560,18 +569,7 @@ func (v *Verifier) revocationsOf(issuer string) *cached[*revocations] {
 // publish revocations (404: older than this SDK) revokes nothing, and this is logged once.
 func (v *Verifier) fetchRevocations(ctx context.Context, issuer string) (*revocations, error) {
 	address := v.address + RevocationsPath + "?iss=" + url.QueryEscape(issuer)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, address, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "micro-user-sdk-go/"+microuser.Version)
-	rsp, err := v.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer rsp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(rsp.Body, revocationsBodyMax))
+	rsp, body, err := v.get(ctx, address, revocationsBodyMax)
 	if err != nil {
 		return nil, err
 	}
