@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-# A private redis-server per test (never the shared one): request ``redis_server``.
+# A private redis-server or nats-server per test (never the shared one): request
+# ``redis_server`` or ``nats_url``.
+from tests.support.nats import nats_url  # noqa: F401
 from tests.support.redis import redis_server  # noqa: F401
 from tests.support.services import (
     ADMIN_KEY,

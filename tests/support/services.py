@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -64,7 +64,10 @@ def postgres_available() -> str | None:
 
 
 class PostgresDatabase:
-    """A fresh database for one test run, dropped afterwards."""
+    """A fresh database for one test run, dropped afterwards. Only databases this process
+    made can be dropped: a name from anywhere else is refused before any connection."""
+
+    made: ClassVar[set[str]] = set()
 
     def __init__(self) -> None:
         import psycopg
@@ -73,16 +76,19 @@ class PostgresDatabase:
         self.name = "micro_user_test_" + secrets.token_hex(6)
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
+        self.made.add(self.name)
         info = conninfo_to_dict(POSTGRES_ADMIN_URL)
         self.url = f"postgresql://{info.get('user', 'postgres')}@{info.get('host', '127.0.0.1')}:{info.get('port', 5432)}/{self.name}"
 
     def drop(self) -> None:
         self.drop_named(self.name)
 
-    @staticmethod
-    def drop_named(name: str) -> None:
+    @classmethod
+    def drop_named(cls, name: str) -> None:
         import psycopg
 
+        if name not in cls.made:
+            raise ValueError(f"refusing to drop database {name!r}: this test run did not make it")
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

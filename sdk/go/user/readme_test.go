@@ -93,9 +93,9 @@ func TestREADMEPrograms(t *testing.T) {
 	}
 	goCmd, directive := goCommand(t), goDirective(t)
 
-	// The programs create the account ada; remove one left by an earlier run (-count=2).
+	// The programs create the account ken; remove one left by an earlier run (-count=2).
 	users := newUsers()
-	if rsp, err := users.Read(testContext(t), &user.ReadRequest{Email: "ada@example.com"}); err == nil {
+	if rsp, err := users.Read(testContext(t), &user.ReadRequest{Email: "ken@example.com"}); err == nil {
 		if _, err := users.Delete(testContext(t), &user.DeleteRequest{Id: rsp.Account.Id}); err != nil {
 			t.Fatal(err)
 		}
