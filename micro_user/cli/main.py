@@ -3,7 +3,9 @@
 Commands other than ``serve`` work on the configured database directly (the
 same ``MICRO_USER_*`` settings as the server), so they need no running server.
 Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad
-usage, 3 the thing named does not exist.
+usage, 3 the thing named does not exist, 4 a setting is invalid; ``serve`` also
+5 the data directory or database cannot be used, 6 the address cannot be
+listened on. Every failure is one line on stderr saying what to fix.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from micro_user.services import Services
 from micro_user.settings import Settings
 
 T = TypeVar("T")
-EXIT_FAILED, EXIT_NOT_FOUND = 1, 3
+EXIT_FAILED, EXIT_NOT_FOUND, EXIT_CONFIG, EXIT_STORAGE, EXIT_ADDRESS = 1, 3, 4, 5, 6
 
 app = typer.Typer(
     help="micro-user: the user and access service for microservices.",
@@ -71,9 +73,9 @@ def settings() -> Settings:
             name = "MICRO_USER_" + "_".join(str(part) for part in error["loc"]).upper()
             message = str(error["msg"]).removeprefix("Value error, ")
             typer.echo(f"error: invalid configuration: {name}: {message}", err=True)
-        raise typer.Exit(EXIT_FAILED) from None
+        raise typer.Exit(EXIT_CONFIG) from None
     except Exception as exc:  # e.g. an unreadable MICRO_USER_CONFIG file
-        fail(f"invalid configuration: {exc}")
+        fail(f"invalid configuration: {exc}", EXIT_CONFIG)
         raise  # unreachable
 
 
@@ -120,6 +122,56 @@ def ns(namespace: str | None) -> str:
 # serve / migrate -------------------------------------------------------------
 
 
+def where_data_lives(config: Settings) -> str:
+    """The database a start uses, said without its password."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(config.resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite database {url.database} (MICRO_USER_DATA_DIR or MICRO_USER_DATABASE_URL to change)"
+    return f"PostgreSQL database {url.database} at {url.host}:{url.port or 5432}"
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail now, before any data is touched, when the address cannot be listened on."""
+    import errno
+    import socket
+
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(info[0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(info[4])
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"port {port} on {host} is in use by another program: stop it, or choose "
+                "another port with --port or MICRO_USER_PORT",
+                EXIT_ADDRESS,
+            )
+        fail(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): check --host and --port",
+            EXIT_ADDRESS,
+        )
+
+
+def storage_failure(config: Settings, exc: Exception) -> str:
+    """One line saying why the data directory or database cannot be used, and what to do."""
+    if isinstance(exc, OSError):
+        where = exc.filename or config.data_dir
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            reason = "a file is in the way of a directory"
+        return (
+            f"cannot write the data directory ({where}: {reason}): fix its "
+            "permissions, or choose another with MICRO_USER_DATA_DIR"
+        )
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return (
+        f"cannot use the database ({reason}): is it running, and is MICRO_USER_DATABASE_URL right?"
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -130,10 +182,16 @@ def serve(
         int | None, typer.Option(help="Worker processes [MICRO_USER_WORKERS, default 1].")
     ] = None,
 ) -> None:
-    """Run the HTTP API. Migrates the database and creates the admin key first, when needed."""
+    """Run the HTTP API. Migrates the database and creates the admin key first, when needed.
+
+    Settings are checked before anything is touched. Exit codes: 4 a setting is invalid,
+    5 the data directory or database cannot be used, 6 the port is taken or the address
+    cannot be listened on; the reason is one line on stderr.
+    """
     import os
 
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from micro_user.http.app import prepare
 
@@ -141,26 +199,31 @@ def serve(
     host = host or config.host
     port = config.port if port is None else port
     workers = workers or config.workers
+    check_address(host, port)
 
-    async def setup() -> None:
+    async def setup() -> str | None:
         services = Services.build(config)
         try:
-            await prepare(services)
+            return await prepare(services)
         finally:
             await services.close()
 
     try:
-        asyncio.run(setup())
+        created = asyncio.run(setup())
     except ServiceError as exc:
-        fail(exc.detail)
-    except OSError as exc:
-        fail(f"cannot reach the database: {exc}")
+        fail(exc.detail, EXIT_CONFIG)
+    except (OSError, SQLAlchemyError) as exc:
+        fail(storage_failure(config, exc), EXIT_STORAGE)
+    typer.echo(f"micro-user: {where_data_lives(config)}", err=True)
+    if created is None and config.admin_key is None:
+        command = sys.argv[0] if sys.argv[0].endswith("micro-user") else "micro-user"
+        typer.echo(
+            f"micro-user: an admin API key exists already; make another with: {command} key create",
+            err=True,
+        )
+    typer.echo(f"micro-user: serving http://{host}:{port}", err=True)
     # Workers need not migrate again: the schema is current now.
     os.environ["MICRO_USER_MIGRATE_ON_START"] = "false"
-    typer.echo(
-        f"micro-user listening on http://{host}:{port} ({config.resolved_database_url.split('://')[0]})",
-        err=True,
-    )
     uvicorn.run(
         "micro_user.http.app:create_app",
         factory=True,

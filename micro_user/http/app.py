@@ -247,8 +247,9 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
     )
 
 
-async def prepare(services: Services) -> None:
-    """Migrate (when configured) and make sure an admin key exists; print a new one once."""
+async def prepare(services: Services) -> str | None:
+    """Migrate (when configured) and make sure an admin key exists; print a new one once
+    and return it (None when one existed or MICRO_USER_ADMIN_KEY is set)."""
     settings = services.settings
     services.signing.check_key_ring()  # a missing or wrong one stops us before any change
     if settings.migrate_on_start:
@@ -264,6 +265,7 @@ async def prepare(services: Services) -> None:
             file=sys.stderr,
             flush=True,
         )
+    return created
 
 
 async def cleanup_loop(services: Services) -> None:

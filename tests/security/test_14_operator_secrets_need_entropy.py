@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from micro_user.cli.main import EXIT_CONFIG
 from micro_user.crypto import MIN_SECRET_BITS, estimated_bits
 from tests.support.services import ServerProcess
 
@@ -44,7 +45,7 @@ def start(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[st
 def assert_refused_before_disk(
     result: subprocess.CompletedProcess[str], tmp_path: Path, setting: str, secret: str
 ) -> None:
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == EXIT_CONFIG, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"error: invalid configuration: {setting}: ")
