@@ -4,6 +4,7 @@ examples of this README and of the SDK's README, in either order."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -188,8 +189,14 @@ def test_the_readme_runs_as_written_from_a_fresh_checkout(newcomer):
         assert '"session":{' in answer.replace(" ", "")
 
         # The command lines, as written.
-        for line in re.findall(r"^\s*(\.venv/bin/micro-user (?!serve)[^\n]*)$", readme, re.M):
-            bash(line, checkout, env)
+        lines = re.findall(r"^\s*(\.venv/bin/micro-user (?!serve)[^\n]*)$", readme, re.M)
+        assert ".venv/bin/micro-user user read alice" in lines
+        for line in lines:
+            printed = bash(line, checkout, env)
+            if line.endswith("user read alice"):
+                assert json.loads(printed)["email"] == "alice@example.com"
+            if line.endswith("session list alice"):
+                assert len(json.loads(printed)) == 1
         made = bash(".venv/bin/micro-user key create", checkout, env)
         assert KEY.search(made), made
 

@@ -171,6 +171,8 @@ def check_new_password(
     field: str = "password",
     common_rank: int = 0,
 ) -> str:
+    if not password:
+        raise BadRequest(error_id, f"{field} is required (at least {min_length} characters)")
     if len(password) < min_length:
         raise BadRequest(error_id, f"{field} must be at least {min_length} characters")
     if len(password) > max_length:

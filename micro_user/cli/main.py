@@ -2,6 +2,8 @@
 
 Commands other than ``serve`` work on the configured database directly (the
 same ``MICRO_USER_*`` settings as the server), so they need no running server.
+An account is named as a person types it (id, username or email); output is
+JSON with times as Unix seconds.
 Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad
 usage, 3 the thing named does not exist, 4 a setting is invalid; ``serve`` also
 5 the data directory or database cannot be used, 6 the address cannot be
@@ -84,8 +86,56 @@ def fail(message: str, code: int = EXIT_FAILED) -> None:
     raise typer.Exit(code)
 
 
+# Fields the HTTP API sends as strings (int64 on the wire); the command line prints them
+# as the numbers they are, so every command prints times the same way: Unix seconds.
+INT64_FIELDS = frozenset(
+    {"created", "updated", "expires", "expiry", "verification_date", "time", "seq", "next"}
+)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every int64 field a JSON number."""
+    if isinstance(value, dict):
+        return {
+            key: int(item)
+            if key in INT64_FIELDS and isinstance(item, str) and item.lstrip("-").isdigit()
+            else plain(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
 def emit(payload: Any) -> None:
-    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(orjson.dumps(plain(payload), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def ask_password(given: str | None) -> str:
+    """The password given, or asked for (hidden, typed twice) when left out."""
+    if given is not None:
+        return given
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+ACCOUNT_HELP = "The account: its id, username or email (an email is anything with '@')."
+
+
+async def find_account(services: Services, namespace: str, who: str) -> Any:
+    """The account named by id, username or email, as a person would type it."""
+    if "@" in who:
+        return await services.accounts.read(namespace, email=who)
+    try:
+        return await services.accounts.read(namespace, id=who)
+    except NotFound:
+        return await services.accounts.read(namespace, username=who)
+
+
+def named(account: str, id: str) -> str:
+    """The account argument or ``--id``: exactly one of them."""
+    if bool(account) == bool(id):
+        fail("name the account: give its id, username or email, or --id", 2)
+    return account or id
 
 
 def run(work: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:
@@ -256,22 +306,18 @@ def migrate() -> None:
 def user_create(
     email: Annotated[str, typer.Option(help="Email address.")],
     password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="Password (prompted when left out).",
-        ),
-    ],
+        str | None,
+        typer.Option(help="Password; asked for (hidden, typed twice) when left out."),
+    ] = None,
     username: Annotated[str, typer.Option(help="Username.")] = "",
     id: Annotated[str, typer.Option("--id", help="Account id (generated when left out).")] = "",
     namespace: Namespace = "",
 ) -> None:
     """Create an account and print it as JSON."""
+    secret = ask_password(password)
     account = run(
         lambda s: s.accounts.create(
-            ns(namespace), id=id, username=username, email=email, password=password
+            ns(namespace), id=id, username=username, email=email, password=secret
         )
     )
     emit(account_json(account))
@@ -279,14 +325,20 @@ def user_create(
 
 @user_app.command("read")
 def user_read(
-    id: Annotated[str, typer.Option("--id")] = "",
-    username: Annotated[str, typer.Option()] = "",
-    email: Annotated[str, typer.Option()] = "",
+    account: Annotated[str, typer.Argument(help=ACCOUNT_HELP)] = "",
+    id: Annotated[str, typer.Option("--id", help="Find by id only.")] = "",
+    username: Annotated[str, typer.Option(help="Find by username only.")] = "",
+    email: Annotated[str, typer.Option(help="Find by email only.")] = "",
     namespace: Namespace = "",
 ) -> None:
-    """Print one account, found by id, username or email."""
-    account = run(lambda s: s.accounts.read(ns(namespace), id=id, username=username, email=email))
-    emit(account_json(account))
+    """Print one account, e.g. 'user read alice'."""
+    if sum(map(bool, (account, id, username, email))) != 1:
+        fail("name one account: its id, username or email, or one of --id, --username, --email", 2)
+    if account:
+        found = run(lambda s: find_account(s, ns(namespace), account))
+    else:
+        found = run(lambda s: s.accounts.read(ns(namespace), id=id, username=username, email=email))
+    emit(account_json(found))
 
 
 @user_app.command("list")
@@ -302,45 +354,70 @@ def user_list(
 
 @user_app.command("update")
 def user_update(
-    id: Annotated[str, typer.Option("--id", help="Account id.")],
-    username: Annotated[str, typer.Option()] = "",
+    account: Annotated[str, typer.Argument(help=ACCOUNT_HELP)] = "",
+    id: Annotated[str, typer.Option("--id", help="The account's id (instead of ACCOUNT).")] = "",
+    username: Annotated[str, typer.Option(help="New username.")] = "",
     email: Annotated[str, typer.Option(help="New email (clears 'verified').")] = "",
     profile: Annotated[
         list[str] | None, typer.Option(help="key=value; repeat for more. Replaces the profile.")
     ] = None,
     namespace: Namespace = "",
 ) -> None:
-    """Change the given fields of an account and print it."""
+    """Change the given fields of an account and print it, e.g. 'user update alice --email ...'."""
+    who = named(account, id)
     pairs: dict[str, str] = {}
     for item in profile or []:
         key, sep, value = item.partition("=")
         if not sep:
             fail(f"--profile takes key=value, got {item!r}", 2)
         pairs[key] = value
-    account = run(
-        lambda s: s.accounts.update(
-            ns(namespace), id, username=username, email=email, profile=pairs or None
+
+    async def work(services: Services) -> Any:
+        found = await find_account(services, ns(namespace), who)
+        return await services.accounts.update(
+            ns(namespace), found.id, username=username, email=email, profile=pairs or None
         )
-    )
-    emit(account_json(account))
+
+    emit(account_json(run(work)))
 
 
 @user_app.command("delete")
-def user_delete(id: Annotated[str, typer.Option("--id")], namespace: Namespace = "") -> None:
+def user_delete(
+    account: Annotated[str, typer.Argument(help=ACCOUNT_HELP)] = "",
+    id: Annotated[str, typer.Option("--id", help="The account's id (instead of ACCOUNT).")] = "",
+    namespace: Namespace = "",
+) -> None:
     """Delete an account and end its sessions."""
-    run(lambda s: s.accounts.delete(ns(namespace), id))
-    typer.echo(f"deleted {id}", err=True)
+    who = named(account, id)
+
+    async def work(services: Services) -> str:
+        found = await find_account(services, ns(namespace), who)
+        await services.accounts.delete(ns(namespace), found.id)
+        return str(found.id)
+
+    typer.echo(f"deleted {run(work)}", err=True)
 
 
 @user_app.command("set-password")
 def user_set_password(
-    id: Annotated[str, typer.Option("--id")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    account: Annotated[str, typer.Argument(help=ACCOUNT_HELP)] = "",
+    id: Annotated[str, typer.Option("--id", help="The account's id (instead of ACCOUNT).")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option(help="The new password; asked for (hidden, typed twice) when left out."),
+    ] = None,
     namespace: Namespace = "",
 ) -> None:
     """Set a new password without the old one, and end every session of the account."""
-    run(lambda s: s.accounts.set_password(ns(namespace), id, password))
-    typer.echo(f"password set for {id}; its sessions are ended", err=True)
+    who = named(account, id)
+    secret = ask_password(password)
+
+    async def work(services: Services) -> str:
+        found = await find_account(services, ns(namespace), who)
+        await services.accounts.set_password(ns(namespace), found.id, secret)
+        return str(found.id)
+
+    typer.echo(f"password set for {run(work)}; its sessions are ended", err=True)
 
 
 # session -------------------------------------------------------------------
@@ -348,11 +425,29 @@ def user_set_password(
 
 @session_app.command("list")
 def session_list(
-    user_id: Annotated[str, typer.Option("--user-id", help="Only this account's sessions.")] = "",
+    account: Annotated[
+        str, typer.Argument(help="Only this account's sessions: its id, username or email.")
+    ] = "",
+    user_id: Annotated[str, typer.Option("--user-id", help="Only this account id's.")] = "",
+    username: Annotated[str, typer.Option(help="Only this username's.")] = "",
+    email: Annotated[str, typer.Option(help="Only this email's.")] = "",
     namespace: Namespace = "",
 ) -> None:
-    """Print live sessions. The handle identifies a session without revealing it."""
-    rows = run(lambda s: s.sessions.list(ns(namespace), user_id or None))
+    """Print live sessions (all, or one account's). The handle identifies a session
+    without revealing it."""
+    if sum(map(bool, (account, user_id, username, email))) > 1:
+        fail("name one account at most: ACCOUNT, --user-id, --username or --email", 2)
+
+    async def work(services: Services) -> Any:
+        owner = user_id or None
+        if account:
+            owner = (await find_account(services, ns(namespace), account)).id
+        elif username or email:
+            found = await services.accounts.read(ns(namespace), username=username, email=email)
+            owner = found.id
+        return await services.sessions.list(ns(namespace), owner)
+
+    rows = run(work)
     emit([{"handle": h[:16], "user_id": a, "created": c, "expires": e} for h, a, c, e in rows])
 
 

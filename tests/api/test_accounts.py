@@ -210,3 +210,12 @@ def test_common_passwords_are_refused_everywhere_a_password_is_set(api, new_user
         response.status_code == 400
         and "new_password is one of the most common" in response.json()["detail"]
     )
+
+
+def test_a_missing_password_is_said_to_be_required(api):
+    for body in ({}, {"password": ""}):
+        response = api("Create", email=f"{unique()}@example.com", **body)
+        assert response.status_code == 400, body
+        error = response.json()
+        assert error["detail"] == "password is required (at least 8 characters)", error
+        assert error["id"] == api("Create", email="x@example.com", password="short").json()["id"]
