@@ -21,7 +21,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from micro_user.abuse.protection import client_address
@@ -39,13 +45,13 @@ from micro_user.errors import (
 from micro_user.events import outbox
 from micro_user.events.nats import NatsPublisher
 from micro_user.http import auth_api, events_api, user_api  # noqa: F401  (register endpoints)
+from micro_user.http import openapi as docs
 from micro_user.http.client import address_of
 from micro_user.http.endpoints import Context, Endpoint, registry
 from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
 from micro_user.http.headers import SecurityHeaders
 from micro_user.http.oauth import OAuth
-from micro_user.http.openapi import docs_page, openapi_document
 from micro_user.http.wire import decode_body, encode, error_body, parse_request
 from micro_user.observability import (
     LATENCY,
@@ -314,8 +320,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 await publisher.close()
             await services.close()
 
-    openapi = openapi_document()
-    docs_html = docs_page(openapi)
+    explicit_url = settings.public_url if "public_url" in settings.model_fields_set else None
+    openapi = docs.openapi_document(explicit_url)
+    swagger_ui = docs.swagger_ui_folder()
+    docs_headers = {"Content-Security-Policy": docs.DOCS_POLICY}
+
+    async def docs_asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == "docs.js":
+            return FileResponse(docs.DOCS_SCRIPT, media_type="text/javascript; charset=utf-8")
+        if name not in docs.DOCS_ASSETS:
+            return error_response(
+                NotFound("micro-user.route", f"no endpoint at {request.url.path}")
+            )
+        return FileResponse(swagger_ui / name, media_type=docs.DOCS_ASSETS[name])
+
     oauth = OAuth(services)
     gateway = ForwardAuth(services)
     any_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -340,7 +359,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/health", api.health, methods=["GET"]),
         Route("/ready", api.ready, methods=["GET"]),
         Route("/openapi.json", lambda _: JSONResponse(openapi), methods=["GET"]),
-        Route("/docs", lambda _: HTMLResponse(docs_html), methods=["GET"]),
+        Route(
+            "/docs", lambda _: HTMLResponse(docs.DOCS_PAGE, headers=docs_headers), methods=["GET"]
+        ),
+        Route("/docs/assets/{name}", docs_asset, methods=["GET"]),
         Route("/v1/{path:path}", api.call, methods=["GET", "POST"]),
     ]
     app = Starlette(

