@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from conftest import unique
-from tests.api.test_nats import NATS_URL, nats_reachable
+from tests.support.nats import stream_made
 from tests.support.receiver import Receiver
 from tests.support.services import ADMIN_KEY, ServerProcess, SmtpServer, free_port
 
@@ -115,16 +115,17 @@ def second_half(instance: ServerProcess, account: dict[str, str]) -> None:
 
 
 @pytest.mark.anyio
-async def test_every_kind_of_event_reaches_a_webhook_and_nats_once_across_restarts(tmp_path):
+async def test_every_kind_of_event_reaches_a_webhook_and_nats_once_across_restarts(
+    tmp_path, nats_url
+):
     import nats
 
-    nats_reachable()
     smtp = SmtpServer()
     instance = ServerProcess(
         f"sqlite:///{tmp_path / 'delivery.db'}",
         tmp_path,
         {
-            "MICRO_USER_NATS_URL": NATS_URL,
+            "MICRO_USER_NATS_URL": nats_url,
             "MICRO_USER_MAIL_SENDER": "smtp",
             "MICRO_USER_SMTP_HOST": "127.0.0.1",
             "MICRO_USER_SMTP_PORT": str(smtp.port),
@@ -139,7 +140,7 @@ async def test_every_kind_of_event_reaches_a_webhook_and_nats_once_across_restar
     hook = call(instance, "/v1/events/Webhooks/Create", url=receiver.url)["webhook"]
     receiver.secret = hook["secret"]
     receiver.start()
-    connection = await nats.connect(NATS_URL)
+    connection = await nats.connect(nats_url)
     on_nats: dict[str, int] = {}
 
     async def on_message(message) -> None:
@@ -147,6 +148,7 @@ async def test_every_kind_of_event_reaches_a_webhook_and_nats_once_across_restar
         await message.ack()
 
     try:
+        await stream_made(connection.jetstream())
         await connection.jetstream().subscribe("micro.user.micro.>", cb=on_message)
         account = await asyncio.to_thread(first_half, instance, smtp)
         # Mid-way: the receiver goes away, micro-user dies; both come back.

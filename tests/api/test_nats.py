@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 
 import httpx
 import pytest
-from nats.js.errors import NotFoundError
 
 from conftest import unique
+from tests.support.nats import stream_made
 from tests.support.services import ServerProcess
 
 
@@ -47,14 +46,7 @@ async def test_every_event_reaches_a_jetstream_consumer_once_after_a_crash(tmp_p
     subjects: set[str] = set()
     try:
         jetstream = connection.jetstream()
-        deadline = time.monotonic() + 30
-        while True:  # until the publisher has connected and made its stream
-            try:
-                await jetstream.stream_info("MICRO_USER")
-                break
-            except NotFoundError:
-                assert time.monotonic() < deadline, "micro-user made no stream within 30 s"
-                await asyncio.sleep(0.05)
+        await stream_made(jetstream)
 
         async def on_message(message) -> None:
             received.setdefault(message.headers["Nats-Msg-Id"], []).append(message.data)

@@ -42,3 +42,21 @@ def nats_url() -> Iterator[str]:
     binary = binary_or_skip("nats-server", "nats", "a private NATS")
     with running(NatsServer, binary) as server:
         yield server.url  # type: ignore[attr-defined]
+
+
+async def stream_made(jetstream, name: str = "MICRO_USER", seconds: float = 30) -> None:  # noqa: ANN001
+    """Return once micro-user's publisher has connected and made its stream (a fresh private
+    NATS has none until then)."""
+    import asyncio
+    import time
+
+    from nats.js.errors import NotFoundError
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            await jetstream.stream_info(name)
+            return
+        except NotFoundError:
+            assert time.monotonic() < deadline, f"micro-user made no stream within {seconds} s"
+            await asyncio.sleep(0.05)
