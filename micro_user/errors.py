@@ -65,6 +65,10 @@ class NotFound(ServiceError):
 class MethodNotAllowed(ServiceError):
     code = 405
 
+    def __init__(self, id: str, detail: str, allow: str) -> None:
+        super().__init__(id, detail)
+        self.allow = allow  # the methods that are allowed: the Allow header (RFC 9110)
+
 
 class PayloadTooLarge(ServiceError):
     code = 413

@@ -71,9 +71,11 @@ JSON = "application/json"
 
 
 def error_response(error: ServiceError) -> Response:
-    headers = (
-        {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
-    )
+    headers = {}
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, MethodNotAllowed):
+        headers["Allow"] = error.allow
     return Response(error_body(error), status_code=error.code, media_type=JSON, headers=headers)
 
 
@@ -183,14 +185,16 @@ class Api:
     async def _call(self, request: Request, endpoint: Endpoint | None) -> Response:
         if endpoint is None:
             raise NotFound("micro-user.route", f"no endpoint at {request.url.path}")
-        if (
-            request.method == "GET"
-            and endpoint.service == "user"
-            and endpoint.name == "VerifyEmail"
-        ):
+        link = endpoint.service == "user" and endpoint.name == "VerifyEmail"
+        if request.method in ("GET", "HEAD") and link:
             return await self.verify_email_link(request)
-        if request.method == "GET" and not endpoint.safe:
-            raise MethodNotAllowed(endpoint.error_id, f"{endpoint.name} changes data: use POST")
+        if request.method != "POST" and not (request.method in ("GET", "HEAD") and endpoint.safe):
+            # HEAD is GET without the body: an endpoint that changes data answers neither.
+            if endpoint.safe or link:
+                detail, allow = f"{endpoint.name} takes GET or POST", "GET, HEAD, POST"
+            else:
+                detail, allow = f"{endpoint.name} changes data: use POST", "POST"
+            raise MethodNotAllowed(endpoint.error_id, detail, allow)
         guard = self.services.guard
         client_address.set(self.client_address(request))
         identity = await guard.identify_header(request.headers.get("authorization"))
@@ -248,8 +252,10 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    # Starlette names the route's methods in Allow (RFC 9110 requires it on a 405).
+    allow = (getattr(exc, "headers", None) or {}).get("Allow", "")
     return error_response(
-        MethodNotAllowed("micro-user.route", f"{request.method} is not allowed here")
+        MethodNotAllowed("micro-user.route", f"{request.method} is not allowed here", allow)
     )
 
 
@@ -363,7 +369,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             "/docs", lambda _: HTMLResponse(docs.DOCS_PAGE, headers=docs_headers), methods=["GET"]
         ),
         Route("/docs/assets/{name}", docs_asset, methods=["GET"]),
-        Route("/v1/{path:path}", api.call, methods=["GET", "POST"]),
+        # Every method reaches the dispatcher, which knows which ones each endpoint takes.
+        Route("/v1/{path:path}", api.call, methods=[*any_method, "TRACE"]),
     ]
     app = Starlette(
         routes=routes,

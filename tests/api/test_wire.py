@@ -276,4 +276,11 @@ def test_get_serves_only_endpoints_that_change_nothing(raw, new_user):
     assert (
         refused.status_code == 405 and refused.json()["detail"] == "Delete changes data: use POST"
     )
+    assert refused.headers["allow"] == "POST"
+    # HEAD is a GET without the body: it changes nothing either, whatever it carries.
+    for method in ("HEAD", "PUT", "DELETE", "PATCH"):
+        refused = raw.request(method, "/v1/user/Delete", params={"id": account["id"]})
+        assert refused.status_code == 405 and refused.headers["allow"] == "POST", method
+    assert raw.get("/v1/user/Read", params={"id": account["id"]}).status_code == 200
+    assert raw.request("HEAD", "/v1/user/Read", params={"id": account["id"]}).status_code == 200
     assert raw.post("/v1/user/Read", json={"id": account["id"]}).status_code == 200
