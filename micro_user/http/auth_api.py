@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from microuser.rules import Resource
 from pydantic import Field
@@ -140,6 +140,7 @@ class AccountResponse(WireResponse):
 
 
 class InspectRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"token"})
     token: Secret = ""
 
 
@@ -176,6 +177,7 @@ class EmptyOut(WireResponse):
 
 
 class IdRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"id"})
     id: Text = ""
 
 
@@ -184,6 +186,7 @@ class ListAccountsResponse(WireResponse):
 
 
 class ChangeSecretRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"id"})
     id: Text = ""
     old_secret: Secret = ""
     new_secret: Secret = ""
@@ -198,6 +201,7 @@ class ListRulesResponse(WireResponse):
 
 
 class RoleRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"name"})
     name: Text = ""
     description: Text = ""
 
@@ -207,6 +211,7 @@ class ListRolesResponse(WireResponse):
 
 
 class GrantRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"role", "account_id"})
     role: Text = ""
     account_type: Text = "user"
     account_id: Text = ""

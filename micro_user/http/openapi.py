@@ -131,8 +131,9 @@ def _error(code: int, model: str = "Error") -> dict[str, Any]:
 
 def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
     """A request model's fields as query parameters (for the GET form of safe endpoints)."""
+    required = set(schema.get("required", ()))
     return [
-        {"name": name, "in": "query", "required": False, "schema": field}
+        {"name": name, "in": "query", "required": name in required, "schema": field}
         for name, field in schema.get("properties", {}).items()
     ]
 
@@ -156,7 +157,10 @@ def _endpoint_operations(
         "post": {
             **operation,
             "requestBody": {
-                "required": False,
+                # A body is needed exactly when the request has fields that must be given.
+                "required": bool(
+                    endpoint.request.required_fields or endpoint.request.one_of_fields
+                ),
                 "content": {"application/json": {"schema": request_ref}},
             },
             "responses": responses,

@@ -73,6 +73,7 @@ class VerifyTokenResponse(WireResponse):
 
 
 class CreateRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"email", "password"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""
     username: Text = ""
@@ -82,12 +83,14 @@ class CreateRequest(WireRequest):
 
 
 class ReadRequest(WireRequest):
+    one_of_fields: ClassVar[tuple[str, ...]] = ("id", "username", "email")
     id: Text = ""
     username: Text = ""
     email: Text = ""
 
 
 class UpdateRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"id"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""
     username: Text = ""
@@ -99,6 +102,7 @@ class UpdateRequest(WireRequest):
 
 
 class DeleteRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"id"})
     id: Text = ""
 
 
@@ -108,6 +112,9 @@ class ListRequest(WireRequest):
 
 
 class UpdatePasswordRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset(
+        {"userId", "new_password", "confirm_password"}
+    )
     userId: Text = ""  # noqa: N815
     old_password: Secret = ""
     new_password: Secret = ""
@@ -115,24 +122,30 @@ class UpdatePasswordRequest(WireRequest):
 
 
 class LoginRequest(WireRequest):
+    one_of_fields: ClassVar[tuple[str, ...]] = ("username", "email")
+    required_fields: ClassVar[frozenset[str]] = frozenset({"password"})
     username: Text = ""
     email: Text = ""
     password: Secret = ""
 
 
 class LogoutRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"session_id"})
     session_id: Text = ""
 
 
 class LogoutAllRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"user_id"})
     user_id: Text = ""
 
 
 class ReadSessionRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"session_id"})
     session_id: Text = ""
 
 
 class SendVerificationEmailRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""
@@ -143,10 +156,12 @@ class SendVerificationEmailRequest(WireRequest):
 
 
 class VerifyEmailRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"token"})
     token: Text = ""
 
 
 class SendPasswordResetEmailRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""
@@ -156,6 +171,9 @@ class SendPasswordResetEmailRequest(WireRequest):
 
 
 class ResetPasswordRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset(
+        {"email", "code", "new_password", "confirm_password"}
+    )
     email: Text = ""
     code: Text = ""
     new_password: Secret = ""
@@ -163,6 +181,7 @@ class ResetPasswordRequest(WireRequest):
 
 
 class SendMagicLinkRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content", "endpoint"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""

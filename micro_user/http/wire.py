@@ -33,6 +33,30 @@ Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 Int64Out = Annotated[str, Field(pattern=r"^-?[0-9]+$", examples=["1623677579"])]
 
 
+# What the checks of every request refuse in a string, said in the OpenAPI document too:
+# control characters everywhere, except TAB, LF and CR in text fields.
+NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+TEXT_CONTROL = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+
+def _describe_request(schema: dict[str, Any], model: type[WireRequest]) -> None:
+    """The request model's rules that the handlers check, in its JSON schema: required
+    fields are present and not empty, one-of groups, and no control characters."""
+    properties = schema.get("properties", {})
+    for name, field in properties.items():
+        if field.get("type") == "string" and "pattern" not in field:
+            field["pattern"] = TEXT_CONTROL if name in model.text_fields else NO_CONTROL
+    for name in model.required_fields:
+        properties[name]["minLength"] = max(1, properties[name].get("minLength", 0))
+    if model.required_fields:
+        schema["required"] = sorted(model.required_fields)
+    if model.one_of_fields:
+        schema["anyOf"] = [
+            {"required": [name], "properties": {name: {"minLength": 1}}}
+            for name in model.one_of_fields
+        ]
+
+
 class WireRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -40,11 +64,17 @@ class WireRequest(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         frozen=True,
+        json_schema_extra=_describe_request,
     )
 
     # Fields that hold text where TAB, LF and CR belong (mail bodies, profile values); every
     # other string, and every map key, refuses all control characters.
     text_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields the handler refuses when missing or empty (proto3 has no "required": these are
+    # micro-user's checks, published in the OpenAPI document).
+    required_fields: ClassVar[frozenset[str]] = frozenset()
+    # At least one of these must be given (and not empty).
+    one_of_fields: ClassVar[tuple[str, ...]] = ()
 
 
 class WireResponse(BaseModel):

@@ -137,3 +137,17 @@ def test_an_undeclared_method_is_405_naming_the_allowed_ones(server):
             allowed = {m.strip() for m in answer.headers["allow"].split(",")}
             assert allowed - {"HEAD"} == declared - {"HEAD"}, (method, path, allowed)
             assert answer.json()["code"] == 405
+
+
+def test_what_the_document_calls_required_the_server_requires(server, admin_key):
+    document = httpx.get(server.base_url + "/openapi.json").json()
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    checked = 0
+    for endpoint in registry:
+        body = document["paths"][endpoint.path]["post"]["requestBody"]
+        if not body["required"]:
+            continue
+        empty = httpx.post(server.base_url + endpoint.path, json={}, headers=headers)
+        assert empty.status_code == 400, (endpoint.path, empty.text)
+        checked += 1
+    assert checked >= 20
