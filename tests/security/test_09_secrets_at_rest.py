@@ -25,6 +25,7 @@ from joserfc.jwk import OKPKey
 from sqlalchemy import create_engine, text
 
 from micro_user.auth.key_encryption import key_id, new_key
+from micro_user.cli.main import EXIT_CONFIG
 from micro_user.storage.migrate import upgrade
 from tests.support.services import ADMIN_KEY, ServerProcess
 
@@ -71,7 +72,7 @@ def serve(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProce
 
 
 def assert_one_clear_line(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == EXIT_CONFIG, result.stderr  # the key is a setting
     assert "Traceback" not in result.stderr, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
