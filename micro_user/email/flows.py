@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import SplitResult, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +32,7 @@ from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import auth as auth_repo
 from micro_user.storage import tokens as repo
 from micro_user.storage.database import Connection, Database
+from micro_user.urls import split_url
 
 VERIFY, RESET, MAGIC = "verify", "reset", "magic"
 LINK_PLACEHOLDER = "$micro_verification_link"
@@ -78,20 +79,11 @@ def _check_mail_text(
 LINK_HOSTS_HINT = "MICRO_USER_LINK_HOSTS (by default the host of MICRO_USER_PUBLIC_URL)"
 
 
-def _split(url: str) -> SplitResult | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is no number
-        return parts
-    except ValueError:
-        return None
-
-
 def _check_redirect(value: str, field: str, hosts: frozenset[str], error_id: str) -> str:
     """A path on this server, or an absolute http(s) URL on an allowed host."""
     if not value:
         return ""
-    parts = _split(value) or urlsplit("invalid:")
+    parts = split_url(value) or urlsplit("invalid:")
     plain = "\\" not in value and not _has_control(value) and not any(c.isspace() for c in value)
     if plain and not parts.scheme and not parts.netloc and value.startswith("/"):
         return value  # a path: stays on the server that answers VerifyEmail
@@ -114,7 +106,7 @@ def _link_base(address: str, settings: Settings, error_id: str) -> str:
     public URL's scheme when the link points at the public URL's own host and port)."""
     address = address.strip().strip("/").lower()
     public = urlsplit(settings.public_url)
-    parts = _split(f"https://{address}")
+    parts = split_url(f"https://{address}")
     ok = all(c.isalnum() or c in ".-:[]" for c in address) and address.isascii()
     if not address or not ok or parts is None or parts.netloc != address:
         raise BadRequest(error_id, "address must be a host name, e.g. 'example.com'")

@@ -18,7 +18,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -31,6 +30,7 @@ from micro_user.settings import Settings
 from micro_user.storage import events as repo
 from micro_user.storage.auth import bump_version
 from micro_user.storage.database import Database
+from micro_user.urls import split_url
 
 log = logging.getLogger("micro_user.events")
 SECRET_PREFIX = "whsec_"
@@ -80,8 +80,13 @@ class WebhookService:
 
     async def create(self, namespace: str, url: str, event_types: list[str]) -> Webhook:
         error_id = "events.webhooks.create"
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
+        parts = split_url(url)
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or len(url) > 2048
+        ):
             raise BadRequest(error_id, "url must be an absolute http or https URL")
         types = tuple(sorted(set(event_types))) or ("*",)
         unknown = [t for t in types if t != "*" and t not in outbox.TYPES]

@@ -48,12 +48,14 @@ class TokenOut(WireResponse):
 
 
 class ResourceMessage(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"type", "name", "endpoint"})
     type: Text = ""
     name: Text = ""
     endpoint: Text = ""
 
 
 class RuleMessage(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"resource"})
     id: Text = ""
     scope: Text = ""
     resource: ResourceMessage = ResourceMessage()
@@ -158,6 +160,7 @@ class TokenResponse(WireResponse):
 
 
 class VerifyRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"resource"})
     token: Secret = ""
     resource: ResourceMessage = ResourceMessage()
     namespace: Text = ""
@@ -185,7 +188,12 @@ class ListAccountsResponse(WireResponse):
     accounts: list[AccountOut]
 
 
+# A chosen secret: none (one is generated), or 24 to 512 characters without control ones.
+SECRET_PATTERN = "^$|^[^\\u0000-\\u001f\\u007f-\\u009f]{24,512}$"
+
+
 class ChangeSecretRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"new_secret": {"pattern": SECRET_PATTERN}}
     required_fields: ClassVar[frozenset[str]] = frozenset({"id"})
     id: Text = ""
     old_secret: Secret = ""
@@ -193,6 +201,7 @@ class ChangeSecretRequest(WireRequest):
 
 
 class CreateRuleRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"rule"})
     rule: RuleMessage = RuleMessage()
 
 
@@ -201,6 +210,7 @@ class ListRulesResponse(WireResponse):
 
 
 class RoleRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"description": {"maxLength": 512}}
     required_fields: ClassVar[frozenset[str]] = frozenset({"name"})
     name: Text = ""
     description: Text = ""
@@ -211,6 +221,9 @@ class ListRolesResponse(WireResponse):
 
 
 class GrantRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "account_type": {"enum": ["user", "service"]}
+    }
     required_fields: ClassVar[frozenset[str]] = frozenset({"role", "account_id"})
     role: Text = ""
     account_type: Text = "user"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
@@ -25,6 +25,10 @@ class WebhookOut(WireResponse):
 
 
 class CreateWebhookRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "url": {"pattern": "^https?://[^\\u0000-\\u0020\\u007f-\\u009f]+$"}
+    }
+    required_fields: ClassVar[frozenset[str]] = frozenset({"url"})
     url: Text = ""
     event_types: Types = []
 
@@ -50,6 +54,9 @@ class IdRequest(WireRequest):
 
 
 class DeliveriesRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "status": {"enum": ["pending", "delivered", "parked"]}
+    }
     status: Text = "parked"
     limit: UInt32 = 100
 

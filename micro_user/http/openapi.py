@@ -55,6 +55,7 @@ MODULE_PREFIXES = {
     "micro_user__http__auth_api__": "Auth",
     "micro_user__http__events_api__": "Events",
 }
+NAMESPACE_PATTERN = "^$|^[a-z0-9][a-z0-9_-]{0,63}$"
 FORWARD_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 # The docs page: Swagger UI's files, and the only ones of them served.
@@ -294,7 +295,7 @@ def _other_paths() -> dict[str, Any]:
                         "name": "iss",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "string"},
+                        "schema": {"type": "string", "pattern": NAMESPACE_PATTERN},
                         "description": "The namespace (the default one when left out)",
                     }
                 ],

@@ -8,6 +8,8 @@ from micro_user.auth.models import USER
 from micro_user.errors import BadRequest
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
+    EMAIL,
+    MAIL_FIELDS,
     Int64,
     Int64Out,
     LongText,
@@ -73,6 +75,7 @@ class VerifyTokenResponse(WireResponse):
 
 
 class CreateRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"email": EMAIL}
     required_fields: ClassVar[frozenset[str]] = frozenset({"email", "password"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""
@@ -83,6 +86,7 @@ class CreateRequest(WireRequest):
 
 
 class ReadRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"email": EMAIL}
     one_of_fields: ClassVar[tuple[str, ...]] = ("id", "username", "email")
     id: Text = ""
     username: Text = ""
@@ -90,6 +94,7 @@ class ReadRequest(WireRequest):
 
 
 class UpdateRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"email": EMAIL}
     required_fields: ClassVar[frozenset[str]] = frozenset({"id"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""
@@ -122,6 +127,7 @@ class UpdatePasswordRequest(WireRequest):
 
 
 class LoginRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"email": EMAIL}
     one_of_fields: ClassVar[tuple[str, ...]] = ("username", "email")
     required_fields: ClassVar[frozenset[str]] = frozenset({"password"})
     username: Text = ""
@@ -145,6 +151,7 @@ class ReadSessionRequest(WireRequest):
 
 
 class SendVerificationEmailRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = MAIL_FIELDS
     required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
@@ -161,6 +168,7 @@ class VerifyEmailRequest(WireRequest):
 
 
 class SendPasswordResetEmailRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = MAIL_FIELDS
     required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
@@ -171,6 +179,7 @@ class SendPasswordResetEmailRequest(WireRequest):
 
 
 class ResetPasswordRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"email": EMAIL}
     required_fields: ClassVar[frozenset[str]] = frozenset(
         {"email", "code", "new_password", "confirm_password"}
     )
@@ -181,6 +190,7 @@ class ResetPasswordRequest(WireRequest):
 
 
 class SendMagicLinkRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = MAIL_FIELDS
     required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content", "endpoint"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""

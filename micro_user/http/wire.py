@@ -36,6 +36,8 @@ Int64Out = Annotated[str, Field(pattern=r"^-?[0-9]+$", examples=["1623677579"])]
 # What the checks of every request refuse in a string, said in the OpenAPI document too:
 # control characters everywhere, except TAB, LF and CR in text fields.
 NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+EMAIL = {"maxLength": 254}
+MAIL_FIELDS = {"email": EMAIL, "from_name": {"maxLength": 128}}
 TEXT_CONTROL = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 
 
@@ -46,6 +48,8 @@ def _describe_request(schema: dict[str, Any], model: type[WireRequest]) -> None:
     for name, field in properties.items():
         if field.get("type") == "string" and "pattern" not in field:
             field["pattern"] = TEXT_CONTROL if name in model.text_fields else NO_CONTROL
+    for name, hints in model.field_hints.items():
+        properties[name].update(hints)
     for name in model.required_fields:
         properties[name]["minLength"] = max(1, properties[name].get("minLength", 0))
     if model.required_fields:
@@ -75,6 +79,9 @@ class WireRequest(BaseModel):
     required_fields: ClassVar[frozenset[str]] = frozenset()
     # At least one of these must be given (and not empty).
     one_of_fields: ClassVar[tuple[str, ...]] = ()
+    # What else the handlers check of a field, as JSON schema keywords (documentation only:
+    # the handlers' own checks give the clearer messages).
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {}
 
 
 class WireResponse(BaseModel):
