@@ -210,7 +210,6 @@ class ListRulesResponse(WireResponse):
 
 
 class RoleRequest(WireRequest):
-    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"description": {"maxLength": 512}}
     required_fields: ClassVar[frozenset[str]] = frozenset({"name"})
     name: Text = ""
     description: Text = ""

@@ -218,6 +218,8 @@ def _other_paths() -> dict[str, Any]:
         },
         "401": _error(401),
         "403": _error(403),
+        # A path with a line break in it matches no route: refused before it is judged.
+        "404": _error(404),
         "429": _error(429),
     }
     forward_parameters = [

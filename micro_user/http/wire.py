@@ -11,7 +11,14 @@ import re
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel, to_snake
 
 from micro_user.accounts.models import Account, Session
@@ -26,9 +33,18 @@ Secret = Annotated[str, StringConstraints(strict=True, max_length=4096)]
 LongText = Annotated[str, StringConstraints(strict=True, max_length=32 * 1024)]
 StrictStr = Annotated[str, StringConstraints(strict=True)]
 Profile = Annotated[dict[StrictStr, StrictStr], Field(max_length=1000)]
-# protobuf JSON accepts integers as numbers or as decimal strings.
-UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+def _no_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true/false as 1/0; protobuf JSON refuses them for integers.
+    if isinstance(value, bool):
+        raise ValueError("an integer is expected, not true or false")
+    return value
+
+
+# protobuf JSON accepts integers as numbers or as decimal strings (never as booleans).
+UInt32 = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=2**32 - 1)]
+Int64 = Annotated[int, BeforeValidator(_no_bool), Field(ge=-(2**63), le=2**63 - 1)]
 # What int64 looks like going out.
 Int64Out = Annotated[str, Field(pattern=r"^-?[0-9]+$", examples=["1623677579"])]
 
@@ -103,7 +119,8 @@ def describe_validation_error(exc: ValidationError) -> str:
         elif error["type"] == "missing":
             problems.append(f"field '{where}' is required")
         else:
-            problems.append(f"field '{where}': {error['msg']}")
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"field '{where}': {message}")
     extra = len(exc.errors()) - len(problems)
     return "; ".join(problems) + (f" (and {extra} more)" if extra > 0 else "")
 

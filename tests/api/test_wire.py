@@ -60,6 +60,13 @@ def test_int64_inputs_may_be_strings_and_wrong_types_are_400(api):
     response = api("Read", id=123)
     assert response.status_code == 400 and "'id'" in response.json()["detail"]
     assert api("List", limit=-1).status_code == 400
+    # protobuf JSON has no boolean integers (found by schemathesis: false was read as 0).
+    for flag in (False, True):
+        response = api("List", limit=flag)
+        assert response.status_code == 400, response.text
+        assert (
+            response.json()["detail"] == "field 'limit': an integer is expected, not true or false"
+        )
 
 
 def test_unknown_fields_are_rejected_by_name(api):
