@@ -17,6 +17,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from microuser.rules import BUILTIN_RULES
 from pydantic.json_schema import models_json_schema
 
 from micro_user import __version__
@@ -139,6 +140,10 @@ def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _open_to_anyone(endpoint: Endpoint) -> bool:
+    return any(rule.scope == "" and rule.resource == endpoint.resource for rule in BUILTIN_RULES)
+
+
 def _endpoint_operations(
     endpoint: Endpoint, refs: dict[tuple[Any, str], dict[str, str]], schemas: dict[str, Any]
 ) -> dict[str, Any]:
@@ -148,6 +153,8 @@ def _endpoint_operations(
     request_ref = refs[(endpoint.request, "validation")]
     operation: dict[str, Any] = {
         "operationId": f"{endpoint.service}.{endpoint.name}",
+        # A built-in rule lets anyone (scope "") call it: credentials are optional.
+        **({"security": [{"apiKey": []}, {}]} if _open_to_anyone(endpoint) else {}),
         "summary": endpoint.summary,
         "tags": [endpoint.service],
         "description": (

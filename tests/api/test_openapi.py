@@ -151,3 +151,17 @@ def test_what_the_document_calls_required_the_server_requires(server, admin_key)
         assert empty.status_code == 400, (endpoint.path, empty.text)
         checked += 1
     assert checked >= 20
+
+
+def test_what_the_document_calls_open_is_open_and_the_rest_needs_credentials(server):
+    document = httpx.get(server.base_url + "/openapi.json").json()
+    opened = set()
+    for endpoint in registry:
+        operation = document["paths"][endpoint.path]["post"]
+        anonymous = httpx.post(server.base_url + endpoint.path, json={})
+        if {} in operation.get("security", document["security"]):
+            opened.add(endpoint.path)
+            assert anonymous.status_code != 401, endpoint.path
+        else:
+            assert anonymous.status_code == 401, (endpoint.path, anonymous.text)
+    assert opened == {"/v1/auth/Auth/Token"}
