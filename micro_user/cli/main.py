@@ -5,8 +5,8 @@ same ``MICRO_USER_*`` settings as the server), so they need no running server.
 An account is named as a person types it (id, username or email); output is
 JSON with times as Unix seconds.
 Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad
-usage, 3 the thing named does not exist, 4 a setting is invalid; ``serve`` also
-5 the data directory or database cannot be used, 6 the address cannot be
+usage, 3 the thing named does not exist, 4 a setting is invalid, 5 the data
+directory or database cannot be used; ``serve`` also 6 the address cannot be
 listened on. Every failure is one line on stderr saying what to fix.
 """
 
@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from micro_user.errors import NotFound, ServiceError
 from micro_user.events import outbox
@@ -160,8 +161,8 @@ def run(work: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:
         fail(exc.detail, EXIT_NOT_FOUND)
     except ServiceError as exc:
         fail(exc.detail)
-    except OSError as exc:
-        fail(f"cannot reach the database: {exc}")
+    except (OSError, OperationalError, InterfaceError) as exc:
+        fail(storage_failure(config, exc), EXIT_STORAGE)
     raise AssertionError("unreachable")
 
 

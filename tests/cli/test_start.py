@@ -129,3 +129,21 @@ def test_the_install_stamp_changes_with_what_is_asked_and_with_the_project_files
     assert start != stamp(copy, "-e", "./sdk/python", "-e", ".[test]")
     (copy / "pyproject.toml").write_text((copy / "pyproject.toml").read_text() + "\n# changed\n")
     assert start != stamp(copy, "-e", "./sdk/python", "-e", ".")
+
+
+def test_every_command_says_in_one_line_when_the_database_does_not_answer(tmp_path):
+    port = free_port()  # nothing listens there
+    done = subprocess.run(
+        [sys.executable, "-m", "micro_user", "user", "list"],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("MICRO_USER_")},
+            "MICRO_USER_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/micro",
+            "MICRO_USER_KEY_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == EXIT_STORAGE
+    line = one_line(done)
+    assert line.startswith("error: cannot use the database (") and f"port {port}" in line
