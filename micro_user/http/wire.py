@@ -43,8 +43,8 @@ def _no_bool(value: Any) -> Any:
 
 
 # protobuf JSON accepts integers as numbers or as decimal strings (never as booleans).
-UInt32 = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=2**32 - 1)]
-Int64 = Annotated[int, BeforeValidator(_no_bool), Field(ge=-(2**63), le=2**63 - 1)]
+UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1), BeforeValidator(_no_bool)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1), BeforeValidator(_no_bool)]
 # What int64 looks like going out.
 Int64Out = Annotated[str, Field(pattern=r"^-?[0-9]+$", examples=["1623677579"])]
 

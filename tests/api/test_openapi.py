@@ -165,3 +165,25 @@ def test_what_the_document_calls_open_is_open_and_the_rest_needs_credentials(ser
         else:
             assert anonymous.status_code == 401, (endpoint.path, anonymous.text)
     assert opened == {"/v1/auth/Auth/Token"}
+
+
+def test_every_schema_speaks_json_schema():
+    """Constraints are JSON Schema keywords (minimum, maxLength, ...), never pydantic's own
+    names, which a client's validator would silently ignore."""
+    from jsonschema import Draft202012Validator
+
+    foreign = {"ge", "le", "gt", "lt", "min_length", "max_length", "multiple_of"}
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            assert not foreign & set(node), (where, node)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    document = openapi_document()
+    walk(document, "#")
+    for name, schema in document["components"]["schemas"].items():
+        Draft202012Validator.check_schema(schema)
