@@ -47,6 +47,10 @@ class TokenOut(WireResponse):
     expiry: Int64Out
 
 
+# A chosen secret: none (one is generated), or 24 to 512 characters without control ones.
+SECRET_PATTERN = "^$|^[^\\u0000-\\u001f\\u007f-\\u009f]{24,512}$"
+
+
 class ResourceMessage(WireRequest):
     required_fields: ClassVar[frozenset[str]] = frozenset({"type", "name", "endpoint"})
     type: Text = ""
@@ -55,6 +59,11 @@ class ResourceMessage(WireRequest):
 
 
 class RuleMessage(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "access": {"enum": ["GRANTED", "DENIED"]},
+        # 32 bits, the highest kept for the built-in admin rule.
+        "priority": {"minimum": -(2**31), "maximum": 2**31 - 2},
+    }
     required_fields: ClassVar[frozenset[str]] = frozenset({"resource"})
     id: Text = ""
     scope: Text = ""
@@ -128,6 +137,10 @@ def rule_json(rule: Any) -> dict[str, Any]:
 
 
 class GenerateRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "type": {"enum": ["", "service"]},
+        "secret": {"pattern": SECRET_PATTERN},
+    }
     id: Text = ""
     metadata: Profile = {}
     scopes: Scopes = []
@@ -147,6 +160,12 @@ class InspectRequest(WireRequest):
 
 
 class TokenRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"token_expiry": {"minimum": 0}}
+    exactly_one_of: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("id", "secret"),
+        ("refresh_token",),
+        ("session_id",),
+    )
     id: Text = ""
     secret: Secret = ""
     refresh_token: Secret = ""
@@ -186,10 +205,6 @@ class IdRequest(WireRequest):
 
 class ListAccountsResponse(WireResponse):
     accounts: list[AccountOut]
-
-
-# A chosen secret: none (one is generated), or 24 to 512 characters without control ones.
-SECRET_PATTERN = "^$|^[^\\u0000-\\u001f\\u007f-\\u009f]{24,512}$"
 
 
 class ChangeSecretRequest(WireRequest):
@@ -268,6 +283,7 @@ def check_may_give(ctx: Context, roles: list[str], error_id: str) -> None:
     GenerateRequest,
     AccountResponse,
     "Create a service account; its secret is shown once",
+    (400, 404),
 )
 async def generate(ctx: Context, req: GenerateRequest) -> dict[str, Any]:
     check_may_give(ctx, req.scopes, "auth.generate")

@@ -6,6 +6,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
+from micro_user.events import outbox
 from micro_user.events.audit import AuditEvent
 from micro_user.events.webhooks import Webhook
 from micro_user.http.endpoints import Context, registry
@@ -26,7 +27,8 @@ class WebhookOut(WireResponse):
 
 class CreateWebhookRequest(WireRequest):
     field_hints: ClassVar[dict[str, dict[str, Any]]] = {
-        "url": {"pattern": "^https?://[^\\u0000-\\u0020\\u007f-\\u009f]+$"}
+        "url": {"pattern": "^https?://[^\\u0000-\\u0020\\u007f-\\u009f]+$"},
+        "event_types": {"items": {"enum": ["*", *outbox.TYPES]}},
     }
     required_fields: ClassVar[frozenset[str]] = frozenset({"url"})
     url: Text = ""
@@ -84,6 +86,9 @@ class ReplayResponse(WireResponse):
 
 
 class AuditRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        name: {"minimum": 0} for name in ("since", "until", "after")
+    }
     account_id: Text = ""
     types: Types = []
     since: Int64 = 0

@@ -22,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from micro_user import __version__
 from micro_user.http.endpoints import Endpoint, registry
+from micro_user.http.wire import NO_CONTROL
 
 REF = "#/components/schemas/{model}"
 ERROR_SCHEMA = {
@@ -189,7 +190,14 @@ def _endpoint_operations(
             "operationId": "user.VerifyEmail.link",
             "summary": "The mailed verification link: verifies, then redirects",
             "security": [],
-            "parameters": [{"name": "token", "in": "query", "schema": {"type": "string"}}],
+            "parameters": [
+                {
+                    "name": "token",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "pattern": NO_CONTROL},
+                }
+            ],
             "responses": {
                 "302": {"description": "Verified (or not): redirect to the page the mail named"},
                 "400": _error(400),
@@ -198,13 +206,28 @@ def _endpoint_operations(
     return operations
 
 
-def _form(fields: dict[str, str], required: list[str]) -> dict[str, Any]:
+def _form(
+    fields: dict[str, str],
+    required: list[str],
+    enums: dict[str, list[str]] | None = None,
+    **rules: Any,
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, text in fields.items():
+        field: dict[str, Any] = {"type": "string", "description": text, "pattern": NO_CONTROL}
+        if name in required:
+            field["minLength"] = 1
+        if enums and name in enums:
+            field["enum"] = enums[name]
+        properties[name] = field
     schema = {
         "type": "object",
-        "properties": {
-            name: {"type": "string", "description": text} for name, text in fields.items()
-        },
+        "properties": properties,
         "required": required,
+        # Other parameters are ignored, but checked for control characters like these.
+        "propertyNames": {"pattern": NO_CONTROL},
+        "additionalProperties": {"type": "string", "pattern": NO_CONTROL},
+        **rules,
     }
     return {
         "required": True,
@@ -329,6 +352,14 @@ def _other_paths() -> dict[str, Any]:
                         "namespace": "the client's namespace (default namespace when left out)",
                     },
                     ["grant_type"],
+                    {"grant_type": ["client_credentials", "refresh_token"]},
+                    **{
+                        "if": {"properties": {"grant_type": {"const": "refresh_token"}}},
+                        "then": {
+                            "required": ["refresh_token"],
+                            "properties": {"refresh_token": {"minLength": 1}},
+                        },
+                    },
                 ),
                 "responses": {
                     "200": _json({"$ref": REF.format(model="OAuthToken")}),

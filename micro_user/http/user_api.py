@@ -8,7 +8,9 @@ from micro_user.auth.models import USER
 from micro_user.errors import BadRequest
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
+    CODE_TEXT,
     EMAIL,
+    LINK_TEXT,
     MAIL_FIELDS,
     Int64,
     Int64Out,
@@ -151,7 +153,7 @@ class ReadSessionRequest(WireRequest):
 
 
 class SendVerificationEmailRequest(WireRequest):
-    field_hints: ClassVar[dict[str, dict[str, Any]]] = MAIL_FIELDS
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {**MAIL_FIELDS, "text_content": LINK_TEXT}
     required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
@@ -168,7 +170,12 @@ class VerifyEmailRequest(WireRequest):
 
 
 class SendPasswordResetEmailRequest(WireRequest):
-    field_hints: ClassVar[dict[str, dict[str, Any]]] = MAIL_FIELDS
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        **MAIL_FIELDS,
+        "text_content": CODE_TEXT,
+        # 0 is the default lifetime; else 1 minute to 7 days.
+        "expiration": {"anyOf": [{"const": 0}, {"minimum": 60, "maximum": 604800}]},
+    }
     required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
@@ -190,7 +197,7 @@ class ResetPasswordRequest(WireRequest):
 
 
 class SendMagicLinkRequest(WireRequest):
-    field_hints: ClassVar[dict[str, dict[str, Any]]] = MAIL_FIELDS
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {**MAIL_FIELDS, "text_content": LINK_TEXT}
     required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content", "endpoint"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""

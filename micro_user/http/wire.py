@@ -54,6 +54,9 @@ Int64Out = Annotated[str, Field(pattern=r"^-?[0-9]+$", examples=["1623677579"])]
 NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 EMAIL = {"maxLength": 254}
 MAIL_FIELDS = {"email": EMAIL, "from_name": {"maxLength": 128}}
+# What a mail body must hold: the link, or the code.
+LINK_TEXT = {"allOf": [{"pattern": "\\$micro_verification_link"}]}
+CODE_TEXT = {"allOf": [{"pattern": "\\$code"}]}
 TEXT_CONTROL = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 
 
@@ -62,14 +65,36 @@ def _describe_request(schema: dict[str, Any], model: type[WireRequest]) -> None:
     fields are present and not empty, one-of groups, and no control characters."""
     properties = schema.get("properties", {})
     for name, field in properties.items():
+        allowed = TEXT_CONTROL if name in model.text_fields else NO_CONTROL
         if field.get("type") == "string" and "pattern" not in field:
-            field["pattern"] = TEXT_CONTROL if name in model.text_fields else NO_CONTROL
+            field["pattern"] = allowed
+        items = field.get("items", {})
+        if field.get("type") == "array" and items.get("type") == "string":
+            items.setdefault("pattern", NO_CONTROL)
+        if field.get("type") == "object" and isinstance(field.get("additionalProperties"), dict):
+            names: dict[str, Any] = {"pattern": NO_CONTROL}
+            if name == "profile":  # an account's profile: keys of 1 to 128 characters
+                names.update(minLength=1, maxLength=128)
+            field.setdefault("propertyNames", names)
+            field["additionalProperties"].setdefault("pattern", allowed)
     for name, hints in model.field_hints.items():
         properties[name].update(hints)
     for name in model.required_fields:
         properties[name]["minLength"] = max(1, properties[name].get("minLength", 0))
     if model.required_fields:
         schema["required"] = sorted(model.required_fields)
+    if model.exactly_one_of:
+        every = {name for group in model.exactly_one_of for name in group}
+        schema["oneOf"] = [
+            {
+                "required": list(group),
+                "properties": {
+                    name: {"minLength": 1} if name in group else {"maxLength": 0}
+                    for name in sorted(every)
+                },
+            }
+            for group in model.exactly_one_of
+        ]
     if model.one_of_fields:
         schema["anyOf"] = [
             {"required": [name], "properties": {name: {"minLength": 1}}}
@@ -95,6 +120,8 @@ class WireRequest(BaseModel):
     required_fields: ClassVar[frozenset[str]] = frozenset()
     # At least one of these must be given (and not empty).
     one_of_fields: ClassVar[tuple[str, ...]] = ()
+    # Exactly one of these groups of fields must be given (all its fields), the others empty.
+    exactly_one_of: ClassVar[tuple[tuple[str, ...], ...]] = ()
     # What else the handlers check of a field, as JSON schema keywords (documentation only:
     # the handlers' own checks give the clearer messages).
     field_hints: ClassVar[dict[str, dict[str, Any]]] = {}
