@@ -183,7 +183,10 @@ class ForwardAuth:
                         "auth.forward",
                     )
                 except TooManyRequests as exc:
-                    return self.answer(429, exc.detail, exc.retry_after)
+                    # nginx's auth_request passes only 401 and 403 on to the client; any other
+                    # status becomes nginx's own 500. Traefik and Envoy pass a 429 on.
+                    status = 403 if self.kind == "nginx" else 429
+                    return self.answer(status, exc.detail, exc.retry_after)
             else:
                 identity = await guard.identify(credential)
             if identity is None:

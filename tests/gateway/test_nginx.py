@@ -91,3 +91,24 @@ def test_nginx_with_a_public_path_and_an_api_key(server, gateway):
         ).status_code
         == 200
     )
+
+
+def test_a_guesser_throttled_at_the_gate_gets_a_403_from_nginx_not_a_500(tmp_path):
+    from tests.support.strict import running
+
+    (tmp_path / "server").mkdir()
+    settings = {
+        "MICRO_USER_TRUSTED_PROXY_HEADER": "X-Real-IP",
+        "MICRO_USER_BEARER_FAILURES_PER_ADDRESS_PER_MINUTE": "5",
+    }
+    with running(tmp_path / "server", settings) as server, nginx_gateway(server, tmp_path) as gate:
+        guesses = [
+            httpx.get(gate.base + "/x", headers={"Authorization": f"Bearer guess-{i}"})
+            for i in range(6)
+        ]
+        assert [answer.status_code for answer in guesses] == [401] * 5 + [403]
+        # The guesser stays out, even with a good key, until the window ends; nothing reached
+        # the upstream.
+        key = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        assert httpx.get(gate.base + "/x", headers=key).status_code == 403
+        assert gate.upstream.take() == []

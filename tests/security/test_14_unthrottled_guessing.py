@@ -120,10 +120,11 @@ def test_guessing_at_the_gateway_is_throttled_per_client_address(server):
 
     attacker = "203.0.113.41"
     statuses = [forward(attacker, f"session-guess-{i}").status_code for i in range(31)]
-    assert statuses == [401] * 30 + [429], statuses
+    # 403, not 429: nginx's auth_request passes only 401 and 403 on (tests/gateway runs it).
+    assert statuses == [401] * 30 + [403], statuses
     limited = forward(attacker, ADMIN_KEY)
-    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-    assert limited.json()["id"] == "auth.forward" and limited.json()["code"] == 429
+    assert limited.status_code == 403 and int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["id"] == "auth.forward" and "retry in" in limited.json()["detail"]
     assert forward("198.51.100.41", ADMIN_KEY).status_code == 200
 
 
@@ -154,3 +155,26 @@ def test_tokens_of_our_own_keys_that_were_revoked_are_no_guesses(server):
         for _ in range(35)
     }
     assert statuses == {401}
+
+
+def test_behind_traefik_the_throttled_guesser_gets_a_429(tmp_path):
+    settings = {
+        "MICRO_USER_GATEWAY_KIND": "traefik",
+        "MICRO_USER_BEARER_FAILURES_PER_ADDRESS_PER_MINUTE": "3",
+    }
+    with running(tmp_path, settings) as traefik_server:
+
+        def forward(credential: str) -> httpx.Response:
+            return httpx.get(
+                f"{traefik_server.base_url}/auth/forward",
+                headers={
+                    "Authorization": f"Bearer {credential}",
+                    "X-Forwarded-Uri": "/v1/user/Read",
+                    "X-Forwarded-Method": "GET",
+                    "X-Forwarded-For": ATTACKER,
+                },
+            )
+
+        statuses = [forward(f"guess-{i}").status_code for i in range(4)]
+        assert statuses == [401] * 3 + [429], statuses
+        assert int(forward(ADMIN_KEY).headers["retry-after"]) >= 1
