@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, and_, bindparam, delete, insert, or_, select, update
 
-from micro_user.storage.database import Connection
+from micro_user.storage.database import Connection, after_commit
 from micro_user.storage.tables import (
     auth_accounts,
     auth_state,
@@ -21,15 +21,21 @@ from micro_user.storage.tables import (
 )
 
 STATE = "auth"
-# How many changes this process made: an instance that changed something reloads at once
-# after the request (``AuthState.catch_up``), the others within their polling interval.
+# How many changes this process committed: an instance that changed something reloads at
+# once after the request (``AuthState.catch_up``), the others within their polling interval.
 local_changes = 0
 
 
-async def bump_version(conn: Connection) -> None:
-    """Tell every instance that cached auth data changed (inside the changing transaction)."""
+def _count_local_change() -> None:
     global local_changes
     local_changes += 1
+
+
+async def bump_version(conn: Connection) -> None:
+    """Tell every instance that cached auth data changed (inside the changing transaction).
+    This process counts the change once it is committed: counted before, a reload running
+    meanwhile would read the old data and take itself for up to date."""
+    after_commit(_count_local_change)
     changed = await conn.execute(
         update(auth_state)
         .where(auth_state.c.name == STATE)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +32,21 @@ from micro_user.storage import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 _ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+# What the current write transaction runs once it has committed (see ``after_commit``).
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "after_commit", default=None
+)
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run ``action`` once the current write transaction has committed (never if it rolls
+    back). What others may only learn of after the commit (a committed change to reload)
+    is announced here: announced before it, a reader could look, see the old data and
+    believe it has caught up."""
+    pending = _after_commit.get()
+    if pending is None:
+        raise RuntimeError("after_commit outside a write transaction")
+    pending.append(action)
 
 
 def parse_url(raw: str) -> URL:
@@ -193,6 +209,18 @@ class Database:
         ``durable=False`` is for data that may be lost to a power failure (never to a crash
         of the process, and never half-written): abuse counters. Its commit does not wait
         for the disk (SQLite: synchronous=NORMAL; PostgreSQL: synchronous_commit off)."""
+        pending: list[Callable[[], None]] = []
+        token = _after_commit.set(pending)
+        try:
+            async with self._transaction(durable) as conn:
+                yield conn
+        finally:
+            _after_commit.reset(token)
+        for action in pending:
+            action()
+
+    @asynccontextmanager
+    async def _transaction(self, durable: bool) -> AsyncIterator[Connection]:
         if self.engine is not None:
             async with self.engine.begin() as conn:
                 if not durable:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from micro_user.auth.signing import InvalidToken
+from micro_user.storage import auth as auth_repo
 
 
 @pytest.fixture
@@ -104,3 +105,29 @@ async def test_revoked_access_tokens_are_refused(started):
     with pytest.raises(InvalidToken, match="revoked"):
         started.tokens.inspect(pair.access_token)
     assert (await started.tokens.introspect(pair.access_token)) == {"active": False}
+
+
+@pytest.mark.anyio
+async def test_a_reload_that_ran_during_a_change_does_not_hide_it(started, clock):
+    """The instance that revoked a token refuses it as soon as the request ends, even when
+    a poll read the old state while the revocation was being committed (CI saw a revoked
+    family's access token introspected as active)."""
+    state = started.auth_state
+    async with started.db.write() as conn:
+        await auth_repo.record_revocation(conn, "micro", auth_repo.JTI, "jti-1", clock.now + 60)
+        await auth_repo.bump_version(conn)
+        await state.refresh()  # the poll, reading before the commit
+        assert not state.refuses({"jti": "jti-1", "iss": "micro"})
+    assert state.behind(), "the committed change was taken as seen"
+    await state.catch_up()
+    assert state.refuses({"jti": "jti-1", "iss": "micro"})
+
+
+@pytest.mark.anyio
+async def test_a_change_rolled_back_is_not_announced(started):
+    state = started.auth_state
+    with pytest.raises(RuntimeError):
+        async with started.db.write() as conn:
+            await auth_repo.bump_version(conn)
+            raise RuntimeError("rolled back")
+    assert not state.behind()
