@@ -14,7 +14,7 @@ from micro_user.accounts.models import Account
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.auth.models import USER
 from micro_user.clock import Clock
-from micro_user.errors import BadRequest, Conflict, NotFound
+from micro_user.errors import BadRequest, Conflict, NotFound, Unauthorized
 from micro_user.events import outbox
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
@@ -275,7 +275,7 @@ class AccountService:
         ok, _ = await self.hasher.verify(stored, old_password)
         await self.abuse.after_secret_check(error_id, namespace, subject, ok, had_failures)
         if not ok:
-            raise BadRequest(error_id, "old_password is not the account's current password")
+            raise Unauthorized(error_id, "old_password is not the account's current password")
         new_hash = await self.hasher.hash(new_password)
         async with self.db.write() as conn:
             # Only if nobody changed the password while we were hashing.

@@ -81,8 +81,8 @@ class ServiceAccounts:
                     created=now,
                     updated=now,
                 )
-                for scope in scopes or []:
-                    await self.roles.ensure_role(conn, namespace, scope, error_id)
+                for scope in sorted(set(scopes or [])):
+                    await self.roles.ensure_role(conn, namespace, scope, error_id, create=True)
                     await repo.grant_role(conn, namespace, SERVICE, account_id, scope, now)
                 await repo.bump_version(conn)
                 await outbox.record(

@@ -204,13 +204,27 @@ class RoleService:
                 )
             await repo.bump_version(conn)
 
-    async def ensure_role(self, conn: Any, namespace: str, role: str, error_id: str) -> None:
+    async def ensure_role(
+        self, conn: Any, namespace: str, role: str, error_id: str, *, create: bool = False
+    ) -> None:
+        """That ``role`` exists: ``admin`` is made on first use, and with ``create`` any other
+        (``Auth.Generate`` takes free scope strings, as Micro's does); else a missing role
+        is a 404, so that a typo in ``Roles.Grant`` does not grant nothing silently."""
         if await repo.role_exists(conn, namespace, role):
             return
-        if role != ADMIN_ROLE:
+        if role == ADMIN_ROLE:
+            description = "built in"
+        elif create:
+            if not ROLE_RE.match(role):
+                raise BadRequest(
+                    error_id,
+                    f"scope {role!r}: a scope is 1 to 64 letters, digits, '_', '.', ':' or '-'",
+                )
+            description = ""
+        else:
             raise NotFound(error_id, f"no role {role!r}: create it first")
         await repo.insert_role(
-            conn, namespace=namespace, name=role, description="built in", created=self.clock()
+            conn, namespace=namespace, name=role, description=description, created=self.clock()
         )
 
     async def revoke(self, namespace: str, account_type: str, account_id: str, role: str) -> None:

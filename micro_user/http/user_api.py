@@ -307,7 +307,7 @@ async def list_(ctx: Context, req: ListRequest) -> dict[str, Any]:
     UpdatePasswordRequest,
     Empty,
     "Change a password, given the old one",
-    (400, 404),
+    (400, 401, 404),
     owner="userId",
 )
 async def update_password(ctx: Context, req: UpdatePasswordRequest) -> dict[str, Any]:

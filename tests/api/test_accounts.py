@@ -174,7 +174,8 @@ def test_update_password_checks_old_and_confirmation(api, new_user):
         new_password="new password 1",
         confirm_password="new password 1",
     )
-    assert wrong.status_code == 400
+    # Micro's handler: errors.Unauthorized("user.updatepassword", ...).
+    assert wrong.status_code == 401 and wrong.json()["id"] == "user.updatepassword"
     api.ok(
         "UpdatePassword", **base, new_password="new password 1", confirm_password="new password 1"
     )

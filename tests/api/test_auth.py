@@ -327,6 +327,37 @@ def test_roles_are_granted_and_revoked_and_tokens_carry_them(auth, anonymous, ne
     assert auth("Roles.Delete", name=role).status_code == 404
 
 
+def test_generate_takes_free_scope_strings_as_micro_does(server, auth, anonymous):
+    """Micro's Auth.Generate takes any scopes and rules name them; roles are a layer on top:
+    a scope not yet a role becomes one, and a rule for it applies to the account."""
+    scope = unique("reader.")
+    account = service_account(auth, scopes=[scope, scope])
+    assert account["scopes"] == [scope]
+    assert {"name": scope, "description": ""} in auth.ok("Roles.List")["roles"]
+    token = tokens_for(anonymous, account)["access_token"]
+    assert pyjwt.decode(token, options={"verify_signature": False})["scopes"] == [scope]
+    auth.ok(
+        "Rules.Create",
+        rule={
+            "id": unique("rule-"),
+            "scope": scope,
+            "resource": {"type": "service", "name": "user", "endpoint": "User.List"},
+            "access": "GRANTED",
+            "priority": 1,
+        },
+    )
+    listed = httpx.post(
+        server.base_url + "/v1/user/User/List",
+        json={},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert listed.status_code == 200, listed.text
+    # Still a name a rule can hold: a space or an empty scope is refused, and nothing is made.
+    bad = auth("Auth.Generate", id=unique("svc-"), scopes=["has space"])
+    assert bad.status_code == 400 and "scope" in bad.json()["detail"], bad.text
+    assert "has space" not in {r["name"] for r in auth.ok("Roles.List")["roles"]}
+
+
 def test_change_secret_and_delete_end_what_the_old_secret_got(auth, anonymous):
     account = service_account(auth)
     old_tokens = tokens_for(anonymous, account)

@@ -84,7 +84,8 @@ type GenerateRequest struct {
 	Id string `json:"id,omitempty"`
 	// Metadata is free-form data kept with the account.
 	Metadata map[string]string `json:"metadata,omitempty"`
-	// Scopes are the roles to grant the account; each must exist (except "admin").
+	// Scopes are the roles to grant the account: free strings, as in Micro (a role not yet
+	// made is made).
 	Scopes []string `json:"scopes,omitempty"`
 	// Secret, when chosen, is 24 to 512 characters; generated ("mus_...") when empty.
 	Secret string `json:"secret,omitempty"`

@@ -343,8 +343,8 @@ func (s *UserService) List(ctx context.Context, req *ListRequest) (*ListResponse
 }
 
 // UpdatePassword changes the password of account UserId, given its current one. New and
-// confirm must match, and a wrong old password is refused (both 400, ID
-// "user.updatepassword"). The account's sessions live on: call LogoutAll when they
+// confirm must match (400), and a wrong old password is refused (401, as in Micro; ID
+// "user.updatepassword" for both). The account's sessions live on: call LogoutAll when they
 // should not.
 func (s *UserService) UpdatePassword(ctx context.Context, req *UpdatePasswordRequest) (*UpdatePasswordResponse, error) {
 	return call[UpdatePasswordRequest, UpdatePasswordResponse](ctx, s, "UpdatePassword", req)

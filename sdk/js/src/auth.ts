@@ -43,7 +43,7 @@ export interface GenerateParams {
   /** Generated (and shown once) when empty; else at least 24 characters. */
   secret?: string | undefined;
   metadata?: Record<string, string> | undefined;
-  /** Roles to grant it; `admin` aside, each must exist. */
+  /** Scopes (roles) to grant it: free strings, as in Micro; a role not yet made is made. */
   scopes?: readonly string[] | undefined;
   provider?: string | undefined;
 }
