@@ -23,20 +23,23 @@ from micro_user.clock import Clock, system_clock
 from micro_user.email.flows import EmailFlows
 from micro_user.email.queue import MailQueue
 from micro_user.email.senders import MailSender, make_sender
-from micro_user.events import outbox
 from micro_user.events.audit import AuditLog
+from micro_user.events.nats import CURSOR as NATS_CURSOR
+from micro_user.events.outbox import Outbox
 from micro_user.events.webhooks import Dispatcher, WebhookService
 from micro_user.observability import watch_cache
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
+from micro_user.storage import probes
 from micro_user.storage.auth import delete_expired_auth
 from micro_user.storage.database import Database
+from micro_user.storage.failures import MIN_FREE_BYTES, DiskFull
 
 
-def forget_caches(keys: KeyService) -> None:
+def forget_caches(keys: KeyService, events: Outbox) -> None:
     """What an instance drops when the auth change counter moves."""
     keys.forget()
-    outbox.subscriptions.forget()
+    events.subscriptions.forget()
 
 
 @dataclass
@@ -81,11 +84,14 @@ class Services:
             else DatabaseCounters(db, clock)
         )
         abuse = AbuseProtection(counters, settings, clock)
-        sessions = SessionService(db, hasher, settings, clock, abuse)
-        keys = KeyService(db, clock, settings.key_cache_seconds)
-        rules = RuleService(db, clock)
-        roles = RoleService(db, clock)
-        service_accounts = ServiceAccounts(db, roles, clock, settings.access_token_ttl_seconds)
+        events = Outbox()
+        sessions = SessionService(db, hasher, settings, clock, abuse, events)
+        keys = KeyService(db, events, clock, settings.key_cache_seconds)
+        rules = RuleService(db, events, clock)
+        roles = RoleService(db, events, clock)
+        service_accounts = ServiceAccounts(
+            db, events, roles, clock, settings.access_token_ttl_seconds
+        )
         signing = SigningKeys(
             db,
             clock,
@@ -95,16 +101,16 @@ class Services:
             publish_seconds=settings.key_publish_seconds,
         )
         mail = MailQueue(db, sender or make_sender(settings), settings, clock)
-        state = AuthState(db, rules, signing, clock, on_change=lambda: forget_caches(keys))
+        state = AuthState(db, rules, signing, clock, on_change=lambda: forget_caches(keys, events))
         watch_cache("rule_sets", state.builtin_only)
         tokens = TokenService(db, signing, service_accounts, state, settings, clock)
         return cls(
             settings=settings,
             db=db,
             hasher=hasher,
-            accounts=AccountService(db, hasher, settings, clock, abuse),
+            accounts=AccountService(db, hasher, settings, clock, abuse, events),
             sessions=sessions,
-            email=EmailFlows(db, mail, sessions, hasher, settings, clock),
+            email=EmailFlows(db, mail, sessions, hasher, settings, clock, events),
             mail=mail,
             keys=keys,
             rules=rules,
@@ -114,7 +120,7 @@ class Services:
             auth_state=state,
             tokens=tokens,
             guard=Guard(db, keys, tokens, state, clock, abuse),
-            webhooks=WebhookService(db, settings, clock),
+            webhooks=WebhookService(db, events, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),
             audit=AuditLog(db),
         )
@@ -124,14 +130,32 @@ class Services:
         await self.signing.ensure()
         await self.auth_state.refresh(force=True)
 
-    async def cleanup(self) -> tuple[int, int]:
-        """Delete expired sessions, stale one-time tokens, and spent refresh tokens."""
+    async def cleanup(self) -> tuple[int, int, int]:
+        """Delete expired sessions, stale one-time tokens, spent refresh tokens, old abuse
+        counters, and delivered events past their retention; returns how many sessions,
+        tokens and events went."""
         sessions = await self.sessions.delete_expired()
         tokens = await self.email.delete_stale()
+        now = self.sessions.clock()
         async with self.db.write() as conn:
-            tokens += await delete_expired_auth(conn, self.sessions.clock())
+            tokens += await delete_expired_auth(conn, now)
         await self.sessions.abuse.counters.prune()
-        return sessions, tokens
+        events = 0
+        if self.settings.event_retention_days:
+            events = await self.audit.prune(
+                now - self.settings.event_retention_days * 24 * 3600,
+                NATS_CURSOR if self.settings.nats_url else None,
+            )
+        return sessions, tokens, events
+
+    async def check_writable(self) -> None:
+        """Commit the readiness probe's row; raises what the database raises, and
+        ``DiskFull`` when the SQLite file's disk has almost no space left: a small write
+        can still fit where SQLite holds space already while real changes fail."""
+        free = self.db.free_bytes()
+        if free is not None and free < MIN_FREE_BYTES:
+            raise DiskFull(free)
+        await probes.write(self.db, self.sessions.clock())
 
     async def close(self) -> None:
         await self.dispatcher.close()

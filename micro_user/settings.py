@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     )
 
     # Lifecycle events
+    event_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Delivered events (the audit log) older than this are deleted; 0 keeps all.",
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_backoff_seconds: float = Field(default=2.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

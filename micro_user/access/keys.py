@@ -22,6 +22,7 @@ from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound
 from micro_user.events import outbox
+from micro_user.events.outbox import Outbox
 from micro_user.storage import keys as repo
 from micro_user.storage.auth import bump_version
 from micro_user.storage.database import Database
@@ -45,8 +46,11 @@ class ApiKey:
 
 
 class KeyService:
-    def __init__(self, db: Database, clock: Clock, cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self, db: Database, outbox: Outbox, clock: Clock, cache_seconds: float = 5.0
+    ) -> None:
         self.db = db
+        self.outbox = outbox
         self.clock = clock
         self.cache_seconds = cache_seconds
         # Unknown keys are remembered too (as None), so the bound matters: guesses evict
@@ -87,7 +91,7 @@ class KeyService:
         key_id = "key_" + secrets.token_hex(8)
         async with self.db.write() as conn:
             await repo.insert_key(conn, **self._row(namespace, name, secret, key_id, scopes))
-            await outbox.record(
+            await self.outbox.record(
                 conn,
                 namespace,
                 outbox.KEY_CREATED,
@@ -114,7 +118,7 @@ class KeyService:
             if namespace is None:
                 raise NotFound("key.revoke", f"no active key with id {key_id!r}")
             await bump_version(conn)
-            await outbox.record(
+            await self.outbox.record(
                 conn, namespace, outbox.KEY_REVOKED, self.clock(), payload={"key": key_id}
             )
         self.forget()

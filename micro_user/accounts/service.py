@@ -16,6 +16,7 @@ from micro_user.auth.models import USER
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest, Conflict, NotFound, Unauthorized
 from micro_user.events import outbox
+from micro_user.events.outbox import Outbox
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
 from micro_user.storage import auth as auth_repo
@@ -62,8 +63,10 @@ class AccountService:
         settings: Settings,
         clock: Clock,
         abuse: AbuseProtection,
+        outbox: Outbox,
     ) -> None:
         self.db = db
+        self.outbox = outbox
         self.hasher = hasher
         self.settings = settings
         self.clock = clock
@@ -108,7 +111,7 @@ class AccountService:
         try:
             async with self.db.write() as conn:
                 await repo.insert_account(conn, account, password_hash)
-                await outbox.record(
+                await self.outbox.record(
                     conn,
                     namespace,
                     outbox.ACCOUNT_CREATED,
@@ -183,7 +186,7 @@ class AccountService:
                 changes["updated"] = self.clock()
                 await repo.update_account(conn, namespace, current.id, **changes)
                 updated = replace(current, **changes)
-                await outbox.record(
+                await self.outbox.record(
                     conn,
                     namespace,
                     outbox.ACCOUNT_UPDATED,
@@ -242,7 +245,9 @@ class AccountService:
             await auth_repo.revoke_subject(
                 conn, namespace, account_id, now + self.settings.access_token_ttl_seconds
             )
-            await outbox.record(conn, namespace, outbox.ACCOUNT_DELETED, now, account_id=account_id)
+            await self.outbox.record(
+                conn, namespace, outbox.ACCOUNT_DELETED, now, account_id=account_id
+            )
 
     async def list(self, namespace: str, *, offset: int = 0, limit: int = 0) -> list[Account]:
         limit = LIST_DEFAULT_LIMIT if limit <= 0 else min(limit, LIST_MAX_LIMIT)
@@ -283,7 +288,7 @@ class AccountService:
                 conn, namespace, account.id, new_hash, updated=self.clock(), only_if=stored
             ):
                 raise BadRequest(error_id, "the password was changed meanwhile; try again")
-            await outbox.record(
+            await self.outbox.record(
                 conn, namespace, outbox.PASSWORD_CHANGED, self.clock(), account_id=account.id
             )
 
@@ -297,7 +302,7 @@ class AccountService:
             ):
                 raise NotFound("user.setpassword", "account not found")
             ended = await repo.delete_sessions_of(conn, namespace, user_id)
-            await outbox.record(
+            await self.outbox.record(
                 conn,
                 namespace,
                 outbox.PASSWORD_CHANGED,

@@ -20,6 +20,7 @@ from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound, Unauthorized
 from micro_user.events import outbox
+from micro_user.events.outbox import Outbox
 from micro_user.storage import auth as repo
 from micro_user.storage.database import Connection, Database
 
@@ -39,9 +40,15 @@ def _secret(chosen: str, error_id: str) -> str:
 
 class ServiceAccounts:
     def __init__(
-        self, db: Database, roles: RoleService, clock: Clock, token_ttl: int = 24 * 3600
+        self,
+        db: Database,
+        outbox: Outbox,
+        roles: RoleService,
+        clock: Clock,
+        token_ttl: int = 24 * 3600,
     ) -> None:
         self.db = db
+        self.outbox = outbox
         self.roles = roles
         self.clock = clock
         # The longest an access token lives: how long a deleted account's stay refused.
@@ -85,7 +92,7 @@ class ServiceAccounts:
                     await self.roles.ensure_role(conn, namespace, scope, error_id, create=True)
                     await repo.grant_role(conn, namespace, SERVICE, account_id, scope, now)
                 await repo.bump_version(conn)
-                await outbox.record(
+                await self.outbox.record(
                     conn,
                     namespace,
                     outbox.SERVICE_ACCOUNT_CREATED,
@@ -154,7 +161,7 @@ class ServiceAccounts:
             # Access tokens already issued to the account: the revocation of its `sub`
             # (issue 8, finding 8) is called here, inside this transaction.
             await repo.bump_version(conn)
-            await outbox.record(
+            await self.outbox.record(
                 conn, namespace, outbox.SERVICE_ACCOUNT_DELETED, self.clock(), account_id=id
             )
 
@@ -172,7 +179,7 @@ class ServiceAccounts:
             await repo.set_account_secret(conn, namespace, id, digest(shown), self.clock())
             # A new secret ends what the old one obtained.
             await repo.revoke_refresh_of(conn, namespace, SERVICE, id, self.clock())
-            await outbox.record(
+            await self.outbox.record(
                 conn, namespace, outbox.SERVICE_ACCOUNT_SECRET_CHANGED, self.clock(), account_id=id
             )
         return replace(await self.get(namespace, id), secret=shown)

@@ -23,6 +23,7 @@ from micro_user.auth.models import KEY, SERVICE, USER
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest, NotFound
 from micro_user.events import outbox
+from micro_user.events.outbox import Outbox
 from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import auth as repo
 from micro_user.storage.database import Database
@@ -58,8 +59,9 @@ def build_rulesets(rows: list[Any]) -> dict[str, RuleSet]:
 
 
 class RuleService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, outbox: Outbox, clock: Clock) -> None:
         self.db = db
+        self.outbox = outbox
         self.clock = clock
 
     async def create(
@@ -104,7 +106,7 @@ class RuleService:
                     created=self.clock(),
                 )
                 await repo.bump_version(conn)
-                await outbox.record(
+                await self.outbox.record(
                     conn,
                     namespace,
                     outbox.RULE_CREATED,
@@ -126,7 +128,7 @@ class RuleService:
             if not await repo.delete_rule(conn, namespace, id):
                 raise NotFound("auth.rules.delete", f"no rule {id!r}")
             await repo.bump_version(conn)
-            await outbox.record(
+            await self.outbox.record(
                 conn, namespace, outbox.RULE_DELETED, self.clock(), payload={"id": id}
             )
 
@@ -140,8 +142,9 @@ class RuleService:
 
 
 class RoleService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, outbox: Outbox, clock: Clock) -> None:
         self.db = db
+        self.outbox = outbox
         self.clock = clock
 
     async def create(self, namespace: str, name: str, description: str = "") -> None:
@@ -194,7 +197,7 @@ class RoleService:
             await self._check_holder(conn, namespace, account_type, account_id, error_id)
             await self.ensure_role(conn, namespace, role, error_id)
             if await repo.grant_role(conn, namespace, account_type, account_id, role, self.clock()):
-                await outbox.record(
+                await self.outbox.record(
                     conn,
                     namespace,
                     outbox.ROLE_GRANTED,
@@ -233,7 +236,7 @@ class RoleService:
                 raise NotFound(
                     "auth.roles.revoke", f"{account_type} {account_id!r} does not hold {role!r}"
                 )
-            await outbox.record(
+            await self.outbox.record(
                 conn,
                 namespace,
                 outbox.ROLE_REVOKED,

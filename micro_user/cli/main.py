@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -24,7 +25,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from micro_user.errors import NotFound, ServiceError
 from micro_user.events import outbox
-from micro_user.http.wire import account_json
+from micro_user.http.auth_api import AuthAccountOut, RuleOut, TokenOut
+from micro_user.http.events_api import DeliveryOut, EventOut, WebhookOut
+from micro_user.http.wire import AccountOut
 from micro_user.services import Services
 from micro_user.settings import Settings
 
@@ -95,7 +98,10 @@ INT64_FIELDS = frozenset(
 
 
 def plain(value: Any) -> Any:
-    """``value`` with every int64 field a JSON number."""
+    """``value`` (a response message of the API, or plain data) with every int64 field a
+    JSON number."""
+    if is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
     if isinstance(value, dict):
         return {
             key: int(item)
@@ -217,7 +223,14 @@ def storage_failure(config: Settings, exc: Exception) -> str:
             f"cannot write the data directory ({where}: {reason}): fix its "
             "permissions, or choose another with MICRO_USER_DATA_DIR"
         )
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    from micro_user.storage.failures import describe, unwritable
+
+    reason = describe(exc)
+    if unwritable(exc):
+        return (
+            f"cannot write the database ({reason}): free disk space or make it writable; "
+            f"{where_data_lives(config)}"
+        )
     return (
         f"cannot use the database ({reason}): is it running, and is MICRO_USER_DATABASE_URL right?"
     )
@@ -321,7 +334,7 @@ def user_create(
             ns(namespace), id=id, username=username, email=email, password=secret
         )
     )
-    emit(account_json(account))
+    emit(AccountOut.of(account))
 
 
 @user_app.command("read")
@@ -339,7 +352,7 @@ def user_read(
         found = run(lambda s: find_account(s, ns(namespace), account))
     else:
         found = run(lambda s: s.accounts.read(ns(namespace), id=id, username=username, email=email))
-    emit(account_json(found))
+    emit(AccountOut.of(found))
 
 
 @user_app.command("list")
@@ -350,7 +363,7 @@ def user_list(
 ) -> None:
     """Print accounts, oldest first, as a JSON array."""
     accounts = run(lambda s: s.accounts.list(ns(namespace), offset=offset, limit=limit))
-    emit([account_json(a) for a in accounts])
+    emit([AccountOut.of(a) for a in accounts])
 
 
 @user_app.command("update")
@@ -379,7 +392,7 @@ def user_update(
             ns(namespace), found.id, username=username, email=email, profile=pairs or None
         )
 
-    emit(account_json(run(work)))
+    emit(AccountOut.of(run(work)))
 
 
 @user_app.command("delete")
@@ -588,33 +601,14 @@ def rule_create(
             ns(namespace), id=id, scope=scope, resource=parsed, access=access, priority=priority
         )
     )
-    emit(
-        {
-            "id": rule.id,
-            "scope": rule.scope,
-            "resource": str(rule.resource),
-            "access": rule.access.value,
-            "priority": rule.priority,
-        }
-    )
+    emit(RuleOut.of(rule))
 
 
 @rule_app.command("list")
 def rule_list(namespace: Namespace = "") -> None:
     """Print the namespace's rules (the built-in ones are not listed) as JSON."""
     rules = run(lambda s: s.rules.list(ns(namespace)))
-    emit(
-        [
-            {
-                "id": r.id,
-                "scope": r.scope,
-                "resource": str(r.resource),
-                "access": r.access.value,
-                "priority": r.priority,
-            }
-            for r in rules
-        ]
-    )
+    emit([RuleOut.of(r) for r in rules])
 
 
 @rule_app.command("delete")
@@ -625,12 +619,6 @@ def rule_delete(id: str, namespace: Namespace = "") -> None:
 
 
 # account -----------------------------------------------------------------------
-
-
-def auth_account_json(account: Any) -> dict[str, Any]:
-    from micro_user.http.auth_api import account_json as wire
-
-    return wire(account)
 
 
 @account_app.command("create")
@@ -646,13 +634,13 @@ def account_create(
     account = run(
         lambda s: s.service_accounts.generate(ns(namespace), id=id, name=name, scopes=role or [])
     )
-    emit(auth_account_json(account))
+    emit(AuthAccountOut.of(account))
 
 
 @account_app.command("list")
 def account_list(namespace: Namespace = "") -> None:
     """Print the service accounts as JSON (never their secrets)."""
-    emit([auth_account_json(a) for a in run(lambda s: s.service_accounts.list(ns(namespace)))])
+    emit([AuthAccountOut.of(a) for a in run(lambda s: s.service_accounts.list(ns(namespace)))])
 
 
 @account_app.command("delete")
@@ -665,7 +653,7 @@ def account_delete(id: str, namespace: Namespace = "") -> None:
 @account_app.command("change-secret")
 def account_change_secret(id: str, namespace: Namespace = "") -> None:
     """Give a service account a new secret (printed once) and end what the old one got."""
-    emit(auth_account_json(run(lambda s: s.service_accounts.change_secret(ns(namespace), id))))
+    emit(AuthAccountOut.of(run(lambda s: s.service_accounts.change_secret(ns(namespace), id))))
 
 
 # token -------------------------------------------------------------------------
@@ -678,13 +666,12 @@ def token_issue(
     namespace: Namespace = "",
 ) -> None:
     """Issue an access and a refresh token for an account, as its operator."""
-    from micro_user.http.auth_api import token_json
 
     async def work(services: Services) -> Any:
         await services.start()
         return await services.tokens.issue(ns(namespace), type, account)
 
-    emit(token_json(run(work)))
+    emit(TokenOut.of(run(work)))
 
 
 @token_app.command("inspect")
@@ -699,7 +686,7 @@ def token_inspect(token: str) -> None:
         except InvalidToken as exc:
             fail(f"invalid token: {exc}")
 
-    emit(auth_account_json(run(work)))
+    emit(AuthAccountOut.of(run(work)))
 
 
 # keys --------------------------------------------------------------------------
@@ -768,17 +755,13 @@ def webhook_create(
     namespace: Namespace = "",
 ) -> None:
     """Register a webhook. Its signing secret is printed once, in the JSON."""
-    from micro_user.http.events_api import webhook_json
-
-    emit(webhook_json(run(lambda s: s.webhooks.create(ns(namespace), url, event or []))))
+    emit(WebhookOut.of(run(lambda s: s.webhooks.create(ns(namespace), url, event or []))))
 
 
 @webhook_app.command("list")
 def webhook_list(namespace: Namespace = "") -> None:
     """Print the webhooks (never their secrets)."""
-    from micro_user.http.events_api import webhook_json
-
-    emit([webhook_json(h) for h in run(lambda s: s.webhooks.list_webhooks(ns(namespace)))])
+    emit([WebhookOut.of(h) for h in run(lambda s: s.webhooks.list_webhooks(ns(namespace)))])
 
 
 @webhook_app.command("delete")
@@ -791,7 +774,7 @@ def webhook_delete(id: str, namespace: Namespace = "") -> None:
 @webhook_app.command("parked")
 def webhook_parked(namespace: Namespace = "") -> None:
     """Print deliveries that were parked after too many failed attempts."""
-    emit(run(lambda s: s.webhooks.deliveries(ns(namespace), "parked")))
+    emit([DeliveryOut.of(d) for d in run(lambda s: s.webhooks.deliveries(ns(namespace), "parked"))])
 
 
 @webhook_app.command("replay")
@@ -815,8 +798,6 @@ def audit(
     namespace: Namespace = "",
 ) -> None:
     """Print lifecycle events (who did what), oldest first, as JSON lines."""
-    from micro_user.http.events_api import event_json
-
     found = run(
         lambda s: s.audit.query(
             ns(namespace),
@@ -829,7 +810,7 @@ def audit(
         )
     )
     for event in found:
-        sys.stdout.write(orjson.dumps(event_json(event)).decode() + "\n")
+        sys.stdout.write(orjson.dumps(plain(EventOut.of(event))).decode() + "\n")
 
 
 # export / import -------------------------------------------------------------

@@ -26,6 +26,7 @@ from micro_user.email.queue import MailQueue
 from micro_user.email.senders import Mail
 from micro_user.errors import BadRequest, NotFound
 from micro_user.events import outbox
+from micro_user.events.outbox import Outbox
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage import accounts as accounts_repo
@@ -130,8 +131,10 @@ class EmailFlows:
         hasher: PasswordHasher,
         settings: Settings,
         clock: Clock,
+        outbox: Outbox,
     ) -> None:
         self.db = db
+        self.outbox = outbox
         self.queue = queue
         self.sessions = sessions
         self.hasher = hasher
@@ -249,7 +252,7 @@ class EmailFlows:
             verification_date=now,
             updated=now,
         )
-        await outbox.record(
+        await self.outbox.record(
             conn,
             account.namespace,
             outbox.ACCOUNT_VERIFIED,
@@ -325,7 +328,7 @@ class EmailFlows:
             # A reset means the old password may be known to someone else: end every session.
             ended = await accounts_repo.delete_sessions_of(conn, namespace, account.id)
             await repo.delete_tokens_of(conn, namespace, account.id, RESET)
-            await outbox.record(
+            await self.outbox.record(
                 conn,
                 namespace,
                 outbox.PASSWORD_RESET,

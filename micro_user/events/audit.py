@@ -26,9 +26,26 @@ class AuditEvent:
     payload: dict[str, Any]
 
 
+# Events deleted per transaction when pruning: a writer holds the lock briefly each time.
+PRUNE_BATCH = 1000
+
+
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def prune(self, before: int, publisher: str | None) -> int:
+        """Delete events older than ``before`` once delivered: no webhook delivery pending
+        and, with ``publisher`` (an outbox consumer's name), published by it. Returns how
+        many went. Parked deliveries go with their events: replay them within retention."""
+        pruned = 0
+        while True:
+            async with self.db.write() as conn:
+                upto = None if publisher is None else await repo.cursor(conn, publisher) or 0
+                done = await repo.prune_events(conn, before, upto, PRUNE_BATCH)
+            pruned += done
+            if done < PRUNE_BATCH:
+                return pruned
 
     async def query(
         self,

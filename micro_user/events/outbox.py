@@ -68,9 +68,6 @@ class Subscriptions:
         return [hook for hook, types in hooks if "*" in types or type in types]
 
 
-subscriptions = Subscriptions()
-
-
 def account_payload(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
@@ -81,41 +78,49 @@ def account_payload(account: Account) -> dict[str, Any]:
     }
 
 
-async def record(
-    conn: Connection,
-    namespace: str,
-    type: str,
-    now: int,
-    *,
-    account_id: str = "",
-    payload: dict[str, Any] | None = None,
-) -> str:
-    """Write one event (and its webhook deliveries) inside the caller's transaction."""
-    event_id = secrets.token_hex(16)
-    seq = await repo.insert_event(
-        conn,
-        id=event_id,
-        namespace=namespace,
-        type=type,
-        account_id=account_id,
-        actor=actor.get(),
-        time=now,
-        payload=orjson.dumps(payload or {}).decode(),
-    )
-    hooks = await subscriptions.matching(conn, namespace, type)
-    await repo.insert_deliveries(
-        conn,
-        [
-            {
-                "webhook_id": hook,
-                "event_seq": seq,
-                "account_id": account_id,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt": now,
-                "last_error": "",
-            }
-            for hook in hooks
-        ],
-    )
-    return event_id
+class Outbox:
+    """Records events (and their webhook deliveries) in the transaction that makes the
+    change; one per database, with that database's webhook subscriptions cached."""
+
+    def __init__(self) -> None:
+        self.subscriptions = Subscriptions()
+
+    async def record(
+        self,
+        conn: Connection,
+        namespace: str,
+        type: str,
+        now: int,
+        *,
+        account_id: str = "",
+        payload: dict[str, Any] | None = None,
+    ) -> str:
+        """Write one event (and its webhook deliveries) inside the caller's transaction."""
+        event_id = secrets.token_hex(16)
+        seq = await repo.insert_event(
+            conn,
+            id=event_id,
+            namespace=namespace,
+            type=type,
+            account_id=account_id,
+            actor=actor.get(),
+            time=now,
+            payload=orjson.dumps(payload or {}).decode(),
+        )
+        hooks = await self.subscriptions.matching(conn, namespace, type)
+        await repo.insert_deliveries(
+            conn,
+            [
+                {
+                    "webhook_id": hook,
+                    "event_seq": seq,
+                    "account_id": account_id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt": now,
+                    "last_error": "",
+                }
+                for hook in hooks
+            ],
+        )
+        return event_id

@@ -25,6 +25,7 @@ import orjson
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest, NotFound
 from micro_user.events import outbox
+from micro_user.events.outbox import Outbox
 from micro_user.observability import DELIVERY_FAILURES, OUTBOX_BACKLOG
 from micro_user.settings import Settings
 from micro_user.storage import events as repo
@@ -45,6 +46,19 @@ class Webhook:
     event_types: tuple[str, ...]
     created: int
     secret: str = ""  # only when it is being shown once
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event's delivery to one webhook."""
+
+    webhook_id: str
+    event_id: str
+    type: str
+    account_id: str
+    status: str  # pending | delivered | parked
+    attempts: int
+    last_error: str
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -73,8 +87,9 @@ def backoff(settings: Settings, attempts: int) -> int:
 
 
 class WebhookService:
-    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
+    def __init__(self, db: Database, outbox: Outbox, settings: Settings, clock: Clock) -> None:
         self.db = db
+        self.outbox = outbox
         self.settings = settings
         self.clock = clock
 
@@ -113,7 +128,7 @@ class WebhookService:
                 created=hook.created,
             )
             await bump_version(conn)
-        outbox.subscriptions.forget()
+        self.outbox.subscriptions.forget()
         return hook
 
     async def list_webhooks(self, namespace: str) -> list[Webhook]:
@@ -128,25 +143,17 @@ class WebhookService:
             if not await repo.delete_webhook(conn, namespace, id):
                 raise NotFound("events.webhooks.delete", f"no webhook {id!r}")
             await bump_version(conn)
-        outbox.subscriptions.forget()
+        self.outbox.subscriptions.forget()
 
-    async def deliveries(
-        self, namespace: str, status: str, limit: int = 100
-    ) -> list[dict[str, Any]]:
+    async def deliveries(self, namespace: str, status: str, limit: int = 100) -> list[Delivery]:
         if status not in ("pending", "delivered", "parked"):
             raise BadRequest("events.deliveries.list", "status is pending, delivered or parked")
         async with self.db.read() as conn:
             rows = await repo.list_deliveries(conn, namespace, status, max(1, min(limit, 1000)))
         return [
-            {
-                "webhook_id": r.webhook_id,
-                "event_id": r.event_id,
-                "type": r.type,
-                "account_id": r.account_id,
-                "status": r.status,
-                "attempts": r.attempts,
-                "last_error": r.last_error,
-            }
+            Delivery(
+                r.webhook_id, r.event_id, r.type, r.account_id, r.status, r.attempts, r.last_error
+            )
             for r in rows
         ]
 

@@ -63,6 +63,7 @@ from micro_user.observability import (
 )
 from micro_user.services import Services
 from micro_user.settings import MailSender, Settings
+from micro_user.storage.failures import describe
 from micro_user.storage.migrate import upgrade
 
 log = logging.getLogger("micro_user.http")
@@ -120,7 +121,7 @@ async def respond(
     except ServiceError as exc:
         response = error_response(exc)
     except (OperationalError, DBAPIError) as exc:
-        log.error("database error on %s: %s", logged_path(request), type(exc.orig).__name__)
+        log.error("database error on %s: %s", logged_path(request), describe(exc))
         response = error_response(
             Unavailable("micro-user.database", "the database is unavailable; try again")
         )
@@ -239,12 +240,30 @@ class Api:
         return JSONResponse({"status": "ok"})
 
     async def ready(self, request: Request) -> Response:
+        """Ready while the database answers and keeps a write (a full disk, a read-only file
+        or a read-only standby answer reads but lose every change)."""
         try:
-            await asyncio.wait_for(self.services.db.ping(), timeout=2)
+            await asyncio.wait_for(self.services.db.ping(), timeout=READY_READ_SECONDS)
         except Exception as exc:  # any failure to answer means not ready
-            log.warning("not ready: database did not answer (%s)", type(exc).__name__)
+            reason = "no answer in time" if isinstance(exc, TimeoutError) else describe(exc)
+            log.warning("not ready: the database does not answer (%s)", reason)
             return error_response(Unavailable("micro-user.ready", "the database does not answer"))
+        try:
+            await asyncio.wait_for(self.services.check_writable(), timeout=READY_WRITE_SECONDS)
+        except Exception as exc:
+            reason = (
+                "a write did not finish in time" if isinstance(exc, TimeoutError) else describe(exc)
+            )
+            log.warning("not ready: the database cannot be written (%s)", reason)
+            return error_response(
+                Unavailable("micro-user.ready", f"the database cannot be written: {reason}")
+            )
         return JSONResponse({"status": "ready"})
+
+
+READY_READ_SECONDS = 2.0
+# A write may wait its turn behind other writers (SQLite has one at a time).
+READY_WRITE_SECONDS = 5.0
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -284,13 +303,17 @@ async def cleanup_loop(services: Services) -> None:
     while True:
         await asyncio.sleep(services.settings.cleanup_interval_seconds)
         try:
-            sessions, tokens = await services.cleanup()
-            if sessions or tokens:
+            sessions, tokens, events = await services.cleanup()
+            if sessions or tokens or events:
                 log.info(
-                    "cleanup removed %d expired sessions and %d stale tokens", sessions, tokens
+                    "cleanup removed %d expired sessions, %d stale tokens and %d events past "
+                    "their retention",
+                    sessions,
+                    tokens,
+                    events,
                 )
         except Exception as exc:  # keep cleaning next time; a failed round loses nothing
-            log.warning("cleanup failed: %s", type(exc).__name__)
+            log.warning("cleanup failed: %s", describe(exc))
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:

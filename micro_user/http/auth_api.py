@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from microuser.rules import Resource
+from microuser.rules import Resource, Rule
 from pydantic import Field
 
 from micro_user.auth.models import AuthAccount, Identity, TokenPair
@@ -13,24 +13,28 @@ from micro_user.auth.signing import InvalidToken
 from micro_user.errors import BadRequest, Forbidden, Unauthorized
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
+    Empty,
     Int64,
     Int64Out,
     Profile,
     Secret,
     Text,
     WireRequest,
-    WireResponse,
+    wire_response,
 )
 
 auth = "auth"
-EMPTY: dict[str, Any] = {}
+EMPTY = Empty()
 Scopes = Annotated[list[Text], Field(max_length=64)]
 
 
 # Messages -------------------------------------------------------------------
 
 
-class AccountOut(WireResponse):
+@wire_response
+class AuthAccountOut:
+    """An account of the auth service (Micro's ``auth.Account``)."""
+
     id: str
     type: str
     issuer: str
@@ -39,12 +43,37 @@ class AccountOut(WireResponse):
     secret: str
     name: str
 
+    @classmethod
+    def of(cls, account: AuthAccount | Identity | None) -> AuthAccountOut:
+        """A service account (its secret only when just made or changed), the identity a
+        token carries, or no one (all fields empty)."""
+        if account is None:
+            return cls("", "", "", {}, [], "", "")
+        if isinstance(account, Identity):
+            return cls(
+                account.id, account.type, account.namespace, {}, sorted(account.scopes), "", ""
+            )
+        return cls(
+            account.id,
+            account.type,
+            account.namespace,
+            account.metadata,
+            list(account.scopes),
+            account.secret,
+            account.name,
+        )
 
-class TokenOut(WireResponse):
+
+@wire_response
+class TokenOut:
     access_token: str
     refresh_token: str
     created: Int64Out
     expiry: Int64Out
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenOut:
+        return cls(pair.access_token, pair.refresh_token, str(pair.created), str(pair.expiry))
 
 
 # A chosen secret: none (one is generated), or 24 to 512 characters without control ones.
@@ -72,65 +101,37 @@ class RuleMessage(WireRequest):
     priority: Int64 = 0
 
 
-class ResourceOut(WireResponse):
+@wire_response
+class ResourceOut:
     type: str
     name: str
     endpoint: str
 
 
-class RuleOut(WireResponse):
+@wire_response
+class RuleOut:
     id: str
     scope: str
     resource: ResourceOut
     access: str
     priority: int
 
+    @classmethod
+    def of(cls, rule: Rule) -> RuleOut:
+        r = rule.resource
+        return cls(
+            rule.id,
+            rule.scope,
+            ResourceOut(r.type, r.name, r.endpoint),
+            rule.access.value,
+            rule.priority,
+        )
 
-class RoleOut(WireResponse):
+
+@wire_response
+class RoleOut:
     name: str
     description: str
-
-
-def account_json(account: AuthAccount | Identity) -> dict[str, Any]:
-    if isinstance(account, Identity):
-        return {
-            "id": account.id,
-            "type": account.type,
-            "issuer": account.namespace,
-            "metadata": {},
-            "scopes": sorted(account.scopes),
-            "secret": "",
-            "name": "",
-        }
-    return {
-        "id": account.id,
-        "type": account.type,
-        "issuer": account.namespace,
-        "metadata": account.metadata,
-        "scopes": list(account.scopes),
-        "secret": account.secret,
-        "name": account.name,
-    }
-
-
-def token_json(pair: TokenPair) -> dict[str, Any]:
-    return {
-        "access_token": pair.access_token,
-        "refresh_token": pair.refresh_token,
-        "created": str(pair.created),
-        "expiry": str(pair.expiry),
-    }
-
-
-def rule_json(rule: Any) -> dict[str, Any]:
-    r = rule.resource
-    return {
-        "id": rule.id,
-        "scope": rule.scope,
-        "resource": {"type": r.type, "name": r.name, "endpoint": r.endpoint},
-        "access": rule.access.value,
-        "priority": rule.priority,
-    }
 
 
 # Requests and responses -------------------------------------------------------
@@ -150,8 +151,9 @@ class GenerateRequest(WireRequest):
     name: Text = ""
 
 
-class AccountResponse(WireResponse):
-    account: AccountOut
+@wire_response
+class AuthAccountResponse:
+    account: AuthAccountOut
 
 
 class InspectRequest(WireRequest):
@@ -174,7 +176,8 @@ class TokenRequest(WireRequest):
     session_id: Secret = ""
 
 
-class TokenResponse(WireResponse):
+@wire_response
+class TokenResponse:
     token: TokenOut
 
 
@@ -185,16 +188,13 @@ class VerifyRequest(WireRequest):
     namespace: Text = ""
 
 
-class VerifyResponse(WireResponse):
+@wire_response
+class VerifyResponse:
     allowed: bool
-    account: AccountOut
+    account: AuthAccountOut
 
 
-class Empty(WireRequest):
-    pass
-
-
-class EmptyOut(WireResponse):
+class NoFields(WireRequest):
     pass
 
 
@@ -203,8 +203,9 @@ class IdRequest(WireRequest):
     id: Text = ""
 
 
-class ListAccountsResponse(WireResponse):
-    accounts: list[AccountOut]
+@wire_response
+class ListAccountsResponse:
+    accounts: list[AuthAccountOut]
 
 
 class ChangeSecretRequest(WireRequest):
@@ -220,7 +221,8 @@ class CreateRuleRequest(WireRequest):
     rule: RuleMessage = RuleMessage()
 
 
-class ListRulesResponse(WireResponse):
+@wire_response
+class ListRulesResponse:
     rules: list[RuleOut]
 
 
@@ -230,7 +232,8 @@ class RoleRequest(WireRequest):
     description: Text = ""
 
 
-class ListRolesResponse(WireResponse):
+@wire_response
+class ListRolesResponse:
     roles: list[RoleOut]
 
 
@@ -281,11 +284,11 @@ def check_may_give(ctx: Context, roles: list[str], error_id: str) -> None:
     auth,
     "Auth.Generate",
     GenerateRequest,
-    AccountResponse,
+    AuthAccountResponse,
     "Create a service account; its secret is shown once",
     (400, 404),
 )
-async def generate(ctx: Context, req: GenerateRequest) -> dict[str, Any]:
+async def generate(ctx: Context, req: GenerateRequest) -> AuthAccountResponse:
     check_may_give(ctx, req.scopes, "auth.generate")
     account = await ctx.services.service_accounts.generate(
         ctx.namespace,
@@ -296,24 +299,23 @@ async def generate(ctx: Context, req: GenerateRequest) -> dict[str, Any]:
         metadata=req.metadata,
         scopes=req.scopes,
     )
-    await ctx.services.auth_state.refresh()
-    return {"account": account_json(account)}
+    return AuthAccountResponse(AuthAccountOut.of(account))
 
 
 @registry.add(
     auth,
     "Auth.Inspect",
     InspectRequest,
-    AccountResponse,
+    AuthAccountResponse,
     "The account an access token belongs to",
     (400, 401),
 )
-async def inspect(ctx: Context, req: InspectRequest) -> dict[str, Any]:
+async def inspect(ctx: Context, req: InspectRequest) -> AuthAccountResponse:
     try:
         identity = ctx.services.tokens.inspect(required(req.token, "token", "auth.inspect"))
     except InvalidToken as exc:
         raise Unauthorized("auth.inspect", str(exc)) from None
-    return {"account": account_json(identity)}
+    return AuthAccountResponse(AuthAccountOut.of(identity))
 
 
 @registry.add(
@@ -324,7 +326,7 @@ async def inspect(ctx: Context, req: InspectRequest) -> dict[str, Any]:
     "Tokens for an id and secret, a refresh token, or a session",
     (400, 401),
 )
-async def token(ctx: Context, req: TokenRequest) -> dict[str, Any]:
+async def token(ctx: Context, req: TokenRequest) -> TokenResponse:
     tokens = ctx.services.tokens
     grant = tokens.check_grant_request(
         id=req.id, secret=req.secret, refresh_token=req.refresh_token, session_id=req.session_id
@@ -345,7 +347,7 @@ async def token(ctx: Context, req: TokenRequest) -> dict[str, Any]:
             ),
             per_address=False,
         )
-    return {"token": token_json(pair)}
+    return TokenResponse(TokenOut.of(pair))
 
 
 @registry.add(
@@ -356,7 +358,7 @@ async def token(ctx: Context, req: TokenRequest) -> dict[str, Any]:
     "Whether a token (or nobody) may access a resource, by the caller's namespace's rules",
     (400, 401, 403),
 )
-async def verify(ctx: Context, req: VerifyRequest) -> dict[str, Any]:
+async def verify(ctx: Context, req: VerifyRequest) -> VerifyResponse:
     resource = resource_of(req.resource, "auth.verify")
     # Only the caller's own namespace's rules are evaluated: another namespace's rules are
     # not the caller's to probe, whatever roles it holds at home.
@@ -370,34 +372,32 @@ async def verify(ctx: Context, req: VerifyRequest) -> dict[str, Any]:
     # (A token of another namespace is judged by these rules too: their scopes never apply
     # to it, so it gets what anyone gets.)
     allowed = ctx.services.guard.allows(identity, ctx.namespace, resource)
-    empty = Identity("", "", "", frozenset())
-    return {"allowed": allowed, "account": account_json(identity or empty)}
+    return VerifyResponse(allowed, AuthAccountOut.of(identity))
 
 
 # Accounts ---------------------------------------------------------------------
 
 
 @registry.add(
-    auth, "Accounts.List", Empty, ListAccountsResponse, "List service accounts", safe=True
+    auth, "Accounts.List", NoFields, ListAccountsResponse, "List service accounts", safe=True
 )
-async def list_accounts(ctx: Context, req: Empty) -> dict[str, Any]:
+async def list_accounts(ctx: Context, req: NoFields) -> ListAccountsResponse:
     accounts = await ctx.services.service_accounts.list(ctx.namespace)
-    return {"accounts": [account_json(a) for a in accounts]}
+    return ListAccountsResponse([AuthAccountOut.of(a) for a in accounts])
 
 
 @registry.add(
     auth,
     "Accounts.Delete",
     IdRequest,
-    EmptyOut,
+    Empty,
     "Delete a service account and end its tokens",
     (400, 404),
 )
-async def delete_account(ctx: Context, req: IdRequest) -> dict[str, Any]:
+async def delete_account(ctx: Context, req: IdRequest) -> Empty:
     await ctx.services.service_accounts.delete(
         ctx.namespace, required(req.id, "id", "auth.accounts.delete")
     )
-    await ctx.services.auth_state.refresh()
     return EMPTY
 
 
@@ -405,25 +405,25 @@ async def delete_account(ctx: Context, req: IdRequest) -> dict[str, Any]:
     auth,
     "Accounts.ChangeSecret",
     ChangeSecretRequest,
-    AccountResponse,
+    AuthAccountResponse,
     "Give a service account a new secret, shown once",
     (400, 404),
 )
-async def change_secret(ctx: Context, req: ChangeSecretRequest) -> dict[str, Any]:
+async def change_secret(ctx: Context, req: ChangeSecretRequest) -> AuthAccountResponse:
     account = await ctx.services.service_accounts.change_secret(
         ctx.namespace,
         required(req.id, "id", "auth.accounts.changesecret"),
         old_secret=req.old_secret,
         new_secret=req.new_secret,
     )
-    return {"account": account_json(account)}
+    return AuthAccountResponse(AuthAccountOut.of(account))
 
 
 # Rules ------------------------------------------------------------------------
 
 
-@registry.add(auth, "Rules.Create", CreateRuleRequest, EmptyOut, "Create a rule")
-async def create_rule(ctx: Context, req: CreateRuleRequest) -> dict[str, Any]:
+@registry.add(auth, "Rules.Create", CreateRuleRequest, Empty, "Create a rule")
+async def create_rule(ctx: Context, req: CreateRuleRequest) -> Empty:
     rule = req.rule
     await ctx.services.rules.create(
         ctx.namespace,
@@ -433,27 +433,27 @@ async def create_rule(ctx: Context, req: CreateRuleRequest) -> dict[str, Any]:
         access=rule.access,
         priority=rule.priority,
     )
-    await ctx.services.auth_state.refresh()
     return EMPTY
 
 
-@registry.add(auth, "Rules.Delete", IdRequest, EmptyOut, "Delete a rule", (400, 404))
-async def delete_rule(ctx: Context, req: IdRequest) -> dict[str, Any]:
+@registry.add(auth, "Rules.Delete", IdRequest, Empty, "Delete a rule", (400, 404))
+async def delete_rule(ctx: Context, req: IdRequest) -> Empty:
     await ctx.services.rules.delete(ctx.namespace, required(req.id, "id", "auth.rules.delete"))
-    await ctx.services.auth_state.refresh()
     return EMPTY
 
 
-@registry.add(auth, "Rules.List", Empty, ListRulesResponse, "List the namespace's rules", safe=True)
-async def list_rules(ctx: Context, req: Empty) -> dict[str, Any]:
-    return {"rules": [rule_json(r) for r in await ctx.services.rules.list(ctx.namespace)]}
+@registry.add(
+    auth, "Rules.List", NoFields, ListRulesResponse, "List the namespace's rules", safe=True
+)
+async def list_rules(ctx: Context, req: NoFields) -> ListRulesResponse:
+    return ListRulesResponse([RuleOut.of(r) for r in await ctx.services.rules.list(ctx.namespace)])
 
 
 # Roles ------------------------------------------------------------------------
 
 
-@registry.add(auth, "Roles.Create", RoleRequest, EmptyOut, "Create a role (a named scope)")
-async def create_role(ctx: Context, req: RoleRequest) -> dict[str, Any]:
+@registry.add(auth, "Roles.Create", RoleRequest, Empty, "Create a role (a named scope)")
+async def create_role(ctx: Context, req: RoleRequest) -> Empty:
     await ctx.services.roles.create(
         ctx.namespace, required(req.name, "name", "auth.roles.create"), req.description
     )
@@ -461,29 +461,30 @@ async def create_role(ctx: Context, req: RoleRequest) -> dict[str, Any]:
 
 
 @registry.add(
-    auth, "Roles.Delete", RoleRequest, EmptyOut, "Delete a role and every grant of it", (400, 404)
+    auth, "Roles.Delete", RoleRequest, Empty, "Delete a role and every grant of it", (400, 404)
 )
-async def delete_role(ctx: Context, req: RoleRequest) -> dict[str, Any]:
+async def delete_role(ctx: Context, req: RoleRequest) -> Empty:
     await ctx.services.roles.delete(ctx.namespace, required(req.name, "name", "auth.roles.delete"))
-    await ctx.services.auth_state.refresh()
     return EMPTY
 
 
-@registry.add(auth, "Roles.List", Empty, ListRolesResponse, "List the namespace's roles", safe=True)
-async def list_roles(ctx: Context, req: Empty) -> dict[str, Any]:
+@registry.add(
+    auth, "Roles.List", NoFields, ListRolesResponse, "List the namespace's roles", safe=True
+)
+async def list_roles(ctx: Context, req: NoFields) -> ListRolesResponse:
     roles = await ctx.services.roles.list_roles(ctx.namespace)
-    return {"roles": [{"name": name, "description": description} for name, description in roles]}
+    return ListRolesResponse([RoleOut(name, description) for name, description in roles])
 
 
 @registry.add(
     auth,
     "Roles.Grant",
     GrantRequest,
-    EmptyOut,
+    Empty,
     "Grant a role to a user or service account",
     (400, 404),
 )
-async def grant_role(ctx: Context, req: GrantRequest) -> dict[str, Any]:
+async def grant_role(ctx: Context, req: GrantRequest) -> Empty:
     check_may_give(ctx, [required(req.role, "role", "auth.roles.grant")], "auth.roles.grant")
     await ctx.services.roles.grant(
         ctx.namespace,
@@ -491,19 +492,17 @@ async def grant_role(ctx: Context, req: GrantRequest) -> dict[str, Any]:
         required(req.account_id, "account_id", "auth.roles.grant"),
         required(req.role, "role", "auth.roles.grant"),
     )
-    await ctx.services.auth_state.refresh()
     return EMPTY
 
 
 @registry.add(
-    auth, "Roles.Revoke", GrantRequest, EmptyOut, "Revoke a role from an account", (400, 404)
+    auth, "Roles.Revoke", GrantRequest, Empty, "Revoke a role from an account", (400, 404)
 )
-async def revoke_role(ctx: Context, req: GrantRequest) -> dict[str, Any]:
+async def revoke_role(ctx: Context, req: GrantRequest) -> Empty:
     await ctx.services.roles.revoke(
         ctx.namespace,
         req.account_type,
         required(req.account_id, "account_id", "auth.roles.revoke"),
         required(req.role, "role", "auth.roles.revoke"),
     )
-    await ctx.services.auth_state.refresh()
     return EMPTY

@@ -7,12 +7,12 @@ they cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, is_dataclass
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from microuser.rules import Resource
 
-from micro_user.http.wire import WireRequest, WireResponse
+from micro_user.http.wire import WireRequest
 
 if TYPE_CHECKING:
     from micro_user.auth.models import Identity
@@ -27,7 +27,8 @@ class Context:
     namespace: str
 
 
-Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]
+# A handler takes its endpoint's request model and returns its response message.
+Handler = Callable[[Context, Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class Endpoint:
     service: str  # "user"
     name: str  # "Create"; the handler is "User.Create"
     request: type[WireRequest]
-    response: type[WireResponse]
+    response: type[Any]  # a ``wire_response`` dataclass
     handler: Handler
     summary: str
     errors: tuple[int, ...] = field(default=(400,))
@@ -68,13 +69,22 @@ class Registry:
         service: str,
         name: str,
         request: type[WireRequest],
-        response: type[WireResponse],
+        response: type[Any],
         summary: str,
         errors: tuple[int, ...] = (400,),
         safe: bool = False,
         owner: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            # The registry, the handler's signature (which mypy checks its body against) and
+            # so the OpenAPI document name the same types, or the import fails.
+            hints = get_type_hints(handler)
+            declared = (hints.get("req"), hints.get("return"))
+            if declared != (request, response) or not is_dataclass(response):
+                raise TypeError(
+                    f"{service}.{name}: the handler takes {declared[0]} and returns "
+                    f"{declared[1]}; the registry says {request} and {response}"
+                )
             endpoint = Endpoint(
                 service, name, request, response, handler, summary, errors, safe, owner
             )

@@ -8,21 +8,34 @@ from pydantic import Field
 
 from micro_user.events import outbox
 from micro_user.events.audit import AuditEvent
-from micro_user.events.webhooks import Webhook
+from micro_user.events.webhooks import Delivery, Webhook
 from micro_user.http.endpoints import Context, registry
-from micro_user.http.wire import Int64, Int64Out, Text, UInt32, WireRequest, WireResponse
+from micro_user.http.wire import (
+    Empty,
+    Int64,
+    Int64Out,
+    Text,
+    UInt32,
+    WireRequest,
+    wire_response,
+)
 
 events = "events"
 audit = "audit"
 Types = Annotated[list[Text], Field(max_length=64)]
 
 
-class WebhookOut(WireResponse):
+@wire_response
+class WebhookOut:
     id: str
     url: str
     event_types: list[str]
     created: Int64Out
     secret: str
+
+    @classmethod
+    def of(cls, hook: Webhook) -> WebhookOut:
+        return cls(hook.id, hook.url, list(hook.event_types), str(hook.created), hook.secret)
 
 
 class CreateWebhookRequest(WireRequest):
@@ -35,7 +48,8 @@ class CreateWebhookRequest(WireRequest):
     event_types: Types = []
 
 
-class WebhookResponse(WireResponse):
+@wire_response
+class WebhookResponse:
     webhook: WebhookOut
 
 
@@ -43,11 +57,8 @@ class Nothing(WireRequest):
     pass
 
 
-class Done(WireResponse):
-    pass
-
-
-class WebhooksResponse(WireResponse):
+@wire_response
+class WebhooksResponse:
     webhooks: list[WebhookOut]
 
 
@@ -63,7 +74,8 @@ class DeliveriesRequest(WireRequest):
     limit: UInt32 = 100
 
 
-class DeliveryOut(WireResponse):
+@wire_response
+class DeliveryOut:
     webhook_id: str
     event_id: str
     type: str
@@ -72,8 +84,15 @@ class DeliveryOut(WireResponse):
     attempts: int
     last_error: str
 
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryOut:
+        return cls(
+            d.webhook_id, d.event_id, d.type, d.account_id, d.status, d.attempts, d.last_error
+        )
 
-class DeliveriesResponse(WireResponse):
+
+@wire_response
+class DeliveriesResponse:
     deliveries: list[DeliveryOut]
 
 
@@ -81,7 +100,8 @@ class ReplayRequest(WireRequest):
     webhook_id: Text = ""
 
 
-class ReplayResponse(WireResponse):
+@wire_response
+class ReplayResponse:
     replayed: int
 
 
@@ -97,7 +117,8 @@ class AuditRequest(WireRequest):
     limit: UInt32 = 100
 
 
-class EventOut(WireResponse):
+@wire_response
+class EventOut:
     seq: Int64Out
     id: str
     type: str
@@ -107,33 +128,17 @@ class EventOut(WireResponse):
     time: Int64Out
     payload: dict[str, Any]
 
+    @classmethod
+    def of(cls, e: AuditEvent) -> EventOut:
+        return cls(
+            str(e.seq), e.id, e.type, e.namespace, e.account_id, e.actor, str(e.time), e.payload
+        )
 
-class AuditResponse(WireResponse):
+
+@wire_response
+class AuditResponse:
     events: list[EventOut]
     next: Int64Out
-
-
-def webhook_json(hook: Webhook) -> dict[str, Any]:
-    return {
-        "id": hook.id,
-        "url": hook.url,
-        "event_types": list(hook.event_types),
-        "created": str(hook.created),
-        "secret": hook.secret,
-    }
-
-
-def event_json(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": str(event.seq),
-        "id": event.id,
-        "type": event.type,
-        "namespace": event.namespace,
-        "account_id": event.account_id,
-        "actor": event.actor,
-        "time": str(event.time),
-        "payload": event.payload,
-    }
 
 
 @registry.add(
@@ -143,33 +148,30 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
     WebhookResponse,
     "Register a webhook; its signing secret is shown once",
 )
-async def create_webhook(ctx: Context, req: CreateWebhookRequest) -> dict[str, Any]:
+async def create_webhook(ctx: Context, req: CreateWebhookRequest) -> WebhookResponse:
     hook = await ctx.services.webhooks.create(ctx.namespace, req.url, req.event_types)
-    return {"webhook": webhook_json(hook)}
+    return WebhookResponse(WebhookOut.of(hook))
 
 
 @registry.add(
     events, "Webhooks.List", Nothing, WebhooksResponse, "List the namespace's webhooks", safe=True
 )
-async def list_webhooks(ctx: Context, req: Nothing) -> dict[str, Any]:
-    return {
-        "webhooks": [
-            webhook_json(h) for h in await ctx.services.webhooks.list_webhooks(ctx.namespace)
-        ]
-    }
+async def list_webhooks(ctx: Context, req: Nothing) -> WebhooksResponse:
+    hooks = await ctx.services.webhooks.list_webhooks(ctx.namespace)
+    return WebhooksResponse([WebhookOut.of(h) for h in hooks])
 
 
 @registry.add(
     events,
     "Webhooks.Delete",
     IdRequest,
-    Done,
+    Empty,
     "Delete a webhook and its pending deliveries",
     (400, 404),
 )
-async def delete_webhook(ctx: Context, req: IdRequest) -> dict[str, Any]:
+async def delete_webhook(ctx: Context, req: IdRequest) -> Empty:
     await ctx.services.webhooks.delete(ctx.namespace, req.id)
-    return {}
+    return Empty()
 
 
 @registry.add(
@@ -180,17 +182,16 @@ async def delete_webhook(ctx: Context, req: IdRequest) -> dict[str, Any]:
     "List deliveries by status (parked by default)",
     safe=True,
 )
-async def list_deliveries(ctx: Context, req: DeliveriesRequest) -> dict[str, Any]:
-    return {
-        "deliveries": await ctx.services.webhooks.deliveries(ctx.namespace, req.status, req.limit)
-    }
+async def list_deliveries(ctx: Context, req: DeliveriesRequest) -> DeliveriesResponse:
+    found = await ctx.services.webhooks.deliveries(ctx.namespace, req.status, req.limit)
+    return DeliveriesResponse([DeliveryOut.of(d) for d in found])
 
 
 @registry.add(
     events, "Deliveries.Replay", ReplayRequest, ReplayResponse, "Deliver parked deliveries again"
 )
-async def replay(ctx: Context, req: ReplayRequest) -> dict[str, Any]:
-    return {"replayed": await ctx.services.webhooks.replay(ctx.namespace, req.webhook_id)}
+async def replay(ctx: Context, req: ReplayRequest) -> ReplayResponse:
+    return ReplayResponse(await ctx.services.webhooks.replay(ctx.namespace, req.webhook_id))
 
 
 @registry.add(
@@ -201,7 +202,7 @@ async def replay(ctx: Context, req: ReplayRequest) -> dict[str, Any]:
     "Events by account, type and time, oldest first, paged by 'after'",
     safe=True,
 )
-async def audit_list(ctx: Context, req: AuditRequest) -> dict[str, Any]:
+async def audit_list(ctx: Context, req: AuditRequest) -> AuditResponse:
     found = await ctx.services.audit.query(
         ctx.namespace,
         account_id=req.account_id,
@@ -211,7 +212,6 @@ async def audit_list(ctx: Context, req: AuditRequest) -> dict[str, Any]:
         after=req.after,
         limit=req.limit,
     )
-    return {
-        "events": [event_json(e) for e in found],
-        "next": str(found[-1].seq if found else req.after),
-    }
+    return AuditResponse(
+        [EventOut.of(e) for e in found], str(found[-1].seq if found else req.after)
+    )

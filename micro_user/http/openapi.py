@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from microuser.rules import BUILTIN_RULES
-from pydantic.json_schema import models_json_schema
+from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from micro_user import __version__
 from micro_user.http.endpoints import Endpoint, registry
@@ -113,14 +114,19 @@ def _renamed(value: Any) -> Any:
 
 def _model_schemas() -> tuple[dict[tuple[Any, str], dict[str, str]], dict[str, Any]]:
     """Every registry model's schema, under a unique name; and a map to their references."""
+    modes: tuple[JsonSchemaMode, JsonSchemaMode] = ("validation", "serialization")
     pairs = list(
         dict.fromkeys(
             pair
             for endpoint in registry
-            for pair in ((endpoint.request, "validation"), (endpoint.response, "serialization"))
+            for pair in zip((endpoint.request, endpoint.response), modes, strict=True)
         )
     )
-    refs, schema = models_json_schema(pairs, by_alias=False, ref_template=REF)  # type: ignore[arg-type]
+    refs, schema = TypeAdapter.json_schemas(
+        [(model, mode, TypeAdapter(model)) for model, mode in pairs],
+        by_alias=False,
+        ref_template=REF,
+    )
     return _renamed(refs), _renamed(schema.get("$defs", {}))
 
 

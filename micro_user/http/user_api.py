@@ -12,62 +12,45 @@ from micro_user.http.wire import (
     EMAIL,
     LINK_TEXT,
     MAIL_FIELDS,
+    AccountOut,
+    Empty,
     Int64,
-    Int64Out,
     LongText,
     Profile,
     Secret,
+    SessionOut,
     Text,
     UInt32,
     WireRequest,
-    WireResponse,
-    account_json,
-    session_json,
+    wire_response,
 )
 
 # Responses ------------------------------------------------------------------
 
 
-class AccountOut(WireResponse):
-    id: str
-    username: str
-    email: str
-    created: Int64Out
-    updated: Int64Out
-    verified: bool
-    verification_date: Int64Out
-    profile: dict[str, str]
-
-
-class SessionOut(WireResponse):
-    id: str
-    userId: str  # noqa: N815 - the proto field really is named userId
-    created: Int64Out
-    expires: Int64Out
-
-
-class Empty(WireResponse):
-    pass
-
-
-class AccountResponse(WireResponse):
+@wire_response
+class AccountResponse:
     account: AccountOut
 
 
-class ListResponse(WireResponse):
+@wire_response
+class ListResponse:
     users: list[AccountOut]
 
 
-class SessionResponse(WireResponse):
+@wire_response
+class SessionResponse:
     session: SessionOut
 
 
-class ReadSessionResponse(WireResponse):
+@wire_response
+class ReadSessionResponse:
     session: SessionOut
     account: AccountOut
 
 
-class VerifyTokenResponse(WireResponse):
+@wire_response
+class VerifyTokenResponse:
     is_valid: bool
     message: str
     session: SessionOut
@@ -214,12 +197,12 @@ class VerifyTokenRequest(WireRequest):
 
 # Handlers -------------------------------------------------------------------
 
-EMPTY: dict[str, Any] = {}
+EMPTY = Empty()
 user = "user"
 
 
 @registry.add(user, "Create", CreateRequest, AccountResponse, "Register an account")
-async def create(ctx: Context, req: CreateRequest) -> dict[str, Any]:
+async def create(ctx: Context, req: CreateRequest) -> AccountResponse:
     account = await ctx.services.accounts.create(
         ctx.namespace,
         id=req.id,
@@ -228,7 +211,7 @@ async def create(ctx: Context, req: CreateRequest) -> dict[str, Any]:
         password=req.password,
         profile=req.profile,
     )
-    return {"account": account_json(account)}
+    return AccountResponse(AccountOut.of(account))
 
 
 @registry.add(
@@ -241,11 +224,11 @@ async def create(ctx: Context, req: CreateRequest) -> dict[str, Any]:
     safe=True,
     owner="id",
 )
-async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
+async def read(ctx: Context, req: ReadRequest) -> AccountResponse:
     account = await ctx.services.accounts.read(
         ctx.namespace, id=req.id, username=req.username, email=req.email
     )
-    return {"account": account_json(account)}
+    return AccountResponse(AccountOut.of(account))
 
 
 @registry.add(
@@ -257,7 +240,7 @@ async def read(ctx: Context, req: ReadRequest) -> dict[str, Any]:
     (400, 404),
     owner="id",
 )
-async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
+async def update(ctx: Context, req: UpdateRequest) -> Empty:
     identity = ctx.identity
     await ctx.services.accounts.update(
         ctx.namespace,
@@ -283,7 +266,7 @@ async def update(ctx: Context, req: UpdateRequest) -> dict[str, Any]:
     (400, 404),
     owner="id",
 )
-async def delete(ctx: Context, req: DeleteRequest) -> dict[str, Any]:
+async def delete(ctx: Context, req: DeleteRequest) -> Empty:
     await ctx.services.accounts.delete(ctx.namespace, req.id)
     return EMPTY
 
@@ -296,9 +279,9 @@ async def delete(ctx: Context, req: DeleteRequest) -> dict[str, Any]:
     "List accounts, oldest first (limit 25 by default, at most 1000)",
     safe=True,
 )
-async def list_(ctx: Context, req: ListRequest) -> dict[str, Any]:
+async def list_(ctx: Context, req: ListRequest) -> ListResponse:
     accounts = await ctx.services.accounts.list(ctx.namespace, offset=req.offset, limit=req.limit)
-    return {"users": [account_json(a) for a in accounts]}
+    return ListResponse([AccountOut.of(a) for a in accounts])
 
 
 @registry.add(
@@ -310,7 +293,7 @@ async def list_(ctx: Context, req: ListRequest) -> dict[str, Any]:
     (400, 401, 404),
     owner="userId",
 )
-async def update_password(ctx: Context, req: UpdatePasswordRequest) -> dict[str, Any]:
+async def update_password(ctx: Context, req: UpdatePasswordRequest) -> Empty:
     await ctx.services.accounts.update_password(
         ctx.namespace,
         req.userId,
@@ -329,15 +312,15 @@ async def update_password(ctx: Context, req: UpdatePasswordRequest) -> dict[str,
     "Log in with username or email and password",
     (400, 401),
 )
-async def login(ctx: Context, req: LoginRequest) -> dict[str, Any]:
+async def login(ctx: Context, req: LoginRequest) -> SessionResponse:
     session = await ctx.services.sessions.login(
         ctx.namespace, username=req.username, email=req.email, password=req.password
     )
-    return {"session": session_json(session)}
+    return SessionResponse(SessionOut.of(session))
 
 
 @registry.add(user, "Logout", LogoutRequest, Empty, "End a session", (400, 404))
-async def logout(ctx: Context, req: LogoutRequest) -> dict[str, Any]:
+async def logout(ctx: Context, req: LogoutRequest) -> Empty:
     await ctx.services.sessions.logout(ctx.namespace, req.session_id)
     return EMPTY
 
@@ -351,7 +334,7 @@ async def logout(ctx: Context, req: LogoutRequest) -> dict[str, Any]:
     (400, 404),
     owner="user_id",
 )
-async def logout_all(ctx: Context, req: LogoutAllRequest) -> dict[str, Any]:
+async def logout_all(ctx: Context, req: LogoutAllRequest) -> Empty:
     await ctx.services.sessions.logout_all(ctx.namespace, req.user_id)
     return EMPTY
 
@@ -365,9 +348,9 @@ async def logout_all(ctx: Context, req: LogoutAllRequest) -> dict[str, Any]:
     (400, 401),
     safe=True,
 )
-async def read_session(ctx: Context, req: ReadSessionRequest) -> dict[str, Any]:
+async def read_session(ctx: Context, req: ReadSessionRequest) -> ReadSessionResponse:
     session, account = await ctx.services.sessions.read(ctx.namespace, req.session_id)
-    return {"session": session_json(session), "account": account_json(account)}
+    return ReadSessionResponse(SessionOut.of(session), AccountOut.of(account))
 
 
 @registry.add(
@@ -378,9 +361,7 @@ async def read_session(ctx: Context, req: ReadSessionRequest) -> dict[str, Any]:
     "Mail a link that verifies the address",
     (400, 503),
 )
-async def send_verification_email(
-    ctx: Context, req: SendVerificationEmailRequest
-) -> dict[str, Any]:
+async def send_verification_email(ctx: Context, req: SendVerificationEmailRequest) -> Empty:
     await ctx.services.email.send_verification_email(
         ctx.namespace,
         email=req.email,
@@ -396,7 +377,7 @@ async def send_verification_email(
 @registry.add(
     user, "VerifyEmail", VerifyEmailRequest, Empty, "Verify an address with the token from its mail"
 )
-async def verify_email(ctx: Context, req: VerifyEmailRequest) -> dict[str, Any]:
+async def verify_email(ctx: Context, req: VerifyEmailRequest) -> Empty:
     outcome = await ctx.services.email.verify_email(req.token, ctx.namespace)
     if not outcome.ok:
         raise BadRequest(
@@ -413,9 +394,7 @@ async def verify_email(ctx: Context, req: VerifyEmailRequest) -> dict[str, Any]:
     "Mail a one-time code for a password reset",
     (400, 503),
 )
-async def send_password_reset_email(
-    ctx: Context, req: SendPasswordResetEmailRequest
-) -> dict[str, Any]:
+async def send_password_reset_email(ctx: Context, req: SendPasswordResetEmailRequest) -> Empty:
     await ctx.services.email.send_password_reset_email(
         ctx.namespace,
         email=req.email,
@@ -430,7 +409,7 @@ async def send_password_reset_email(
 @registry.add(
     user, "ResetPassword", ResetPasswordRequest, Empty, "Set a new password with a mailed code"
 )
-async def reset_password(ctx: Context, req: ResetPasswordRequest) -> dict[str, Any]:
+async def reset_password(ctx: Context, req: ResetPasswordRequest) -> Empty:
     await ctx.services.email.reset_password(
         ctx.namespace,
         email=req.email,
@@ -444,7 +423,7 @@ async def reset_password(ctx: Context, req: ResetPasswordRequest) -> dict[str, A
 @registry.add(
     user, "SendMagicLink", SendMagicLinkRequest, Empty, "Mail a one-time login link", (400, 503)
 )
-async def send_magic_link(ctx: Context, req: SendMagicLinkRequest) -> dict[str, Any]:
+async def send_magic_link(ctx: Context, req: SendMagicLinkRequest) -> Empty:
     await ctx.services.email.send_magic_link(
         ctx.namespace,
         email=req.email,
@@ -464,6 +443,6 @@ async def send_magic_link(ctx: Context, req: SendMagicLinkRequest) -> dict[str, 
     VerifyTokenResponse,
     "Turn a magic-link token into a session",
 )
-async def verify_token(ctx: Context, req: VerifyTokenRequest) -> dict[str, Any]:
+async def verify_token(ctx: Context, req: VerifyTokenRequest) -> VerifyTokenResponse:
     is_valid, message, session = await ctx.services.email.verify_token(ctx.namespace, req.token)
-    return {"is_valid": is_valid, "message": message, "session": session_json(session)}
+    return VerifyTokenResponse(is_valid, message, SessionOut.of(session))

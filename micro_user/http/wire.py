@@ -8,7 +8,8 @@ values as JSON strings. Errors are ``{id, code, detail, status}``.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, TypeVar, dataclass_transform
 
 import orjson
 from pydantic import (
@@ -127,10 +128,64 @@ class WireRequest(BaseModel):
     field_hints: ClassVar[dict[str, dict[str, Any]]] = {}
 
 
-class WireResponse(BaseModel):
-    """Only describes responses (OpenAPI and tests); encoding is done by the functions below."""
+T = TypeVar("T")
 
-    model_config = ConfigDict(extra="forbid")
+
+@dataclass_transform(frozen_default=True)
+def wire_response(cls: type[T]) -> type[T]:
+    """A response message: a frozen, slotted dataclass whose field names are the wire's.
+    Handlers return it, ``encode`` writes it (orjson, as it stands), and the OpenAPI
+    document describes it from the same class (pydantic; unknown fields refused)."""
+    cls.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return dataclass(frozen=True, slots=True)(cls)
+
+
+@wire_response
+class Empty:
+    """``{}``: what an endpoint that changes something and returns nothing answers."""
+
+
+@wire_response
+class AccountOut:
+    """An account of the user service."""
+
+    id: str
+    username: str
+    email: str
+    created: Int64Out
+    updated: Int64Out
+    verified: bool
+    verification_date: Int64Out
+    profile: dict[str, str]
+
+    @classmethod
+    def of(cls, account: Account) -> AccountOut:
+        return cls(
+            account.id,
+            account.username,
+            account.email,
+            str(account.created),
+            str(account.updated),
+            account.verified,
+            str(account.verification_date),
+            account.profile,
+        )
+
+
+@wire_response
+class SessionOut:
+    """A login session; the empty one where Micro answers no session."""
+
+    id: str
+    userId: str  # noqa: N815 - the proto field really is named userId
+    created: Int64Out
+    expires: Int64Out
+
+    @classmethod
+    def of(cls, session: Session | None) -> SessionOut:
+        if session is None:
+            return cls("", "", "0", "0")
+        return cls(session.id, session.account_id, str(session.created), str(session.expires))
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -218,32 +273,9 @@ def parse_request(model: type[M], payload: dict[str, Any], error_id: str) -> M:
 
 
 def encode(payload: Any) -> bytes:
+    """A response message (``wire_response``) or plain JSON data, as JSON."""
     return orjson.dumps(payload)
 
 
 def error_body(error: ServiceError) -> bytes:
     return orjson.dumps(error.to_wire())
-
-
-def account_json(account: Account) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "username": account.username,
-        "email": account.email,
-        "created": str(account.created),
-        "updated": str(account.updated),
-        "verified": account.verified,
-        "verification_date": str(account.verification_date),
-        "profile": account.profile,
-    }
-
-
-def session_json(session: Session | None) -> dict[str, Any]:
-    if session is None:
-        return {"id": "", "userId": "", "created": "0", "expires": "0"}
-    return {
-        "id": session.id,
-        "userId": session.account_id,
-        "created": str(session.created),
-        "expires": str(session.expires),
-    }

@@ -16,6 +16,7 @@ from micro_user.clock import Clock
 from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from micro_user.events import outbox
+from micro_user.events.outbox import Outbox
 from micro_user.observability import LOGINS
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
@@ -32,8 +33,10 @@ class SessionService:
         settings: Settings,
         clock: Clock,
         abuse: AbuseProtection,
+        outbox: Outbox,
     ) -> None:
         self.db = db
+        self.outbox = outbox
         self.abuse = abuse
         self.hasher = hasher
         self.settings = settings
@@ -94,7 +97,7 @@ class SessionService:
         )
         session_hash = digest(session.id)
         await repo.insert_session(conn, session_hash, session)
-        await outbox.record(
+        await self.outbox.record(
             conn,
             account.namespace,
             outbox.SESSION_CREATED,
@@ -150,7 +153,7 @@ class SessionService:
         payload: dict[str, object] = {"reason": reason, "count": count}
         if session:
             payload["session"] = session
-        await outbox.record(
+        await self.outbox.record(
             conn,
             namespace,
             outbox.SESSION_ENDED,

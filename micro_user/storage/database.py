@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -257,6 +258,12 @@ class Database:
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
+
+    def free_bytes(self) -> int | None:
+        """Free space where the SQLite file lives (None on PostgreSQL: its server's own)."""
+        if self.engine is not None or not self.url.database:
+            return None
+        return shutil.disk_usage(Path(self.url.database).expanduser().parent).free
 
     async def close(self) -> None:
         if self.engine is not None:

@@ -207,3 +207,20 @@ async def backlog(conn: Connection) -> int:
             )
         ).scalar_one()
     )
+
+
+async def prune_events(conn: Connection, before: int, upto_seq: int | None, limit: int) -> int:
+    """Delete up to ``limit`` events older than ``before`` (and at most ``upto_seq``, what a
+    publisher has passed) that no webhook delivery waits for, with their finished
+    deliveries; returns how many went."""
+    waiting = select(deliveries.c.event_seq).where(
+        deliveries.c.event_seq == events.c.seq, deliveries.c.status == "pending"
+    )
+    query = select(events.c.seq).where(events.c.time < before, ~waiting.exists())
+    if upto_seq is not None:
+        query = query.where(events.c.seq <= upto_seq)
+    seqs = list((await conn.execute(query.order_by(events.c.seq).limit(limit))).scalars())
+    if seqs:
+        await conn.execute(delete(deliveries).where(deliveries.c.event_seq.in_(seqs)))
+        await conn.execute(delete(events).where(events.c.seq.in_(seqs)))
+    return len(seqs)

@@ -306,6 +306,7 @@ events = Table(
     Index(None, "namespace", "account_id", "seq"),
     Index(None, "namespace", "type", "seq"),
     Index(None, "namespace", "time"),
+    Index(None, "time"),  # pruning past the retention
 )
 
 webhooks = Table(
@@ -338,6 +339,15 @@ deliveries = Table(
     ForeignKeyConstraint(["webhook_id"], ["webhooks.id"], ondelete="CASCADE"),
     Index(None, "status", "next_attempt"),
     Index(None, "webhook_id", "account_id", "status", "event_seq"),
+)
+
+# A row each instance's readiness check writes: a database that answers but cannot keep a
+# write (a full disk, a read-only file or standby) is not ready.
+probes = Table(
+    "probes",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("at", BigInteger, nullable=False),
 )
 
 # How far an outbox consumer (the NATS publisher) has got.

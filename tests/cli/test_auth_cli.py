@@ -41,10 +41,11 @@ def test_rules(cli):  # noqa: F811
     created = out(
         cli("rule", "create", "--resource", "service:user:User.Login", "--id", "public-login")
     )
+    # The CLI prints what Rules.List answers over HTTP.
     assert created == {
         "id": "public-login",
         "scope": "",
-        "resource": "service:user:User.Login",
+        "resource": {"type": "service", "name": "user", "endpoint": "User.Login"},
         "access": "GRANTED",
         "priority": 0,
     }

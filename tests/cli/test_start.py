@@ -12,9 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from micro_user.cli.main import EXIT_ADDRESS, EXIT_CONFIG, EXIT_STORAGE
+from tests.support.disks import read_only
 from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,25 +62,38 @@ def test_a_data_directory_in_the_way_of_a_file(tmp_path):
 def test_a_data_directory_that_cannot_be_written(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    if os.geteuid() == 0:
-        # root writes through permissions: an immutable folder is one root cannot write.
-        if shutil.which("chattr") is None:
-            pytest.skip("running as root without chattr: no way to make a folder unwritable")
-        made = subprocess.run(["chattr", "+i", str(data)], capture_output=True, text=True)
-        if made.returncode != 0:
-            pytest.skip(f"this file system has no immutable flag: {made.stderr.strip()}")
-    else:
-        data.chmod(0o500)
-    try:
+    with read_only(data):
         done = serve(tmp_path, {"MICRO_USER_DATA_DIR": str(data)})
-    finally:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(data)], check=True)
-        data.chmod(0o700)
     assert done.returncode == EXIT_STORAGE
     line = one_line(done)
     assert line.startswith(f"error: cannot write the data directory ({data}")
     assert "fix its permissions" in line
+
+
+def test_a_read_only_database_is_one_line_that_says_so(tmp_path):
+    """The first start makes the admin key: on a database that cannot be written, one line
+    naming the cause and the file, never SQL or its parameters (the key's digest)."""
+    env = {"MICRO_USER_DATA_DIR": str(tmp_path / "data")}
+    migrated = subprocess.run(
+        [sys.executable, "-m", "micro_user", "migrate"],
+        env={**os.environ, **env, "XDG_DATA_HOME": str(tmp_path / "xdg")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    database = tmp_path / "data" / "micro-user.db"
+    with read_only(database):
+        done = serve(tmp_path, env)
+    assert done.returncode == EXIT_STORAGE
+    # (Before it, the notice that a key-encryption key was made beside the database.)
+    notice, line = done.stderr.splitlines()
+    assert notice.startswith("made a key-encryption key in ") and not done.stdout
+    assert line.startswith(
+        "error: cannot write the database (the database file is read-only): "
+        "free disk space or make it writable; SQLite database "
+    ), line
+    assert str(database) in line
 
 
 def test_an_unreachable_postgresql(tmp_path):

@@ -74,28 +74,32 @@ def test_a_random_admin_key_is_accepted(tmp_path: Path) -> None:
         instance.stop()
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        "muk_" + secrets.token_urlsafe(32),
-        secrets.token_hex(32),
-        "muk_gotest_" + secrets.token_hex(16),  # the Go SDK's tests: 128 random bits
-        base64.b64encode(secrets.token_bytes(32)).decode(),
-    ],
-)
-def test_random_keys_pass_the_estimate(key: str) -> None:
-    assert estimated_bits(key) >= MIN_SECRET_BITS, key
+# Made in the test, named by their form: parallel test workers must collect the same ids.
+RANDOM_KEYS = {
+    "urlsafe": lambda: "muk_" + secrets.token_urlsafe(32),
+    "hex": lambda: secrets.token_hex(32),
+    "go sdk": lambda: "muk_gotest_" + secrets.token_hex(16),  # the Go SDK's tests: 128 bits
+    "base64": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+}
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        base64.b64encode(b"a" * 32).decode(),  # 32 bytes, but one value
-        base64.b64encode(b"abcd" * 8).decode(),
-        base64.b64encode(secrets.token_bytes(16)).decode(),  # random, but 16 bytes
-        "not base64 at all!",
-    ],
-)
-def test_a_weak_or_malformed_key_encryption_key_is_refused(key: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", RANDOM_KEYS)
+def test_random_keys_pass_the_estimate(form: str) -> None:
+    for _ in range(20):
+        key = RANDOM_KEYS[form]()
+        assert estimated_bits(key) >= MIN_SECRET_BITS, key
+
+
+WEAK_KEY_ENCRYPTION_KEYS = {
+    "32 bytes of one value": lambda: base64.b64encode(b"a" * 32).decode(),
+    "a repeated pattern": lambda: base64.b64encode(b"abcd" * 8).decode(),
+    "16 random bytes": lambda: base64.b64encode(secrets.token_bytes(16)).decode(),
+    "not base64": lambda: "not base64 at all!",
+}
+
+
+@pytest.mark.parametrize("form", WEAK_KEY_ENCRYPTION_KEYS)
+def test_a_weak_or_malformed_key_encryption_key_is_refused(form: str, tmp_path: Path) -> None:
+    key = WEAK_KEY_ENCRYPTION_KEYS[form]()
     result = start(tmp_path, {"MICRO_USER_KEY_ENCRYPTION_KEY": key})
     assert_refused_before_disk(result, tmp_path, "MICRO_USER_KEY_ENCRYPTION_KEY", key)

@@ -47,7 +47,7 @@ def test_guessing_the_old_password_locks_the_guesser_not_the_owner(server):
         )
 
     for i in range(5):
-        assert update(ATTACKER, f"guess {i}").status_code == 400
+        assert update(ATTACKER, f"guess {i}").status_code == 401
     # Locked for this (address, account), even with the right password now ...
     assert_error_shape(update(ATTACKER, PASSWORD), "user.updatepassword")
     # ... and the same lock holds for Login from that address: it is the same secret.

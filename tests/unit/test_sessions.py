@@ -39,7 +39,7 @@ async def test_cleanup_deletes_expired_sessions_only(services, clock):
     clock.now += 6 * 24 * 3600
     fresh = await services.sessions.login("micro", email="a@example.com", password="sturdy-pass-1")
     clock.now += 2 * 24 * 3600
-    removed, _ = await services.cleanup()
+    removed, _, _ = await services.cleanup()
     assert removed == 1 and await session_rows(services) == 1
     await services.sessions.read("micro", fresh.id)
     with pytest.raises(Unauthorized):

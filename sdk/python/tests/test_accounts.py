@@ -107,7 +107,7 @@ async def test_list_pages_with_offset_and_limit_oldest_first(users: Users) -> No
 async def test_update_password(users: Users) -> None:
     account = await new_account(users)
     new = "a much better password"
-    with pytest.raises(BadRequestError) as wrong_old:
+    with pytest.raises(UnauthorizedError) as wrong_old:  # as Micro's handler answers
         await users.update_password(account.id, "not the password", new, new)
     with pytest.raises(BadRequestError) as mismatch:
         await users.update_password(account.id, PASSWORD, new, new + "!")
