@@ -84,7 +84,7 @@ class RuleService:
             decided = Access(access.upper() if access else "GRANTED")
         except ValueError:
             raise BadRequest(error_id, "access is GRANTED or DENIED") from None
-        if not -(2**31) < priority < 2**31 - 1:
+        if not -(2**31) <= priority < 2**31 - 1:
             raise BadRequest(
                 error_id, "priority must fit in 32 bits (the highest is reserved for admin)"
             )

@@ -52,7 +52,7 @@ from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
 from micro_user.http.headers import SecurityHeaders
 from micro_user.http.oauth import OAuth
-from micro_user.http.wire import decode_body, encode, error_body, parse_request
+from micro_user.http.wire import WireRequest, decode_body, encode, error_body, parse_request
 from micro_user.observability import (
     LATENCY,
     REQUESTS,
@@ -94,10 +94,17 @@ async def read_body(request: Request, limit: int, error_id: str) -> bytes:
     return b"".join(chunks)
 
 
-def merged_payload(body: dict[str, Any], request: Request) -> dict[str, Any]:
-    # The Micro gateway merged query parameters into the request; the body wins on a clash.
-    for key, value in request.query_params.items():
-        body.setdefault(key, value)
+def merged_payload(
+    body: dict[str, Any], request: Request, model: type[WireRequest]
+) -> dict[str, Any]:
+    """The Micro gateway merged query parameters into the request; the body wins on a
+    clash. A list field takes every value of its parameter (``types=a&types=b``, or one)."""
+    lists = model.list_fields()
+    query = request.query_params
+    for key in query:
+        if key not in body:
+            values = query.getlist(key)
+            body[key] = values if key in lists else values[-1]
     return body
 
 
@@ -202,7 +209,7 @@ class Api:
         namespace = identity.namespace if identity else self.anonymous_namespace(request)
         outbox.actor.set(f"{identity.type}:{identity.id}" if identity else "anonymous")
         body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)
-        payload = merged_payload(decode_body(body, endpoint.error_id), request)
+        payload = merged_payload(decode_body(body, endpoint.error_id), request, endpoint.request)
         req = parse_request(endpoint.request, payload, endpoint.error_id)
         own = self.settings.self_service and is_own_account(identity, namespace, endpoint, req)
         guard.check(identity, namespace, endpoint.resource, own=own)

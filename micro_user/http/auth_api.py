@@ -227,6 +227,7 @@ class ListRulesResponse:
 
 
 class RoleRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"description": {"maxLength": 512}}
     required_fields: ClassVar[frozenset[str]] = frozenset({"name"})
     name: Text = ""
     description: Text = ""

@@ -181,7 +181,9 @@ class ResetPasswordRequest(WireRequest):
 
 class SendMagicLinkRequest(WireRequest):
     field_hints: ClassVar[dict[str, dict[str, Any]]] = {**MAIL_FIELDS, "text_content": LINK_TEXT}
-    required_fields: ClassVar[frozenset[str]] = frozenset({"email", "text_content", "endpoint"})
+    required_fields: ClassVar[frozenset[str]] = frozenset(
+        {"email", "text_content", "address", "endpoint"}
+    )
     text_fields: ClassVar[frozenset[str]] = frozenset({"text_content"})
     email: Text = ""
     subject: Text = ""

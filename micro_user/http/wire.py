@@ -7,7 +7,9 @@ values as JSON strings. Errors are ``{id, code, detail, status}``.
 
 from __future__ import annotations
 
+import functools
 import re
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar, dataclass_transform
 
@@ -126,6 +128,17 @@ class WireRequest(BaseModel):
     # What else the handlers check of a field, as JSON schema keywords (documentation only:
     # the handlers' own checks give the clearer messages).
     field_hints: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    @functools.cache
+    def list_fields(cls) -> frozenset[str]:
+        """The names (and lowerCamel aliases) of the fields that hold lists."""
+        return frozenset(
+            name
+            for field_name, info in cls.model_fields.items()
+            if typing.get_origin(info.annotation) is list
+            for name in (field_name, info.alias or field_name)
+        )
 
 
 T = TypeVar("T")

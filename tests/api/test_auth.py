@@ -358,6 +358,23 @@ def test_generate_takes_free_scope_strings_as_micro_does(server, auth, anonymous
     assert "has space" not in {r["name"] for r in auth.ok("Roles.List")["roles"]}
 
 
+def test_rule_priorities_span_32_bits_but_the_top_one(auth):
+    def create(priority):
+        return auth(
+            "Rules.Create",
+            rule={
+                "id": unique("rule-"),
+                "resource": {"type": "service", "name": "x", "endpoint": "Y.Z"},
+                "priority": priority,
+            },
+        )
+
+    assert create(-(2**31)).status_code == 200
+    assert create(2**31 - 2).status_code == 200
+    for refused in (2**31 - 1, 2**31, -(2**31) - 1):  # the top one is the built-in admin's
+        assert create(refused).status_code == 400, refused
+
+
 def test_change_secret_and_delete_end_what_the_old_secret_got(auth, anonymous):
     account = service_account(auth)
     old_tokens = tokens_for(anonymous, account)

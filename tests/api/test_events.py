@@ -132,6 +132,21 @@ def test_the_audit_log_filters_by_type_and_time_and_pages(server, new_user):
     assert not {e["id"] for e in page["events"]} & {e["id"] for e in following["events"]}
     bad = httpx.post(f"{server.base_url}/v1/audit/List", json={"limit": -1}, headers=HEADERS)
     assert bad.status_code == 400
+    # The GET form: a list parameter given once, or repeated, as OpenAPI's form style sends it.
+    query = {"account_id": first["id"], "types": "account.created"}
+    once = httpx.get(f"{server.base_url}/v1/audit/List", params=query, headers=HEADERS)
+    assert once.status_code == 200, once.text
+    assert [e["type"] for e in once.json()["events"]] == ["account.created"]
+    repeated = httpx.get(
+        f"{server.base_url}/v1/audit/List",
+        params=[
+            ("account_id", first["id"]),
+            ("types", "account.created"),
+            ("types", "session.created"),
+        ],
+        headers=HEADERS,
+    )
+    assert repeated.json()["events"] == once.json()["events"]
 
 
 @pytest.fixture
