@@ -8,6 +8,7 @@ A first call::
         account = users.create(email="ada@example.com", password="correct horse battery")
 """
 
+from microuser._auth_client import AsyncAuthClient, AuthClient
 from microuser._client import AsyncClient, Client
 from microuser._exceptions import (
     APIError,
@@ -21,13 +22,24 @@ from microuser._exceptions import (
     TransportError,
     UnauthorizedError,
 )
-from microuser._models import Account, Session, VerifyTokenResult
+from microuser._models import (
+    Account,
+    AuthAccount,
+    Role,
+    Session,
+    Token,
+    VerifyResult,
+    VerifyTokenResult,
+)
 from microuser._version import __version__
 
 __all__ = [
     "APIError",
     "Account",
+    "AsyncAuthClient",
     "AsyncClient",
+    "AuthAccount",
+    "AuthClient",
     "BadRequestError",
     "Client",
     "ForbiddenError",
@@ -35,10 +47,13 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "RateLimitedError",
+    "Role",
     "ServerError",
     "Session",
+    "Token",
     "TransportError",
     "UnauthorizedError",
+    "VerifyResult",
     "VerifyTokenResult",
     "__version__",
 ]

@@ -26,11 +26,13 @@ Body = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Call(Generic[T]):
-    """One request: ``POST /v1/user/{endpoint}`` with ``payload``, answer read by ``parse``."""
+    """One request: ``POST /v1/{service}/{endpoint}`` with ``payload``, answer read by
+    ``parse``."""
 
     endpoint: str
     payload: Body
     parse: Callable[[Body], T]
+    service: str = "user"
 
 
 def _nothing(body: Body) -> None:

@@ -21,7 +21,7 @@ from microuser._exceptions import MicroUserError, error_from_response, transport
 from microuser._models import Account, Session, VerifyTokenResult
 from microuser._version import __version__
 
-__all__ = ["DEFAULT_ADDRESS", "AsyncClient", "Client"]
+__all__ = ["DEFAULT_ADDRESS", "AsyncClient", "AsyncConnection", "Client", "SyncConnection"]
 
 T = TypeVar("T")
 
@@ -53,7 +53,7 @@ def _options(
 
 
 def _build(http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
-    return http.build_request("POST", f"/v1/user/{call.endpoint}", json=call.payload)
+    return http.build_request("POST", f"/v1/{call.service}/{call.endpoint}", json=call.payload)
 
 
 def _parse(call: Call[T], response: httpx.Response) -> T:
@@ -76,19 +76,13 @@ def _transport_errors() -> Iterator[None]:
         raise transport_error(exc) from exc
 
 
-class Client:
-    """A blocking client of micro-user's user service.
-
-    ``address`` is the server's base URL (default: ``$MICRO_USER_ADDRESS``, else
-    ``http://localhost:8080``); ``key`` an API key sent as ``Authorization: Bearer <key>``
-    (default: ``$MICRO_USER_KEY``). ``timeout`` is in seconds (or an ``httpx.Timeout``),
-    ``headers`` are added to every request, and ``transport`` replaces httpx's network
-    transport (for retries, proxies or tests).
-
-    Use it as a context manager, or call :meth:`close` when done. Methods raise
-    :class:`~microuser.APIError` subclasses for error answers and
-    :class:`~microuser.TransportError` when the server cannot be reached.
-    """
+class SyncConnection:
+    """What every blocking client shares: the settings, the connections, sending a call,
+    closing. ``address`` is the server's base URL (default: ``$MICRO_USER_ADDRESS``, else
+    ``http://localhost:8080``); ``key`` an API key or token sent as ``Authorization: Bearer
+    <key>`` (default: ``$MICRO_USER_KEY``). ``timeout`` is in seconds (or an
+    ``httpx.Timeout``), ``headers`` are added to every request, and ``transport`` replaces
+    httpx's network transport (for retries, proxies or tests)."""
 
     def __init__(
         self,
@@ -120,6 +114,16 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class Client(SyncConnection):
+    """A blocking client of micro-user's user service (see :class:`SyncConnection` for the
+    arguments).
+
+    Use it as a context manager, or call :meth:`close` when done. Methods raise
+    :class:`~microuser.APIError` subclasses for error answers and
+    :class:`~microuser.TransportError` when the server cannot be reached.
+    """
 
     # Accounts --------------------------------------------------------------
 
@@ -291,12 +295,9 @@ class Client:
         return self._send(_calls.verify_token(token=token))
 
 
-class AsyncClient:
-    """The async twin of :class:`Client`: same arguments, same methods, awaited.
-
-    ``transport`` is an ``httpx.AsyncBaseTransport``. Use it as an async context manager,
-    or await :meth:`aclose` when done.
-    """
+class AsyncConnection:
+    """The async twin of :class:`SyncConnection`: ``transport`` is an
+    ``httpx.AsyncBaseTransport``; :meth:`aclose` closes."""
 
     def __init__(
         self,
@@ -330,6 +331,13 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class AsyncClient(AsyncConnection):
+    """The async twin of :class:`Client`: same arguments, same methods, awaited.
+
+    Use it as an async context manager, or await :meth:`aclose` when done.
+    """
 
     # Accounts --------------------------------------------------------------
 

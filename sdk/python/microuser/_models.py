@@ -1,4 +1,4 @@
-"""What the user service answers with, as typed, immutable values.
+"""What the user and auth services answer with, as typed, immutable values.
 
 The wire writes int64 fields as JSON strings (``"created": "1623677579"``);
 here they are ints. Times are unix seconds.
@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Account", "Session", "VerifyTokenResult"]
+__all__ = [
+    "Account",
+    "AuthAccount",
+    "Role",
+    "Session",
+    "Token",
+    "VerifyResult",
+    "VerifyTokenResult",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,4 +84,82 @@ def parse_verify_token(data: dict[str, Any]) -> VerifyTokenResult:
         message=str(data.get("message", "")),
         # The wire always carries a session; an empty id means there is none.
         session=parse_session(session) if session.get("id") else None,
+    )
+
+
+# The auth service ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuthAccount:
+    """An account of the auth service: a service account, or the identity a token carries.
+    ``issuer`` is its namespace; ``secret`` is shown only by ``generate`` and
+    ``change_secret``, and empty everywhere else."""
+
+    id: str
+    type: str
+    issuer: str
+    name: str
+    scopes: tuple[str, ...]
+    secret: str
+    metadata: dict[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An access token (a JWT) and its rotating refresh token; ``expiry`` is when the access
+    token ends, in unix seconds."""
+
+    access_token: str
+    refresh_token: str
+    created: int
+    expiry: int
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """Whether the rules allow the access; ``account`` is whose token it was (None for
+    nobody)."""
+
+    allowed: bool
+    account: AuthAccount | None
+
+
+def parse_auth_account(data: dict[str, Any]) -> AuthAccount:
+    return AuthAccount(
+        id=str(data["id"]),
+        type=str(data["type"]),
+        issuer=str(data["issuer"]),
+        name=str(data.get("name", "")),
+        scopes=tuple(str(s) for s in data.get("scopes") or ()),
+        secret=str(data.get("secret", "")),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+    )
+
+
+def parse_token(data: dict[str, Any]) -> Token:
+    return Token(
+        access_token=str(data["access_token"]),
+        refresh_token=str(data["refresh_token"]),
+        created=int(data["created"]),
+        expiry=int(data["expiry"]),
+    )
+
+
+def parse_role(data: dict[str, Any]) -> Role:
+    return Role(name=str(data["name"]), description=str(data.get("description", "")))
+
+
+def parse_verify(data: dict[str, Any]) -> VerifyResult:
+    account = data.get("account") or {}
+    return VerifyResult(
+        allowed=bool(data["allowed"]),
+        # The wire always carries an account; an empty id means nobody.
+        account=parse_auth_account(account) if account.get("id") else None,
     )

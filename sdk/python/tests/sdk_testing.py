@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from conftest import unique
 
-from microuser import Account, AsyncClient, Client
+from microuser import Account, AsyncAuthClient, AsyncClient, AuthClient, Client
+from microuser._client import AsyncConnection, SyncConnection
 
 PASSWORD = "correct horse 1"
 FLAVOURS = ["sync", "async"]
@@ -30,7 +31,7 @@ class Users:
     """Either client, every method awaited. For a ``Client`` the method is simply called
     (and must not hand back an awaitable); for an ``AsyncClient`` it is awaited."""
 
-    def __init__(self, client: Client | AsyncClient) -> None:
+    def __init__(self, client: SyncConnection | AsyncConnection) -> None:
         self.client = client
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
@@ -38,9 +39,9 @@ class Users:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             result = method(*args, **kwargs)
-            if isinstance(self.client, AsyncClient):
+            if isinstance(self.client, AsyncConnection):
                 return await result
-            assert not inspect.isawaitable(result), f"Client.{name} returned an awaitable"
+            assert not inspect.isawaitable(result), f"{name} returned an awaitable"
             return result
 
         return call
@@ -56,6 +57,19 @@ async def connect(
             yield Users(client)
     else:
         async with AsyncClient(address, key, **options) as aclient:
+            yield Users(aclient)
+
+
+@asynccontextmanager
+async def connect_auth(
+    flavour: str, address: str | None, key: str | None, **options: Any
+) -> AsyncIterator[Users]:
+    """An ``AuthClient`` ("sync") or ``AsyncAuthClient`` ("async"), closed afterwards."""
+    if flavour == "sync":
+        with AuthClient(address, key, **options) as client:
+            yield Users(client)
+    else:
+        async with AsyncAuthClient(address, key, **options) as aclient:
             yield Users(aclient)
 
 

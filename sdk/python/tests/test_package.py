@@ -7,15 +7,20 @@ import subprocess
 import sys
 from importlib import metadata, resources
 
+import pytest
+
 import microuser
-from microuser import AsyncClient, Client
+from microuser import AsyncAuthClient, AsyncClient, AuthClient, Client
 
 
 def test_exported_names() -> None:
     assert set(microuser.__all__) == {
         "APIError",
         "Account",
+        "AsyncAuthClient",
         "AsyncClient",
+        "AuthAccount",
+        "AuthClient",
         "BadRequestError",
         "Client",
         "ForbiddenError",
@@ -23,10 +28,13 @@ def test_exported_names() -> None:
         "NotFoundError",
         "PayloadTooLargeError",
         "RateLimitedError",
+        "Role",
         "ServerError",
         "Session",
+        "Token",
         "TransportError",
         "UnauthorizedError",
+        "VerifyResult",
         "VerifyTokenResult",
         "__version__",
     }
@@ -55,23 +63,31 @@ def test_ships_type_information() -> None:
 
 
 def public_methods(cls: type) -> dict[str, inspect.Signature]:
+    """Its public methods, inherited ones included."""
     return {
         name: inspect.signature(member)
-        for name, member in vars(cls).items()
-        if callable(member) and not name.startswith("_")
+        for name, member in inspect.getmembers(cls, callable)
+        if not name.startswith("_")
     }
 
 
-def test_client_and_async_client_are_a_strict_pair() -> None:
-    sync, asynchronous = public_methods(Client), public_methods(AsyncClient)
+@pytest.mark.parametrize(
+    ("sync_class", "async_class", "endpoints"),
+    [(Client, AsyncClient, 16), (AuthClient, AsyncAuthClient, 15)],
+    ids=["user", "auth"],
+)
+def test_each_client_and_its_async_twin_are_a_strict_pair(
+    sync_class: type, async_class: type, endpoints: int
+) -> None:
+    sync, asynchronous = public_methods(sync_class), public_methods(async_class)
     assert sync.pop("close") == asynchronous.pop("aclose")
     assert sync == asynchronous
-    assert len(sync) == 16  # one per endpoint of the user service
+    assert len(sync) == endpoints  # one per endpoint of the service
     for name in asynchronous:
-        assert inspect.iscoroutinefunction(getattr(AsyncClient, name)), name
-        assert not inspect.iscoroutinefunction(getattr(Client, name)), name
-    init = inspect.signature(Client.__init__).parameters
-    async_init = inspect.signature(AsyncClient.__init__).parameters
+        assert inspect.iscoroutinefunction(getattr(async_class, name)), name
+        assert not inspect.iscoroutinefunction(getattr(sync_class, name)), name
+    init = inspect.signature(sync_class.__init__).parameters
+    async_init = inspect.signature(async_class.__init__).parameters
     assert (
         list(init)
         == list(async_init)

@@ -1,0 +1,321 @@
+"""``AuthClient`` and ``AsyncAuthClient``: one method per endpoint of micro-user's auth
+service (service accounts, tokens, rules, roles), a strict pair over the same connection
+code as ``Client`` and ``AsyncClient``: the same arguments, the same errors."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping
+
+from microuser import _auth_calls
+from microuser._client import AsyncConnection, SyncConnection
+from microuser._models import AuthAccount, Role, Token, VerifyResult
+from microuser.rules import Access, Resource, Rule
+
+__all__ = ["AsyncAuthClient", "AuthClient"]
+
+
+class AuthClient(SyncConnection):
+    """A blocking client of micro-user's auth service (Micro's ``Auth``, ``Accounts`` and
+    ``Rules``, plus ``Auth.Verify`` and ``Roles``); the arguments are
+    :class:`~microuser.Client`'s. Most calls need a key holding ``admin``; ``token`` needs
+    none (the grant is the credential).
+    """
+
+    def generate(
+        self,
+        name: str = "",
+        scopes: Iterable[str] = (),
+        id: str = "",
+        secret: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> AuthAccount:
+        """Make a service account; its ``secret`` (generated when empty, else at least 24
+        characters) is in the answer, and only there. ``scopes`` are free strings, as in
+        Micro: each becomes a role when it is not one yet. A caller without ``admin`` gives
+        only scopes it holds (else ``ForbiddenError``)."""
+        return self._send(
+            _auth_calls.generate(id=id, name=name, scopes=scopes, secret=secret, metadata=metadata)
+        )
+
+    def inspect(
+        self,
+        token: str,
+    ) -> AuthAccount:
+        """The account an access token belongs to; ``UnauthorizedError`` when the token is not
+        valid now (expired, revoked, or not ours)."""
+        return self._send(_auth_calls.inspect(token=token))
+
+    def token(
+        self,
+        id: str = "",
+        secret: str = "",
+        *,
+        refresh_token: str = "",
+        session_id: str = "",
+        token_expiry: int = 0,
+    ) -> Token:
+        """Tokens for one grant: a service account's ``id`` and ``secret``, a ``refresh_token``
+        (it works once: the answer carries its successor), or a login ``session_id``
+        (micro-user's addition; the tokens end with the session). ``token_expiry`` asks
+        for a shorter-lived access token, never a longer one."""
+        return self._send(
+            _auth_calls.token(
+                id=id,
+                secret=secret,
+                refresh_token=refresh_token,
+                session_id=session_id,
+                token_expiry=token_expiry,
+            )
+        )
+
+    def verify(
+        self,
+        resource: Resource | str,
+        token: str = "",
+        namespace: str = "",
+    ) -> VerifyResult:
+        """Whether ``token`` (an access token, API key or session id; empty for nobody) may
+        access ``resource`` (a ``Resource`` or ``"type:name:endpoint"``), by the rules of
+        the caller's namespace (another ``namespace`` is a ``ForbiddenError``)."""
+        return self._send(_auth_calls.verify(resource=resource, token=token, namespace=namespace))
+
+    def list_accounts(self) -> builtins.list[AuthAccount]:
+        """The namespace's service accounts (never their secrets)."""
+        return self._send(_auth_calls.list_accounts())
+
+    def delete_account(
+        self,
+        id: str,
+    ) -> None:
+        """Delete a service account: its grants and refresh tokens go, its access tokens are
+        refused, and its id is never given again."""
+        self._send(_auth_calls.delete_account(id=id))
+
+    def change_secret(
+        self,
+        id: str,
+        old_secret: str = "",
+        new_secret: str = "",
+    ) -> AuthAccount:
+        """Give a service account a new secret (generated when empty), shown once in the
+        answer; ``old_secret``, when given, must be the current one."""
+        return self._send(
+            _auth_calls.change_secret(id=id, old_secret=old_secret, new_secret=new_secret)
+        )
+
+    def create_rule(
+        self,
+        scope: str,
+        resource: Resource | str,
+        *,
+        id: str = "",
+        access: Access | str = Access.GRANTED,
+        priority: int = 0,
+    ) -> None:
+        """Make a rule: ``scope`` ``""`` is everyone, ``*`` any account of the namespace, ``+``
+        any account, else a role. Priorities are 32 bits, highest first (the very highest
+        is the built-in admin rule's)."""
+        self._send(
+            _auth_calls.create_rule(
+                id=id, scope=scope, resource=resource, access=access, priority=priority
+            )
+        )
+
+    def delete_rule(
+        self,
+        id: str,
+    ) -> None:
+        """Delete a rule."""
+        self._send(_auth_calls.delete_rule(id=id))
+
+    def list_rules(self) -> builtins.list[Rule]:
+        """The namespace's rules (the built-in ones are not listed)."""
+        return self._send(_auth_calls.list_rules())
+
+    def create_role(
+        self,
+        name: str,
+        description: str = "",
+    ) -> None:
+        """Make a role (a named scope)."""
+        self._send(_auth_calls.create_role(name=name, description=description))
+
+    def delete_role(
+        self,
+        name: str,
+    ) -> None:
+        """Delete a role and every grant of it."""
+        self._send(_auth_calls.delete_role(name=name))
+
+    def list_roles(self) -> builtins.list[Role]:
+        """The namespace's roles, ``admin`` (built in) first."""
+        return self._send(_auth_calls.list_roles())
+
+    def grant_role(
+        self,
+        role: str,
+        account_id: str,
+        account_type: str = "user",
+    ) -> None:
+        """Grant ``role`` to a user (``account_type="user"``) or service account. The role must
+        exist (``NotFoundError``); a caller without ``admin`` grants only roles it holds."""
+        self._send(
+            _auth_calls.grant_role(role=role, account_id=account_id, account_type=account_type)
+        )
+
+    def revoke_role(
+        self,
+        role: str,
+        account_id: str,
+        account_type: str = "user",
+    ) -> None:
+        """Take ``role`` back; ``NotFoundError`` when the account does not hold it."""
+        self._send(
+            _auth_calls.revoke_role(role=role, account_id=account_id, account_type=account_type)
+        )
+
+
+class AsyncAuthClient(AsyncConnection):
+    """The async twin of :class:`AuthClient`: same arguments, same methods, awaited."""
+
+    async def generate(
+        self,
+        name: str = "",
+        scopes: Iterable[str] = (),
+        id: str = "",
+        secret: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> AuthAccount:
+        """:meth:`AuthClient.generate`, awaited."""
+        return await self._send(
+            _auth_calls.generate(id=id, name=name, scopes=scopes, secret=secret, metadata=metadata)
+        )
+
+    async def inspect(
+        self,
+        token: str,
+    ) -> AuthAccount:
+        """:meth:`AuthClient.inspect`, awaited."""
+        return await self._send(_auth_calls.inspect(token=token))
+
+    async def token(
+        self,
+        id: str = "",
+        secret: str = "",
+        *,
+        refresh_token: str = "",
+        session_id: str = "",
+        token_expiry: int = 0,
+    ) -> Token:
+        """:meth:`AuthClient.token`, awaited."""
+        return await self._send(
+            _auth_calls.token(
+                id=id,
+                secret=secret,
+                refresh_token=refresh_token,
+                session_id=session_id,
+                token_expiry=token_expiry,
+            )
+        )
+
+    async def verify(
+        self,
+        resource: Resource | str,
+        token: str = "",
+        namespace: str = "",
+    ) -> VerifyResult:
+        """:meth:`AuthClient.verify`, awaited."""
+        return await self._send(
+            _auth_calls.verify(resource=resource, token=token, namespace=namespace)
+        )
+
+    async def list_accounts(self) -> builtins.list[AuthAccount]:
+        """:meth:`AuthClient.list_accounts`, awaited."""
+        return await self._send(_auth_calls.list_accounts())
+
+    async def delete_account(
+        self,
+        id: str,
+    ) -> None:
+        """:meth:`AuthClient.delete_account`, awaited."""
+        await self._send(_auth_calls.delete_account(id=id))
+
+    async def change_secret(
+        self,
+        id: str,
+        old_secret: str = "",
+        new_secret: str = "",
+    ) -> AuthAccount:
+        """:meth:`AuthClient.change_secret`, awaited."""
+        return await self._send(
+            _auth_calls.change_secret(id=id, old_secret=old_secret, new_secret=new_secret)
+        )
+
+    async def create_rule(
+        self,
+        scope: str,
+        resource: Resource | str,
+        *,
+        id: str = "",
+        access: Access | str = Access.GRANTED,
+        priority: int = 0,
+    ) -> None:
+        """:meth:`AuthClient.create_rule`, awaited."""
+        await self._send(
+            _auth_calls.create_rule(
+                id=id, scope=scope, resource=resource, access=access, priority=priority
+            )
+        )
+
+    async def delete_rule(
+        self,
+        id: str,
+    ) -> None:
+        """:meth:`AuthClient.delete_rule`, awaited."""
+        await self._send(_auth_calls.delete_rule(id=id))
+
+    async def list_rules(self) -> builtins.list[Rule]:
+        """:meth:`AuthClient.list_rules`, awaited."""
+        return await self._send(_auth_calls.list_rules())
+
+    async def create_role(
+        self,
+        name: str,
+        description: str = "",
+    ) -> None:
+        """:meth:`AuthClient.create_role`, awaited."""
+        await self._send(_auth_calls.create_role(name=name, description=description))
+
+    async def delete_role(
+        self,
+        name: str,
+    ) -> None:
+        """:meth:`AuthClient.delete_role`, awaited."""
+        await self._send(_auth_calls.delete_role(name=name))
+
+    async def list_roles(self) -> builtins.list[Role]:
+        """:meth:`AuthClient.list_roles`, awaited."""
+        return await self._send(_auth_calls.list_roles())
+
+    async def grant_role(
+        self,
+        role: str,
+        account_id: str,
+        account_type: str = "user",
+    ) -> None:
+        """:meth:`AuthClient.grant_role`, awaited."""
+        await self._send(
+            _auth_calls.grant_role(role=role, account_id=account_id, account_type=account_type)
+        )
+
+    async def revoke_role(
+        self,
+        role: str,
+        account_id: str,
+        account_type: str = "user",
+    ) -> None:
+        """:meth:`AuthClient.revoke_role`, awaited."""
+        await self._send(
+            _auth_calls.revoke_role(role=role, account_id=account_id, account_type=account_type)
+        )
