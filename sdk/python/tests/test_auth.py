@@ -98,9 +98,7 @@ async def test_tokens_rotate_and_inspect_names_their_account(
         await anonymous.token(made.id, made.secret, refresh_token=second.refresh_token)
 
 
-async def test_a_login_session_becomes_tokens(
-    auth: Users, anonymous: Users, users: Users
-) -> None:
+async def test_a_login_session_becomes_tokens(auth: Users, anonymous: Users, users: Users) -> None:
     account = await new_account(users)
     session = await users.login(PASSWORD, username=account.username)
     tokens = await anonymous.token(session_id=session.id)
