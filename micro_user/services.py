@@ -32,7 +32,7 @@ from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage import probes
 from micro_user.storage.auth import delete_expired_auth
-from micro_user.storage.database import Database
+from micro_user.storage.database import Database, open_database
 from micro_user.storage.failures import MIN_FREE_BYTES, DiskFull
 
 
@@ -67,7 +67,7 @@ class Services:
     def build(
         cls, settings: Settings, *, clock: Clock = system_clock, sender: MailSender | None = None
     ) -> Services:
-        db = Database(
+        db = open_database(
             settings.resolved_database_url,
             pool_size=settings.database_pool_size,
             sqlite_synchronous=settings.sqlite_synchronous,

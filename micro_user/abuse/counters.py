@@ -7,18 +7,29 @@ whole, not per process.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from redis.exceptions import RedisError
-from sqlalchemy import BigInteger, bindparam, case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from micro_user.clock import Clock
-from micro_user.storage.database import Connection, Database
-from micro_user.storage.tables import login_failures, rate_counters
+from micro_user.storage.counters import CounterRows
+from micro_user.storage.database import Database
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What ``Counters.gate`` found: the address's count in its window (0 when not counted)
+    and the seconds until that window ends, and the (address, account) pair's lock and
+    consecutive failures."""
+
+    count: int
+    resets_in: int
+    locked_until: int
+    failures: int
 
 
 class Counters(Protocol):
@@ -30,10 +41,9 @@ class Counters(Protocol):
         than at a wall-clock boundary shared by all keys."""
         ...
 
-    async def gate(self, key: str | None, window: int, pair: str) -> tuple[int, int, int, int]:
+    async def gate(self, key: str | None, window: int, pair: str) -> Gate:
         """The pair's lock and failure count and, unless the pair is locked now (an attempt
-        refused is never counted) or ``key`` is None, ``hit(key, window)``. Returns (count or
-        0, seconds until the window ends, locked until, failures)."""
+        refused is never counted) or ``key`` is None, ``hit(key, window)``."""
         ...
 
     async def fail(self, key: str, keep: int) -> int:
@@ -47,51 +57,6 @@ class Counters(Protocol):
     async def prune(self) -> None: ...
 
 
-def _insert(dialect: str, table: Any) -> Any:
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
-
-
-class _Statements:
-    """The counters' statements, built once per dialect with bound parameters: building
-    and cache-keying a statement costs more than SQLite takes to run it."""
-
-    def __init__(self, dialect: str) -> None:
-        now, window = bindparam("now", type_=BigInteger), bindparam("window", type_=BigInteger)
-        hit = _insert(dialect, rate_counters).values(
-            key=bindparam("key"), window_start=now, count=1
-        )
-        # Within the open window add one; after it, a new window starts now with one.
-        # One statement, so concurrent hits never lose a count.
-        current = rate_counters.c.window_start > now - window
-        self.hit = hit.on_conflict_do_update(
-            index_elements=[rate_counters.c.key],
-            set_={
-                "count": case((current, rate_counters.c.count + 1), else_=1),
-                "window_start": case((current, rate_counters.c.window_start), else_=now),
-            },
-        ).returning(rate_counters.c.count, rate_counters.c.window_start)
-        self.pair = select(login_failures.c.locked_until, login_failures.c.failures).where(
-            login_failures.c.key == bindparam("key")
-        )
-        fail = _insert(dialect, login_failures).values(
-            key=bindparam("key"), failures=1, locked_until=0, updated=now
-        )
-        fresh = login_failures.c.updated > now - bindparam("keep", type_=BigInteger)
-        self.fail = fail.on_conflict_do_update(
-            index_elements=[login_failures.c.key],
-            set_={
-                "failures": case((fresh, login_failures.c.failures + 1), else_=1),
-                "updated": now,
-            },
-        ).returning(login_failures.c.failures)
-        self.lock = (
-            update(login_failures)
-            .where(login_failures.c.key == bindparam("pair"))
-            .values(locked_until=bindparam("until", type_=BigInteger))
-        )
-        self.clear = delete(login_failures).where(login_failures.c.key == bindparam("pair"))
-
-
 class DatabaseCounters:
     """Counters in the database. Their transactions are not durable (``write(durable=False)``):
     a power failure may forget the last counts, which costs an attacker's victims nothing,
@@ -100,52 +65,37 @@ class DatabaseCounters:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self.sql = _Statements(db.dialect)
-
-    async def _hit(self, conn: Connection, key: str, window: int, now: int) -> tuple[int, int]:
-        """(count, seconds until the window ends)."""
-        row = (await conn.execute(self.sql.hit, {"key": key, "now": now, "window": window})).one()
-        return int(row[0]), int(row[1]) + window - now
+        self.rows = CounterRows(db.dialect)
 
     async def hit(self, key: str, window: int) -> tuple[int, int]:
         now = self.clock()
         async with self.db.write(durable=False) as conn:
-            return await self._hit(conn, key, window, now)
+            return await self.rows.hit(conn, key, window, now)
 
-    async def gate(self, key: str | None, window: int, pair: str) -> tuple[int, int, int, int]:
+    async def gate(self, key: str | None, window: int, pair: str) -> Gate:
         now = self.clock()
         async with self.db.write(durable=False) as conn:
-            row = (await conn.execute(self.sql.pair, {"key": pair})).first()
-            locked, failures = (int(row[0]), int(row[1])) if row else (0, 0)
+            locked, failures = await self.rows.pair(conn, pair)
             count, resets_in = 0, 0
             if key is not None and locked <= now:
-                count, resets_in = await self._hit(conn, key, window, now)
-        return count, resets_in, locked, failures
+                count, resets_in = await self.rows.hit(conn, key, window, now)
+        return Gate(count, resets_in, locked, failures)
 
     async def fail(self, key: str, keep: int) -> int:
-        params = {"key": key, "now": self.clock(), "keep": keep}
         async with self.db.write(durable=False) as conn:
-            return int((await conn.execute(self.sql.fail, params)).scalar_one())
+            return await self.rows.fail(conn, key, self.clock(), keep)
 
     async def lock(self, key: str, until: int) -> None:
         async with self.db.write(durable=False) as conn:
-            await conn.execute(self.sql.lock, {"pair": key, "until": until})
+            await self.rows.lock(conn, key, until)
 
     async def clear(self, key: str) -> None:
         async with self.db.write(durable=False) as conn:
-            await conn.execute(self.sql.clear, {"pair": key})
+            await self.rows.clear(conn, key)
 
     async def prune(self) -> None:
-        now = self.clock()
         async with self.db.write(durable=False) as conn:
-            await conn.execute(
-                delete(rate_counters).where(rate_counters.c.window_start < now - 24 * 3600)
-            )
-            await conn.execute(
-                delete(login_failures).where(
-                    login_failures.c.updated < now - 24 * 3600, login_failures.c.locked_until < now
-                )
-            )
+            await self.rows.prune(conn, self.clock() - 24 * 3600)
 
 
 class StoreDown(Exception):
@@ -201,7 +151,7 @@ class RedisCounters:
         return int(count), max(1, int(ttl))
 
     @_store_down
-    async def gate(self, key: str | None, window: int, pair: str) -> tuple[int, int, int, int]:
+    async def gate(self, key: str | None, window: int, pair: str) -> Gate:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(f"micro-user:lock:{pair}")
             pipe.get(f"micro-user:fail:{pair}")
@@ -212,7 +162,7 @@ class RedisCounters:
                 self._hit(pipe, key, window)
                 _, hits, ttl = await pipe.execute()
             count, resets_in = int(hits), max(1, int(ttl))
-        return count, resets_in, int(locked or 0), int(failures or 0)
+        return Gate(count, resets_in, int(locked or 0), int(failures or 0))
 
     @_store_down
     async def fail(self, key: str, keep: int) -> int:

@@ -133,7 +133,13 @@ class AbuseProtection:
             MINUTE,
             "login:" + _key(namespace, client, subject),
         )
-        count, resets_in, until, failures = await self._store(_use(subject), error_id, gate)
+        found = await self._store(_use(subject), error_id, gate)
+        count, resets_in, until, failures = (
+            found.count,
+            found.resets_in,
+            found.locked_until,
+            found.failures,
+        )
         if count > self.settings.login_per_address_per_minute:
             raise blocked(error_id, "attempts from this address", resets_in)
         now = self.clock()

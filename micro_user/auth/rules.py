@@ -26,7 +26,7 @@ from micro_user.events import outbox
 from micro_user.events.outbox import Outbox
 from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import auth as repo
-from micro_user.storage.database import Database
+from micro_user.storage.database import Connection, Database
 
 ADMIN_ROLE = "admin"
 ROLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -180,7 +180,7 @@ class RoleService:
             await repo.bump_version(conn)
 
     async def _check_holder(
-        self, conn: Any, namespace: str, account_type: str, account_id: str, error_id: str
+        self, conn: Connection, namespace: str, account_type: str, account_id: str, error_id: str
     ) -> None:
         if account_type not in (USER, SERVICE):
             raise BadRequest(error_id, "roles are granted to accounts of type user or service")
@@ -208,7 +208,7 @@ class RoleService:
             await repo.bump_version(conn)
 
     async def ensure_role(
-        self, conn: Any, namespace: str, role: str, error_id: str, *, create: bool = False
+        self, conn: Connection, namespace: str, role: str, error_id: str, *, create: bool = False
     ) -> None:
         """That ``role`` exists: ``admin`` is made on first use, and with ``create`` any other
         (``Auth.Generate`` takes free scope strings, as Micro's does); else a missing role

@@ -30,7 +30,7 @@ from micro_user.auth.key_encryption import KeyRing
 from micro_user.clock import Clock
 from micro_user.errors import BadRequest
 from micro_user.storage import auth as repo
-from micro_user.storage.database import Database
+from micro_user.storage.database import Connection, Database
 
 # RFC 9864 prefers the name "Ed25519", but "EdDSA" is what gateways and JWT libraries know.
 warnings.filterwarnings("ignore", message="EdDSA is deprecated")
@@ -164,7 +164,7 @@ class SigningKeys:
             return str(row.private_jwk).encode()
         return self.ring.open(row.kid, row.kek_id, row.private_jwk)
 
-    async def _insert_new(self, conn: Any) -> str:
+    async def _insert_new(self, conn: Connection) -> str:
         kid = secrets.token_hex(8)
         key = _generate(self.algorithm, kid)
         kek_id, sealed = self.ring.seal(kid, orjson.dumps(key.as_dict(private=True)))

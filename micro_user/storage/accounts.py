@@ -291,9 +291,9 @@ async def end_sessions(conn: Connection, where: Any) -> list[str]:
     time, whatever ends it (Logout, LogoutAll, a password reset or set, an operator's
     revocation, the account's deletion). Returns the accounts of the ended sessions."""
     minted = {
-        row[0]: int(row[1])
+        row.sid: int(row.latest)
         for row in await conn.execute(
-            select(sessions.c.sid, func.max(refresh_tokens.c.access_expires))
+            select(sessions.c.sid, func.max(refresh_tokens.c.access_expires).label("latest"))
             .select_from(
                 sessions.join(
                     refresh_tokens, refresh_tokens.c.session_hash == sessions.c.token_hash
@@ -302,7 +302,7 @@ async def end_sessions(conn: Connection, where: Any) -> list[str]:
             .where(where, refresh_tokens.c.access_expires.is_not(None))
             .group_by(sessions.c.sid)
         )
-        if row[0] and row[1]
+        if row.sid and row.latest
     }
     ended = list(
         await conn.execute(
@@ -361,7 +361,7 @@ async def list_sessions(
     if account_id:
         query = query.where(sessions.c.account_id == account_id)
     rows = await conn.execute(query.order_by(sessions.c.created.desc()))
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
+    return [(row.token_hash, row.account_id, row.created, row.expires) for row in rows]
 
 
 async def revoke_sessions_by_prefix(

@@ -400,7 +400,7 @@ async def live_revocations(conn: Connection, now: int) -> list[tuple[str, str, s
             revocations.c.namespace, revocations.c.kind, revocations.c.value, revocations.c.expires
         ).where(revocations.c.expires > now)
     )
-    return [(row[0], row[1], row[2], int(row[3])) for row in rows]
+    return [(row.namespace, row.kind, row.value, int(row.expires)) for row in rows]
 
 
 async def delete_expired_auth(conn: Connection, now: int) -> int:

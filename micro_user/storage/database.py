@@ -16,22 +16,25 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, CursorResult, Engine, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql.base import Executable
 
 from micro_user.errors import BadRequest
 from micro_user.storage import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# What a statement's parameters are: one set of values, or many (executemany).
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 _ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 # What the current write transaction runs once it has committed (see ``after_commit``).
 _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
@@ -126,40 +129,134 @@ class Connection(Protocol):
     """What services and repositories call on a connection: the async engine's
     ``AsyncConnection`` (PostgreSQL) and ``sqlite_driver.InlineConnection`` (SQLite)."""
 
-    async def execute(self, statement: Any, parameters: Any = None) -> Any: ...
+    async def execute(
+        self, statement: Executable, parameters: Parameters | None = None
+    ) -> CursorResult[Any]: ...
 
-    def stream(self, statement: Any) -> Any:
+    def stream(self, statement: Executable) -> Awaitable[AsyncIterator[Row[Any]]]:
         """Awaited, the rows one by one (``async for``)."""
         ...
 
 
-class Database:
-    """The engines and the two kinds of transaction the services use."""
+class Database(Protocol):
+    """Where the services keep their data, and the two kinds of transaction they use:
+    ``SqliteDatabase`` or ``PostgresDatabase``, chosen by ``open_database`` from the URL."""
+
+    url: URL
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        ...
+
+    def read(self) -> AbstractAsyncContextManager[Connection]:
+        """A read-only unit of work (rolled back at the end)."""
+        ...
+
+    def write(self, *, durable: bool = True) -> AbstractAsyncContextManager[Connection]:
+        """A transaction that commits on success and rolls back on any exception.
+
+        ``durable=False`` is for data that may be lost to a power failure (never to a crash
+        of the process, and never half-written): abuse counters. Its commit does not wait
+        for the disk (SQLite: synchronous=NORMAL; PostgreSQL: synchronous_commit off)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    def free_bytes(self) -> int | None:
+        """Free space beside the database's files, when they are ours to see (SQLite)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def open_database(
+    raw_url: str, *, pool_size: int = 10, sqlite_synchronous: str = "full", echo: bool = False
+) -> Database:
+    """The database a URL names (``sqlite:///file`` or ``postgresql://...``)."""
+    url = parse_url(raw_url)
+    if is_sqlite(url):
+        return SqliteDatabase(
+            url, pool_size=pool_size, sqlite_synchronous=sqlite_synchronous, echo=echo
+        )
+    return PostgresDatabase(url, pool_size=pool_size, echo=echo)
+
+
+class _Transactions:
+    """``write`` for both databases: the transaction, then what was to run after its commit."""
+
+    @asynccontextmanager
+    async def write(self, *, durable: bool = True) -> AsyncIterator[Connection]:
+        pending: list[Callable[[], None]] = []
+        token = _after_commit.set(pending)
+        try:
+            async with self._transaction(durable) as conn:
+                yield conn
+        finally:
+            _after_commit.reset(token)
+        for action in pending:
+            action()
+
+    def _transaction(self, durable: bool) -> AbstractAsyncContextManager[Connection]:
+        raise NotImplementedError
+
+    async def ping(self) -> None:
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def read(self) -> AbstractAsyncContextManager[Connection]:
+        raise NotImplementedError
+
+
+class PostgresDatabase(_Transactions):
+    """PostgreSQL through SQLAlchemy's async engine (psycopg), a pool per process."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: URL, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, durable: bool) -> AsyncIterator[Connection]:
+        async with self.engine.begin() as conn:
+            if not durable:
+                await conn.execute(_ASYNC_COMMIT)
+            yield conn
+
+    def free_bytes(self) -> int | None:
+        return None  # the server's disk: PostgreSQL says so itself (53100) when it is full
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+class SqliteDatabase(_Transactions):
+    """An SQLite file, run on the event loop (see ``sqlite_driver``). Readers wait for a
+    lock (rare in WAL mode) with SQLite's busy handler; writers never block the loop: their
+    BEGIN IMMEDIATE is retried after asyncio sleeps while another process writes."""
+
+    dialect = "sqlite"
 
     def __init__(
         self,
-        raw_url: str,
+        url: URL,
         *,
         pool_size: int = 10,
         sqlite_synchronous: str = "full",
         echo: bool = False,
     ) -> None:
-        self.url = parse_url(raw_url)
-        ensure_sqlite_dir(self.url)
-        if not is_sqlite(self.url):
-            self.engine: AsyncEngine | None = create_async_engine(
-                self.url,
-                echo=echo,
-                pool_pre_ping=True,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-            )
-            return
-        self.engine = None
-        # SQLite runs on the event loop (see sqlite_driver). Readers wait for a lock (rare in
-        # WAL mode) with SQLite's busy handler; writers never block the loop: their BEGIN
-        # IMMEDIATE is retried after asyncio sleeps while another process writes.
-        path = str(Path(self.url.database or "").expanduser())
+        self.url = url
+        ensure_sqlite_dir(url)
+        self.path = Path(url.database or "").expanduser()
+        path = str(self.path)
         self._reader = self._sqlite_engine(path, pool_size, sqlite_synchronous, echo, 15_000)
         # Inside the process writers take turns on a lock (a handoff), so few connections do.
         self._writer = self._sqlite_engine(path, 2, sqlite_synchronous, echo, 0)
@@ -189,45 +286,13 @@ class Database:
         configure_sqlite(engine, synchronous, busy_timeout_ms)
         return engine
 
-    @property
-    def dialect(self) -> str:
-        return "sqlite" if is_sqlite(self.url) else "postgresql"
-
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
-        """A read-only unit of work (deferred transaction, rolled back at the end)."""
-        if self.engine is not None:
-            async with self.engine.connect() as conn:
-                yield conn
-            return
         with self._reader.connect() as sync:
             yield sqlite_driver.InlineConnection(sync)
 
     @asynccontextmanager
-    async def write(self, *, durable: bool = True) -> AsyncIterator[Connection]:
-        """A transaction that commits on success and rolls back on any exception.
-
-        ``durable=False`` is for data that may be lost to a power failure (never to a crash
-        of the process, and never half-written): abuse counters. Its commit does not wait
-        for the disk (SQLite: synchronous=NORMAL; PostgreSQL: synchronous_commit off)."""
-        pending: list[Callable[[], None]] = []
-        token = _after_commit.set(pending)
-        try:
-            async with self._transaction(durable) as conn:
-                yield conn
-        finally:
-            _after_commit.reset(token)
-        for action in pending:
-            action()
-
-    @asynccontextmanager
     async def _transaction(self, durable: bool) -> AsyncIterator[Connection]:
-        if self.engine is not None:
-            async with self.engine.begin() as conn:
-                if not durable:
-                    await conn.execute(_ASYNC_COMMIT)
-                yield conn
-            return
         engine = self._writer if durable else self._quick_writer
         async with self._write_turn:
             with engine.connect() as sync:
@@ -255,20 +320,10 @@ class Database:
             await asyncio.wait({done})
             raise
 
-    async def ping(self) -> None:
-        async with self.read() as conn:
-            await conn.execute(text("SELECT 1"))
-
     def free_bytes(self) -> int | None:
-        """Free space where the SQLite file lives (None on PostgreSQL: its server's own)."""
-        if self.engine is not None or not self.url.database:
-            return None
-        return shutil.disk_usage(Path(self.url.database).expanduser().parent).free
+        return shutil.disk_usage(self.path.parent).free
 
     async def close(self) -> None:
-        if self.engine is not None:
-            await self.engine.dispose()
-            return
         for engine in {self._reader, self._writer, self._quick_writer}:
             engine.dispose()
         self._commits.shutdown(wait=True)

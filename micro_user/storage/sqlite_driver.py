@@ -24,9 +24,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection as SyncConnection
+from sqlalchemy.engine import CursorResult, Row
+from sqlalchemy.sql.base import Executable
+
+if TYPE_CHECKING:
+    from micro_user.storage.database import Parameters
 
 STREAM_CHUNK = 1000  # rows fetched at a time by ``stream``
 
@@ -68,10 +73,12 @@ class InlineConnection:
     def __init__(self, connection: SyncConnection) -> None:
         self.sync = connection
 
-    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+    async def execute(
+        self, statement: Executable, parameters: Parameters | None = None
+    ) -> CursorResult[Any]:
         return self.sync.execute(statement, parameters)
 
-    async def stream(self, statement: Any) -> AsyncIterator[Any]:
+    async def stream(self, statement: Executable) -> AsyncIterator[Row[Any]]:
         result = self.sync.execute(statement.execution_options(yield_per=STREAM_CHUNK))
         return _rows(result)
 

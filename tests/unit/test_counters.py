@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from micro_user.abuse.counters import DatabaseCounters
+from micro_user.abuse.counters import DatabaseCounters, Gate
 
 
 @pytest.mark.anyio
@@ -26,12 +26,12 @@ async def test_the_gate_counts_its_key_and_reads_the_pair_in_one_go(services, cl
     counters = DatabaseCounters(services.db, clock)
     await counters.hit("address", 60)
     clock.now += 30
-    assert await counters.gate("address", 60, "pair") == (2, 30, 0, 0)
+    assert await counters.gate("address", 60, "pair") == Gate(2, 30, 0, 0)
     await counters.fail("pair", keep=60)
     await counters.lock("pair", clock.now + 5)
     # Without a key, or while the pair is locked, nothing is counted: the pair is read.
-    assert await counters.gate(None, 60, "pair") == (0, 0, clock.now + 5, 1)
-    assert await counters.gate("address", 60, "pair") == (0, 0, clock.now + 5, 1)
+    assert await counters.gate(None, 60, "pair") == Gate(0, 0, clock.now + 5, 1)
+    assert await counters.gate("address", 60, "pair") == Gate(0, 0, clock.now + 5, 1)
     assert await counters.hit("address", 60) == (3, 30)
 
 
@@ -42,8 +42,10 @@ async def test_failures_count_lock_and_clear(services, clock):
     clock.now += 59
     assert await counters.fail("pair", keep=60) == 2
     await counters.lock("pair", clock.now + 30)
-    assert (await counters.gate("a", 60, "pair"))[2:] == (clock.now + 30, 2)
+    gate = await counters.gate("a", 60, "pair")
+    assert (gate.locked_until, gate.failures) == (clock.now + 30, 2)
     clock.now += 61  # forgotten: the count starts again
     assert await counters.fail("pair", keep=60) == 1
     await counters.clear("pair")
-    assert (await counters.gate("a", 60, "pair"))[2:] == (0, 0)
+    gate = await counters.gate("a", 60, "pair")
+    assert (gate.locked_until, gate.failures) == (0, 0)

@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from micro_user.storage.database import Database
+from micro_user.storage.database import open_database
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ async def ticking(ticks: list[float]) -> None:
 async def test_a_writer_waits_for_another_process_while_the_loop_runs_on(
     database_url, other_process, synchronous
 ):
-    db = Database(database_url, sqlite_synchronous=synchronous)
+    db = open_database(database_url, sqlite_synchronous=synchronous)
     other_process.execute("BEGIN IMMEDIATE")
     other_process.execute("INSERT INTO outbox_cursors (name, seq) VALUES ('other', 7)")
     loop = asyncio.get_running_loop()
@@ -60,7 +60,7 @@ async def test_a_writer_waits_for_another_process_while_the_loop_runs_on(
 
 @pytest.mark.anyio
 async def test_readers_do_not_wait_for_another_process_writing(database_url, other_process):
-    db = Database(database_url)
+    db = open_database(database_url)
     other_process.execute("BEGIN IMMEDIATE")
     other_process.execute("INSERT INTO outbox_cursors (name, seq) VALUES ('pending', 1)")
     started = time.monotonic()
@@ -74,7 +74,7 @@ async def test_readers_do_not_wait_for_another_process_writing(database_url, oth
 
 @pytest.mark.anyio
 async def test_more_readers_than_pooled_connections_never_wait_for_each_other(database_url):
-    db = Database(database_url, pool_size=2)
+    db = open_database(database_url, pool_size=2)
 
     async def reader() -> int:
         async with db.read() as conn:
