@@ -119,7 +119,7 @@ class Services:
             signing=signing,
             auth_state=state,
             tokens=tokens,
-            guard=Guard(db, keys, tokens, state, clock, abuse),
+            guard=Guard(db, keys, tokens, state, clock, abuse, settings.default_namespace),
             webhooks=WebhookService(db, events, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),
             audit=AuditLog(db),

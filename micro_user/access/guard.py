@@ -18,6 +18,7 @@ from microuser.rules import Resource
 
 from micro_user.abuse.protection import AbuseProtection, blocked, client_address
 from micro_user.access.keys import KeyService
+from micro_user.accounts.validation import check_namespace
 from micro_user.auth.models import USER, Identity
 from micro_user.auth.signing import InvalidToken
 from micro_user.auth.state import AuthState
@@ -57,6 +58,7 @@ class Guard:
         state: AuthState,
         clock: Clock,
         abuse: AbuseProtection,
+        default_namespace: str,
     ) -> None:
         self.db = db
         self.keys = keys
@@ -64,6 +66,16 @@ class Guard:
         self.state = state
         self.clock = clock
         self.abuse = abuse
+        self.default_namespace = default_namespace
+
+    def namespace_of(self, identity: Identity | None, named: str = "") -> str:
+        """The namespace a request acts in: its identity's; for an anonymous caller the one
+        it names (``Micro-Namespace``, or an OAuth form's ``namespace``), else the default.
+        (The gateway endpoint does not ask: its anonymous namespace is configured, never
+        named by the client.)"""
+        if identity is not None:
+            return identity.namespace
+        return check_namespace(named) if named else self.default_namespace
 
     async def identify(self, credential: str) -> Identity | None:
         """Who a credential belongs to, or None if it is no valid credential."""

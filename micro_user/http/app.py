@@ -31,7 +31,6 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from micro_user.abuse.protection import client_address
-from micro_user.accounts.validation import check_namespace
 from micro_user.auth.models import USER, Identity
 from micro_user.errors import (
     BadRequest,
@@ -206,7 +205,7 @@ class Api:
         guard = self.services.guard
         client_address.set(self.client_address(request))
         identity = await guard.identify_header(request.headers.get("authorization"))
-        namespace = identity.namespace if identity else self.anonymous_namespace(request)
+        namespace = guard.namespace_of(identity, request.headers.get("micro-namespace", ""))
         outbox.actor.set(f"{identity.type}:{identity.id}" if identity else "anonymous")
         body = await read_body(request, self.settings.max_body_bytes, endpoint.error_id)
         payload = merged_payload(decode_body(body, endpoint.error_id), request, endpoint.request)
@@ -218,10 +217,6 @@ class Api:
 
     def client_address(self, request: Request) -> str:
         return address_of(request, self.settings.trusted_proxy_header)
-
-    def anonymous_namespace(self, request: Request) -> str:
-        named = request.headers.get("micro-namespace")
-        return check_namespace(named) if named else self.settings.default_namespace
 
     async def verify_email_link(self, request: Request) -> Response:
         """The link from a verification mail, opened in a browser: verify, then redirect."""
@@ -239,8 +234,7 @@ class Api:
         guard = self.services.guard
         client_address.set(self.client_address(request))
         identity = await guard.identify_header(request.headers.get("authorization"))
-        namespace = identity.namespace if identity else self.settings.default_namespace
-        guard.check(identity, namespace, METRICS_RESOURCE)
+        guard.check(identity, guard.namespace_of(identity), METRICS_RESOURCE)
         return Response(metrics_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def health(self, request: Request) -> Response:

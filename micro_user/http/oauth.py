@@ -115,9 +115,11 @@ def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str
 
 
 def namespace_of(request: Request, form: dict[str, str], services: Services) -> str:
+    """The client's namespace (clients authenticate after it is known: their id is only
+    unique within it), in RFC 6749's error shape when it is malformed."""
     named = form.get("namespace") or request.headers.get("micro-namespace") or ""
     try:
-        return check_namespace(named) if named else services.settings.default_namespace
+        return services.guard.namespace_of(None, named)
     except BadRequest as exc:
         raise OAuthError("invalid_request", exc.detail) from None
 
