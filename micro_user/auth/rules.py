@@ -43,6 +43,28 @@ def rule_from_row(row: Any) -> Rule:
     )
 
 
+# The longest each part of a resource may be (the rules table's columns).
+RESOURCE_PART_MAX = {"type": 64, "name": 128, "endpoint": 512}
+
+
+def check_resource(resource: Resource, error_id: str) -> Resource:
+    """A resource a rule can name: type 1 to 64 characters, name 1 to 128, endpoint 1 to 512;
+    type and name without ':' (the separator of the written form)."""
+    for part, value in (
+        ("type", resource.type),
+        ("name", resource.name),
+        ("endpoint", resource.endpoint),
+    ):
+        longest = RESOURCE_PART_MAX[part]
+        if not value or len(value) > longest or ":" in value and part != "endpoint":
+            without = "" if part == "endpoint" else ", without ':'"
+            raise BadRequest(
+                error_id,
+                f"resource {part} must be 1 to {longest} characters{without} (use '*' for any)",
+            )
+    return resource
+
+
 def check_role_name(name: str) -> str:
     if not ROLE_RE.match(name):
         raise BadRequest(
@@ -68,16 +90,7 @@ class RuleService:
         self, namespace: str, *, id: str, scope: str, resource: Resource, access: str, priority: int
     ) -> Rule:
         error_id = "auth.rules.create"
-        for part, value in (
-            ("type", resource.type),
-            ("name", resource.name),
-            ("endpoint", resource.endpoint),
-        ):
-            if not value or len(value) > 512 or ":" in value and part != "endpoint":
-                raise BadRequest(
-                    error_id,
-                    f"resource {part} must be 1 to 512 characters, without ':' (use '*' for any)",
-                )
+        check_resource(resource, error_id)
         if len(scope) > 64:
             raise BadRequest(error_id, "scope is at most 64 characters")
         try:

@@ -8,11 +8,12 @@ from microuser.rules import Resource, Rule
 from pydantic import Field
 
 from micro_user.auth.models import AuthAccount, Identity, TokenPair
-from micro_user.auth.rules import ADMIN_ROLE
+from micro_user.auth.rules import ADMIN_ROLE, RESOURCE_PART_MAX, ROLE_RE, check_resource
 from micro_user.auth.signing import InvalidToken
 from micro_user.errors import BadRequest, Forbidden, Unauthorized
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
+    ID_HINT,
     Empty,
     Int64,
     Int64Out,
@@ -80,7 +81,16 @@ class TokenOut:
 SECRET_PATTERN = "^$|^[^\\u0000-\\u001f\\u007f-\\u009f]{24,512}$"
 
 
+# A resource's type and name: no ':' (the written form's separator), no control character.
+RESOURCE_PART = "^[^:\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
 class ResourceMessage(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "type": {"maxLength": RESOURCE_PART_MAX["type"], "pattern": RESOURCE_PART},
+        "name": {"maxLength": RESOURCE_PART_MAX["name"], "pattern": RESOURCE_PART},
+        "endpoint": {"maxLength": RESOURCE_PART_MAX["endpoint"]},
+    }
     required_fields: ClassVar[frozenset[str]] = frozenset({"type", "name", "endpoint"})
     type: Text = ""
     name: Text = ""
@@ -92,6 +102,8 @@ class RuleMessage(WireRequest):
         "access": {"enum": ["GRANTED", "DENIED"]},
         # 32 bits, the highest kept for the built-in admin rule.
         "priority": {"minimum": -(2**31), "maximum": 2**31 - 2},
+        "id": {"maxLength": 128},
+        "scope": {"maxLength": 64},
     }
     required_fields: ClassVar[frozenset[str]] = frozenset({"resource"})
     id: Text = ""
@@ -141,6 +153,9 @@ class GenerateRequest(WireRequest):
     field_hints: ClassVar[dict[str, dict[str, Any]]] = {
         "type": {"enum": ["", "service"]},
         "secret": {"pattern": SECRET_PATTERN},
+        "id": ID_HINT,
+        # Free strings, as in Micro, that become roles: what a role name may be.
+        "scopes": {"items": {"type": "string", "pattern": ROLE_RE.pattern}},
     }
     id: Text = ""
     metadata: Profile = {}
@@ -227,10 +242,20 @@ class ListRulesResponse:
 
 
 class RoleRequest(WireRequest):
-    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"description": {"maxLength": 512}}
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "name": {"pattern": ROLE_RE.pattern},
+        "description": {"maxLength": 512},
+    }
     required_fields: ClassVar[frozenset[str]] = frozenset({"name"})
     name: Text = ""
     description: Text = ""
+
+
+class DeleteRoleRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"name": {"not": {"const": ADMIN_ROLE}}}
+    required_fields: ClassVar[frozenset[str]] = frozenset({"name"})
+    name: Text = ""
+    description: Text = ""  # ignored (Micro's clients send the role message whole)
 
 
 @wire_response
@@ -255,11 +280,12 @@ def required(value: str, field: str, error_id: str) -> str:
 
 
 def resource_of(message: ResourceMessage, error_id: str) -> Resource:
-    return Resource(
+    resource = Resource(
         required(message.type, "resource.type", error_id),
         required(message.name, "resource.name", error_id),
         required(message.endpoint, "resource.endpoint", error_id),
     )
+    return check_resource(resource, error_id)
 
 
 def check_may_give(ctx: Context, roles: list[str], error_id: str) -> None:
@@ -462,9 +488,14 @@ async def create_role(ctx: Context, req: RoleRequest) -> Empty:
 
 
 @registry.add(
-    auth, "Roles.Delete", RoleRequest, Empty, "Delete a role and every grant of it", (400, 404)
+    auth,
+    "Roles.Delete",
+    DeleteRoleRequest,
+    Empty,
+    "Delete a role and every grant of it",
+    (400, 404),
 )
-async def delete_role(ctx: Context, req: RoleRequest) -> Empty:
+async def delete_role(ctx: Context, req: DeleteRoleRequest) -> Empty:
     await ctx.services.roles.delete(ctx.namespace, required(req.name, "name", "auth.roles.delete"))
     return EMPTY
 

@@ -174,7 +174,9 @@ def _endpoint_operations(
             "requestBody": {
                 # A body is needed exactly when the request has fields that must be given.
                 "required": bool(
-                    endpoint.request.required_fields or endpoint.request.one_of_fields
+                    endpoint.request.required_fields
+                    or endpoint.request.one_of_fields
+                    or endpoint.request.exactly_one_of
                 ),
                 "content": {"application/json": {"schema": request_ref}},
             },

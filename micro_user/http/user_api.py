@@ -10,6 +10,7 @@ from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
     CODE_TEXT,
     EMAIL,
+    ID_HINT,
     LINK_TEXT,
     MAIL_FIELDS,
     AccountOut,
@@ -60,7 +61,7 @@ class VerifyTokenResponse:
 
 
 class CreateRequest(WireRequest):
-    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"email": EMAIL}
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {"email": EMAIL, "id": ID_HINT}
     required_fields: ClassVar[frozenset[str]] = frozenset({"email", "password"})
     text_fields: ClassVar[frozenset[str]] = frozenset({"profile"})
     id: Text = ""

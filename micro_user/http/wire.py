@@ -56,6 +56,12 @@ Int64Out = Annotated[str, Field(pattern=r"^-?[0-9]+$", examples=["1623677579"])]
 # control characters everywhere, except TAB, LF and CR in text fields.
 NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 EMAIL = {"maxLength": 254}
+# An account id (chosen or generated): at most 128 characters, no space or control one
+# (spaces around it are trimmed).
+ID_HINT = {
+    "maxLength": 128,
+    "pattern": "^\\s*[^\\s\\u0000-\\u001f\\u007f-\\u009f]*\\s*$",
+}
 MAIL_FIELDS = {"email": EMAIL, "from_name": {"maxLength": 128}}
 # What a mail body must hold: the link, or the code.
 LINK_TEXT = {"allOf": [{"pattern": "\\$micro_verification_link"}]}

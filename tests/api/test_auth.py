@@ -375,6 +375,24 @@ def test_rule_priorities_span_32_bits_but_the_top_one(auth):
         assert create(refused).status_code == 400, refused
 
 
+def test_resource_parts_longer_than_their_columns_are_a_400_not_a_503(auth):
+    """Found by schemathesis: a 129-character resource name was a 503 on PostgreSQL."""
+
+    def create(**resource):
+        return auth(
+            "Rules.Create",
+            rule={"resource": {"type": "service", "name": "x", "endpoint": "Y.Z", **resource}},
+        )
+
+    for part, longest in (("type", 64), ("name", 128), ("endpoint", 512)):
+        assert create(**{part: "a" * longest}).status_code == 200, part
+        refused = create(**{part: "a" * (longest + 1)})
+        assert refused.status_code == 400, (part, refused.text)
+        assert f"resource {part} must be 1 to {longest} characters" in refused.json()["detail"]
+    verify = auth("Auth.Verify", resource={"type": "a" * 65, "name": "x", "endpoint": "y"})
+    assert verify.status_code == 400
+
+
 def test_change_secret_and_delete_end_what_the_old_secret_got(auth, anonymous):
     account = service_account(auth)
     old_tokens = tokens_for(anonymous, account)
