@@ -40,6 +40,7 @@ from micro_user.errors import (
     ServiceError,
     TooManyRequests,
     Unavailable,
+    catalogued,
 )
 from micro_user.events import outbox
 from micro_user.events.nats import NatsPublisher
@@ -77,6 +78,16 @@ def error_response(error: ServiceError) -> Response:
     elif isinstance(error, MethodNotAllowed):
         headers["Allow"] = error.allow
     return Response(error_body(error), status_code=error.code, media_type=JSON, headers=headers)
+
+
+def catalogue_checked(request: Request, error: ServiceError) -> ServiceError:
+    """The error, or with ``MICRO_USER_STRICT_ERRORS`` (the test suites) a 500 when the
+    catalogue (``micro_user/errors.py``) does not list its id with its status."""
+    services = getattr(request.app.state, "services", None)
+    if services is None or not services.settings.strict_errors or catalogued(error):
+        return error
+    log.error("error %s %d is not in the catalogue (micro_user/errors.py)", error.id, error.code)
+    return ServiceError("micro-user.internal", f"uncatalogued error {error.id} {error.code}")
 
 
 async def read_body(request: Request, limit: int, error_id: str) -> bytes:
@@ -125,7 +136,7 @@ async def respond(
     try:
         response = await work()
     except ServiceError as exc:
-        response = error_response(exc)
+        response = error_response(catalogue_checked(request, exc))
     except (OperationalError, DBAPIError) as exc:
         log.error("database error on %s: %s", logged_path(request), describe(exc))
         response = error_response(

@@ -313,7 +313,6 @@ def check_may_give(ctx: Context, roles: list[str], error_id: str) -> None:
     GenerateRequest,
     AuthAccountResponse,
     "Create a service account; its secret is shown once",
-    (400, 404),
 )
 async def generate(ctx: Context, req: GenerateRequest) -> AuthAccountResponse:
     check_may_give(ctx, req.scopes, "auth.generate")
@@ -335,7 +334,6 @@ async def generate(ctx: Context, req: GenerateRequest) -> AuthAccountResponse:
     InspectRequest,
     AuthAccountResponse,
     "The account an access token belongs to",
-    (400, 401),
 )
 async def inspect(ctx: Context, req: InspectRequest) -> AuthAccountResponse:
     try:
@@ -351,7 +349,6 @@ async def inspect(ctx: Context, req: InspectRequest) -> AuthAccountResponse:
     TokenRequest,
     TokenResponse,
     "Tokens for an id and secret, a refresh token, or a session",
-    (400, 401),
 )
 async def token(ctx: Context, req: TokenRequest) -> TokenResponse:
     tokens = ctx.services.tokens
@@ -383,7 +380,6 @@ async def token(ctx: Context, req: TokenRequest) -> TokenResponse:
     VerifyRequest,
     VerifyResponse,
     "Whether a token (or nobody) may access a resource, by the caller's namespace's rules",
-    (400, 401, 403),
 )
 async def verify(ctx: Context, req: VerifyRequest) -> VerifyResponse:
     resource = resource_of(req.resource, "auth.verify")
@@ -419,7 +415,6 @@ async def list_accounts(ctx: Context, req: NoFields) -> ListAccountsResponse:
     IdRequest,
     Empty,
     "Delete a service account and end its tokens",
-    (400, 404),
 )
 async def delete_account(ctx: Context, req: IdRequest) -> Empty:
     await ctx.services.service_accounts.delete(
@@ -434,7 +429,6 @@ async def delete_account(ctx: Context, req: IdRequest) -> Empty:
     ChangeSecretRequest,
     AuthAccountResponse,
     "Give a service account a new secret, shown once",
-    (400, 404),
 )
 async def change_secret(ctx: Context, req: ChangeSecretRequest) -> AuthAccountResponse:
     account = await ctx.services.service_accounts.change_secret(
@@ -463,7 +457,7 @@ async def create_rule(ctx: Context, req: CreateRuleRequest) -> Empty:
     return EMPTY
 
 
-@registry.add(auth, "Rules.Delete", IdRequest, Empty, "Delete a rule", (400, 404))
+@registry.add(auth, "Rules.Delete", IdRequest, Empty, "Delete a rule")
 async def delete_rule(ctx: Context, req: IdRequest) -> Empty:
     await ctx.services.rules.delete(ctx.namespace, required(req.id, "id", "auth.rules.delete"))
     return EMPTY
@@ -493,7 +487,6 @@ async def create_role(ctx: Context, req: RoleRequest) -> Empty:
     DeleteRoleRequest,
     Empty,
     "Delete a role and every grant of it",
-    (400, 404),
 )
 async def delete_role(ctx: Context, req: DeleteRoleRequest) -> Empty:
     await ctx.services.roles.delete(ctx.namespace, required(req.name, "name", "auth.roles.delete"))
@@ -514,7 +507,6 @@ async def list_roles(ctx: Context, req: NoFields) -> ListRolesResponse:
     GrantRequest,
     Empty,
     "Grant a role to a user or service account",
-    (400, 404),
 )
 async def grant_role(ctx: Context, req: GrantRequest) -> Empty:
     check_may_give(ctx, [required(req.role, "role", "auth.roles.grant")], "auth.roles.grant")
@@ -527,9 +519,7 @@ async def grant_role(ctx: Context, req: GrantRequest) -> Empty:
     return EMPTY
 
 
-@registry.add(
-    auth, "Roles.Revoke", GrantRequest, Empty, "Revoke a role from an account", (400, 404)
-)
+@registry.add(auth, "Roles.Revoke", GrantRequest, Empty, "Revoke a role from an account")
 async def revoke_role(ctx: Context, req: GrantRequest) -> Empty:
     await ctx.services.roles.revoke(
         ctx.namespace,

@@ -7,11 +7,12 @@ they cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, is_dataclass
 from typing import TYPE_CHECKING, Any, get_type_hints
 
 from microuser.rules import Resource
 
+from micro_user.errors import CATALOGUE, ErrorKind
 from micro_user.http.wire import WireRequest
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ class Endpoint:
     response: type[Any]  # a ``wire_response`` dataclass
     handler: Handler
     summary: str
-    errors: tuple[int, ...] = field(default=(400,))
     # Safe endpoints change nothing, and so may also be called with GET and query parameters.
     safe: bool = False
     # The request field naming the account it acts on: a user may call it for their own account.
@@ -56,8 +56,18 @@ class Endpoint:
         return Resource("service", self.service, handler)
 
     @property
+    def errors(self) -> frozenset[int]:
+        """The statuses of its own errors (``micro_user.errors.CATALOGUE``)."""
+        return CATALOGUE[self.error_id].statuses
+
+    @property
     def error_id(self) -> str:
-        return f"{self.service}.{self.name.lower()}"
+        """``user.login``, ``auth.rules.create``; a handler named like its service drops
+        the repetition (``Auth.Generate`` of ``auth`` is ``auth.generate``)."""
+        parts = self.name.lower().split(".")
+        if len(parts) > 1 and parts[0] == self.service:
+            parts = parts[1:]
+        return ".".join([self.service, *parts])
 
 
 class Registry:
@@ -71,7 +81,6 @@ class Registry:
         request: type[WireRequest],
         response: type[Any],
         summary: str,
-        errors: tuple[int, ...] = (400,),
         safe: bool = False,
         owner: str | None = None,
     ) -> Callable[[Handler], Handler]:
@@ -85,9 +94,9 @@ class Registry:
                     f"{service}.{name}: the handler takes {declared[0]} and returns "
                     f"{declared[1]}; the registry says {request} and {response}"
                 )
-            endpoint = Endpoint(
-                service, name, request, response, handler, summary, errors, safe, owner
-            )
+            endpoint = Endpoint(service, name, request, response, handler, summary, safe, owner)
+            if not CATALOGUE.get(endpoint.error_id, ErrorKind(frozenset(), "")).endpoint:
+                raise TypeError(f"{endpoint.error_id}: not an endpoint of micro_user.errors")
             self._by_key[(service, name.lower())] = endpoint
             return handler
 

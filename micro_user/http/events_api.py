@@ -167,7 +167,6 @@ async def list_webhooks(ctx: Context, req: Nothing) -> WebhooksResponse:
     IdRequest,
     Empty,
     "Delete a webhook and its pending deliveries",
-    (400, 404),
 )
 async def delete_webhook(ctx: Context, req: IdRequest) -> Empty:
     await ctx.services.webhooks.delete(ctx.namespace, req.id)

@@ -223,7 +223,6 @@ async def create(ctx: Context, req: CreateRequest) -> AccountResponse:
     ReadRequest,
     AccountResponse,
     "Read an account by id, username or email",
-    (400, 404),
     safe=True,
     owner="id",
 )
@@ -240,7 +239,6 @@ async def read(ctx: Context, req: ReadRequest) -> AccountResponse:
     UpdateRequest,
     Empty,
     "Change the given fields of an account",
-    (400, 404),
     owner="id",
 )
 async def update(ctx: Context, req: UpdateRequest) -> Empty:
@@ -266,7 +264,6 @@ async def update(ctx: Context, req: UpdateRequest) -> Empty:
     DeleteRequest,
     Empty,
     "Delete an account with its sessions, emailed tokens, grants and refresh tokens; its id is never reused",
-    (400, 404),
     owner="id",
 )
 async def delete(ctx: Context, req: DeleteRequest) -> Empty:
@@ -293,7 +290,6 @@ async def list_(ctx: Context, req: ListRequest) -> ListResponse:
     UpdatePasswordRequest,
     Empty,
     "Change a password, given the old one",
-    (400, 401, 404),
     owner="userId",
 )
 async def update_password(ctx: Context, req: UpdatePasswordRequest) -> Empty:
@@ -313,7 +309,6 @@ async def update_password(ctx: Context, req: UpdatePasswordRequest) -> Empty:
     LoginRequest,
     SessionResponse,
     "Log in with username or email and password",
-    (400, 401),
 )
 async def login(ctx: Context, req: LoginRequest) -> SessionResponse:
     session = await ctx.services.sessions.login(
@@ -322,7 +317,7 @@ async def login(ctx: Context, req: LoginRequest) -> SessionResponse:
     return SessionResponse(SessionOut.of(session))
 
 
-@registry.add(user, "Logout", LogoutRequest, Empty, "End a session", (400, 404))
+@registry.add(user, "Logout", LogoutRequest, Empty, "End a session")
 async def logout(ctx: Context, req: LogoutRequest) -> Empty:
     await ctx.services.sessions.logout(ctx.namespace, req.session_id)
     return EMPTY
@@ -334,7 +329,6 @@ async def logout(ctx: Context, req: LogoutRequest) -> Empty:
     LogoutAllRequest,
     Empty,
     "End every session of an account",
-    (400, 404),
     owner="user_id",
 )
 async def logout_all(ctx: Context, req: LogoutAllRequest) -> Empty:
@@ -348,7 +342,6 @@ async def logout_all(ctx: Context, req: LogoutAllRequest) -> Empty:
     ReadSessionRequest,
     ReadSessionResponse,
     "Read a live session and its account",
-    (400, 401),
     safe=True,
 )
 async def read_session(ctx: Context, req: ReadSessionRequest) -> ReadSessionResponse:
@@ -362,7 +355,6 @@ async def read_session(ctx: Context, req: ReadSessionRequest) -> ReadSessionResp
     SendVerificationEmailRequest,
     Empty,
     "Mail a link that verifies the address",
-    (400, 503),
 )
 async def send_verification_email(ctx: Context, req: SendVerificationEmailRequest) -> Empty:
     await ctx.services.email.send_verification_email(
@@ -395,7 +387,6 @@ async def verify_email(ctx: Context, req: VerifyEmailRequest) -> Empty:
     SendPasswordResetEmailRequest,
     Empty,
     "Mail a one-time code for a password reset",
-    (400, 503),
 )
 async def send_password_reset_email(ctx: Context, req: SendPasswordResetEmailRequest) -> Empty:
     await ctx.services.email.send_password_reset_email(
@@ -423,9 +414,7 @@ async def reset_password(ctx: Context, req: ResetPasswordRequest) -> Empty:
     return EMPTY
 
 
-@registry.add(
-    user, "SendMagicLink", SendMagicLinkRequest, Empty, "Mail a one-time login link", (400, 503)
-)
+@registry.add(user, "SendMagicLink", SendMagicLinkRequest, Empty, "Mail a one-time login link")
 async def send_magic_link(ctx: Context, req: SendMagicLinkRequest) -> Empty:
     await ctx.services.email.send_magic_link(
         ctx.namespace,

@@ -215,6 +215,8 @@ class ServerProcess:
             "MICRO_USER_ADMIN_KEY": ADMIN_KEY,
             "MICRO_USER_PUBLIC_URL": self.base_url,
             "MICRO_USER_KEY_CACHE_SECONDS": "0",
+            # An error id or status missing from micro_user/errors.py's catalogue is a 500.
+            "MICRO_USER_STRICT_ERRORS": "true",
             # Every test request comes from 127.0.0.1: the shared servers lift the abuse limits,
             # which tests/api/test_abuse.py checks on a server with the defaults.
             **RELAXED_LIMITS,

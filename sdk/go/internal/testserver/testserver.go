@@ -151,6 +151,8 @@ func Start(env ...string) (*Server, error) {
 		"MICRO_USER_CODE_CHECKS_PER_ADDRESS_PER_MINUTE=100000",
 		"MICRO_USER_BEARER_FAILURES_PER_ADDRESS_PER_MINUTE=100000",
 		"MICRO_USER_MAIL_SENDER=console",
+		// An error id or status missing from micro_user/errors.py's catalogue is a 500.
+		"MICRO_USER_STRICT_ERRORS=true",
 		"MICRO_USER_PUBLIC_URL="+s.Address,
 		"MICRO_USER_LINK_HOSTS=127.0.0.1,example.com,app.example.com",
 	)

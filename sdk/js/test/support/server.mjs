@@ -65,6 +65,8 @@ export async function startServer(settings = {}) {
     MICRO_USER_PUBLIC_URL: address,
     MICRO_USER_LINK_HOSTS: "127.0.0.1,example.com,app.example.com",
     MICRO_USER_MAIL_SENDER: "console",
+    // An error id or status missing from micro_user/errors.py's catalogue is a 500.
+    MICRO_USER_STRICT_ERRORS: "true",
     MICRO_USER_LOG_LEVEL: "warning",
     // The tests read the console mail sender's mails from the log, as plain text.
     MICRO_USER_LOG_FORMAT: "text",
