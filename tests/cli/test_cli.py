@@ -1,4 +1,5 @@
-"""The micro-user command, run as a user runs it: a subprocess on a real database."""
+"""The micro-user command on a real database: in the test process (typer's runner, the
+command's own code), and the lifecycle once more as its own process, as a terminal runs it."""
 
 from __future__ import annotations
 
@@ -6,26 +7,19 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from micro_user.services import Services
 from micro_user.settings import Settings
+from tests.support.cli import run_command, run_process
 
 
-def cli_runner(url: str, tmp_path):
+def cli_runner(url: str, tmp_path, runner=run_command):
     env = {**os.environ, "MICRO_USER_DATABASE_URL": url, "XDG_DATA_HOME": str(tmp_path / "xdg")}
 
     def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "micro_user", *args],
-            env=env,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return runner(args, env, input)
 
     return run
 
@@ -33,6 +27,13 @@ def cli_runner(url: str, tmp_path):
 @pytest.fixture
 def cli(tmp_path):
     return cli_runner(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
+
+
+@pytest.fixture(params=["in-process", "process"])
+def cli_either(request, tmp_path):
+    """The command both ways: exit codes and output are the process's own."""
+    runner = run_command if request.param == "in-process" else run_process
+    return cli_runner(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path, runner)
 
 
 def login(url: str, **credentials: str):
@@ -72,7 +73,8 @@ def test_every_command_has_help():
     assert "asked for" in password and "required" not in password, create
 
 
-def test_user_lifecycle_and_exit_codes(cli):
+def test_user_lifecycle_and_exit_codes(cli_either):
+    cli = cli_either
     created = cli(
         "user",
         "create",

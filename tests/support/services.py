@@ -272,12 +272,8 @@ class ServerProcess:
         self._log.close()
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Run the ``micro-user`` command against this server's database."""
-        return subprocess.run(
-            [sys.executable, "-m", "micro_user", *args],
-            env=self.env,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        """Run the ``micro-user`` command against this server's database (in this process:
+        ``tests/support/cli.py``)."""
+        from tests.support.cli import run_command
+
+        return run_command(args, self.env, input)
