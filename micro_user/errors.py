@@ -186,6 +186,11 @@ CATALOGUE: dict[str, ErrorKind] = {
         "401: no or invalid credentials; 403: the rules deny it; 429: too many invalid "
         "credentials from this address",
     ),
+    "auth.forward": _check(
+        {401, 403, 429},
+        "the gateway endpoint's refusal: 401 no or invalid credentials, 403 not allowed or a "
+        "path that cannot be judged (also nginx's answer to throttling), 429 throttled",
+    ),
     "namespace-format": _check({400}, "the namespace named (Micro-Namespace) is malformed"),
     "micro-user.route": _check({404, 405}, "no such route, or not with this method"),
     "micro-user.database": _check({503}, "the database does not answer or cannot write"),

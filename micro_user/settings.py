@@ -24,7 +24,7 @@ def default_data_dir() -> Path:
     return Path(base) / "micro-user"
 
 
-class MailSender(StrEnum):
+class MailSenderKind(StrEnum):
     console = "console"
     smtp = "smtp"
 
@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     nats_stream: str = "MICRO_USER"
 
     # Mail
-    mail_sender: MailSender = MailSender.console
+    mail_sender: MailSenderKind = MailSenderKind.console
     mail_from: str = "micro-user <no-reply@localhost>"
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -16,8 +16,7 @@ from typing import Protocol
 import aiosmtplib
 
 from micro_user.errors import Unavailable
-from micro_user.settings import MailSender as MailSenderKind
-from micro_user.settings import Settings, SmtpSecurity
+from micro_user.settings import MailSenderKind, Settings, SmtpSecurity
 
 log = logging.getLogger("micro_user.email")
 

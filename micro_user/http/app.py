@@ -38,9 +38,7 @@ from micro_user.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
-    TooManyRequests,
     Unavailable,
-    catalogued,
 )
 from micro_user.events import outbox
 from micro_user.events.nats import NatsPublisher
@@ -52,7 +50,14 @@ from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
 from micro_user.http.headers import SecurityHeaders
 from micro_user.http.oauth import OAuth
-from micro_user.http.wire import WireRequest, decode_body, encode, error_body, parse_request
+from micro_user.http.wire import (
+    WireRequest,
+    catalogue_checked,
+    decode_body,
+    encode,
+    error_response,
+    parse_request,
+)
 from micro_user.observability import (
     LATENCY,
     REQUESTS,
@@ -62,32 +67,13 @@ from micro_user.observability import (
     request_id,
 )
 from micro_user.services import Services
-from micro_user.settings import MailSender, Settings
+from micro_user.settings import MailSenderKind, Settings
 from micro_user.storage.failures import describe
 from micro_user.storage.migrate import upgrade
 
 log = logging.getLogger("micro_user.http")
 METRICS_RESOURCE = Resource("service", "micro-user", "Metrics.Scrape")
 JSON = "application/json"
-
-
-def error_response(error: ServiceError) -> Response:
-    headers = {}
-    if isinstance(error, TooManyRequests):
-        headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, MethodNotAllowed):
-        headers["Allow"] = error.allow
-    return Response(error_body(error), status_code=error.code, media_type=JSON, headers=headers)
-
-
-def catalogue_checked(request: Request, error: ServiceError) -> ServiceError:
-    """The error, or with ``MICRO_USER_STRICT_ERRORS`` (the test suites) a 500 when the
-    catalogue (``micro_user/errors.py``) does not list its id with its status."""
-    services = getattr(request.app.state, "services", None)
-    if services is None or not services.settings.strict_errors or catalogued(error):
-        return error
-    log.error("error %s %d is not in the catalogue (micro_user/errors.py)", error.id, error.code)
-    return ServiceError("micro-user.internal", f"uncatalogued error {error.id} {error.code}")
 
 
 async def read_body(request: Request, limit: int, error_id: str) -> bytes:
@@ -337,7 +323,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await prepare(services)
-        if settings.mail_sender is MailSender.console:
+        if settings.mail_sender is MailSenderKind.console:
             log.warning(
                 "mail goes to the log (MICRO_USER_MAIL_SENDER=console): for development only"
             )

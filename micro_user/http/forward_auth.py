@@ -24,7 +24,6 @@ cannot be judged: nginx turns any other status into a 500).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -36,11 +35,13 @@ from starlette.responses import Response
 from micro_user.access.guard import credential_from_header
 from micro_user.accounts.validation import check_namespace
 from micro_user.auth.models import Identity
-from micro_user.errors import BadRequest, ServiceError, TooManyRequests
+from micro_user.errors import BadRequest, Forbidden, ServiceError, TooManyRequests, Unauthorized
 from micro_user.http.client import address_of
+from micro_user.http.wire import catalogue_checked, error_response
 from micro_user.services import Services
 
 PREFIX = "/auth/forward"
+ERROR_ID = "auth.forward"  # the error id of every refusal (micro_user/errors.py)
 # The header that names the original request target, per gateway kind (Envoy: the path).
 PATH_HEADERS = {"nginx": "x-original-uri", "traefik": "x-forwarded-uri"}
 METHOD_HEADERS = {"nginx": "x-original-method", "traefik": "x-forwarded-method"}
@@ -161,15 +162,17 @@ class ForwardAuth:
             path = canonical_path(target)
             resource, route = resource_for(path, host, self.routes)
         except Refused as exc:
-            return self.answer(403, f"refused: {exc}")
+            return self.answer(request, Forbidden(ERROR_ID, f"refused: {exc}"))
         except AmbiguousPath as exc:
-            return self.answer(403, f"ambiguous request path, refused: {exc}")
+            return self.answer(
+                request, Forbidden(ERROR_ID, f"ambiguous request path, refused: {exc}")
+            )
         request.state.log_path = f"{PREFIX} {logged_as(resource, route)}"
         guard = self.services.guard
         try:
             credential = await self.credential(request)
         except ServiceError:
-            return self.answer(401, "malformed credentials")
+            return self.answer(request, Unauthorized(ERROR_ID, "malformed credentials"))
         identity: Identity | None = None
         if credential:
             if self.trusted_header:
@@ -180,17 +183,22 @@ class ForwardAuth:
                     identity = await guard.identify_throttled(
                         credential,
                         lambda: address_of(request, self.trusted_header),
-                        "auth.forward",
+                        ERROR_ID,
                     )
                 except TooManyRequests as exc:
                     # nginx's auth_request passes only 401 and 403 on to the client; any other
                     # status becomes nginx's own 500. Traefik and Envoy pass a 429 on.
-                    status = 403 if self.kind == "nginx" else 429
-                    return self.answer(status, exc.detail, exc.retry_after)
+                    if self.kind != "nginx":
+                        return self.answer(request, exc)
+                    refused = self.answer(request, Forbidden(ERROR_ID, exc.detail))
+                    refused.headers["Retry-After"] = str(exc.retry_after)
+                    return refused
             else:
                 identity = await guard.identify(credential)
             if identity is None:
-                return self.answer(401, "invalid, expired or revoked credentials")
+                return self.answer(
+                    request, Unauthorized(ERROR_ID, "invalid, expired or revoked credentials")
+                )
         # Never a client header: nginx and Traefik pass the client's headers on.
         if identity is not None:
             namespace = identity.namespace
@@ -199,8 +207,10 @@ class ForwardAuth:
         if guard.allows(identity, namespace, resource):
             return self.allowed(identity)
         if identity is None:
-            return self.answer(401, f"{resource} needs credentials")
-        return self.answer(403, f"{resource} is not allowed for this account")
+            return self.answer(request, Unauthorized(ERROR_ID, f"{resource} needs credentials"))
+        return self.answer(
+            request, Forbidden(ERROR_ID, f"{resource} is not allowed for this account")
+        )
 
     def allowed(self, identity: Identity | None) -> Response:
         headers = {}
@@ -214,17 +224,13 @@ class ForwardAuth:
         return Response(status_code=200, headers=headers)
 
     @staticmethod
-    def answer(status: int, detail: str, retry_after: int = 0) -> Response:
-        headers = {"WWW-Authenticate": 'Bearer realm="micro-user"'} if status == 401 else {}
-        if retry_after:
-            headers["Retry-After"] = str(retry_after)
-        body = {
-            "id": "auth.forward",
-            "code": status,
-            "detail": detail,
-            "status": HTTPStatus(status).phrase,
-        }
-        return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    def answer(request: Request, error: ServiceError) -> Response:
+        """The /v1 error shape, as every API error (``wire.error_response``); a 401 names
+        the scheme a gateway may pass on to the client."""
+        response = error_response(catalogue_checked(request, error))
+        if response.status_code == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="micro-user"'
+        return response
 
 
 def logged_as(resource: Resource, route: Route | None) -> str:

@@ -8,6 +8,7 @@ values as JSON strings. Errors are ``{id, code, detail, status}``.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import typing
 from dataclasses import dataclass
@@ -23,9 +24,19 @@ from pydantic import (
     ValidationError,
 )
 from pydantic.alias_generators import to_camel, to_snake
+from starlette.requests import Request
+from starlette.responses import Response
 
 from micro_user.accounts.models import Account, Session
-from micro_user.errors import BadRequest, ServiceError
+from micro_user.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    ServiceError,
+    TooManyRequests,
+    catalogued,
+)
+
+log = logging.getLogger("micro_user.http")
 
 M = TypeVar("M", bound="WireRequest")
 
@@ -298,3 +309,24 @@ def encode(payload: Any) -> bytes:
 
 def error_body(error: ServiceError) -> bytes:
     return orjson.dumps(error.to_wire())
+
+
+def error_response(error: ServiceError) -> Response:
+    headers = {}
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, MethodNotAllowed):
+        headers["Allow"] = error.allow
+    return Response(
+        error_body(error), status_code=error.code, media_type="application/json", headers=headers
+    )
+
+
+def catalogue_checked(request: Request, error: ServiceError) -> ServiceError:
+    """The error, or with ``MICRO_USER_STRICT_ERRORS`` (the test suites) a 500 when the
+    catalogue (``micro_user/errors.py``) does not list its id with its status."""
+    services = getattr(request.app.state, "services", None)
+    if services is None or not services.settings.strict_errors or catalogued(error):
+        return error
+    log.error("error %s %d is not in the catalogue (micro_user/errors.py)", error.id, error.code)
+    return ServiceError("micro-user.internal", f"uncatalogued error {error.id} {error.code}")
