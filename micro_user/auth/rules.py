@@ -198,10 +198,10 @@ class RoleService:
         if account_type not in (USER, SERVICE):
             raise BadRequest(error_id, "roles are granted to accounts of type user or service")
         if account_type == USER:
-            found = await accounts_repo.find_account(conn, namespace, id=account_id)
+            exists = await accounts_repo.find_account(conn, namespace, id=account_id) is not None
         else:
-            found = await repo.find_account(conn, namespace, account_id)
-        if found is None:
+            exists = await repo.find_account(conn, namespace, account_id) is not None
+        if not exists:
             raise NotFound(error_id, f"no {account_type} account {account_id!r}")
 
     async def grant(self, namespace: str, account_type: str, account_id: str, role: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -189,7 +190,9 @@ async def list_accounts(conn: Connection, namespace: str, offset: int, limit: in
     return [row_to_account(row) for row in rows]
 
 
-async def iter_accounts_with_hashes(conn: Connection, namespace: str | None) -> Any:
+async def iter_accounts_with_hashes(
+    conn: Connection, namespace: str | None
+) -> AsyncIterator[tuple[Account, str]]:
     query = select(*ACCOUNT_COLUMNS, accounts.c.password_hash).order_by(
         accounts.c.namespace, accounts.c.created, accounts.c.id
     )

@@ -8,6 +8,14 @@ from typing import Any
 from sqlalchemy import BigInteger, and_, bindparam, delete, insert, or_, select, update
 
 from micro_user.storage.database import Connection, after_commit
+from micro_user.storage.rows import (
+    PrivateKeyRow,
+    RefreshRow,
+    RoleRow,
+    RuleRow,
+    ServiceAccountRow,
+    SigningKeyRow,
+)
 from micro_user.storage.tables import (
     auth_accounts,
     auth_state,
@@ -99,18 +107,18 @@ _SPEND_REFRESH = (
 )
 
 
-async def find_account(conn: Connection, namespace: str, id: str) -> Any:
-    return (await conn.execute(_FIND_ACCOUNT, {"namespace": namespace, "id": id})).first()
+async def find_account(conn: Connection, namespace: str, id: str) -> ServiceAccountRow | None:
+    row = (await conn.execute(_FIND_ACCOUNT, {"namespace": namespace, "id": id})).first()
+    return None if row is None else ServiceAccountRow._make(row)
 
 
-async def list_accounts(conn: Connection, namespace: str) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(auth_accounts)
-            .where(auth_accounts.c.namespace == namespace)
-            .order_by(auth_accounts.c.created, auth_accounts.c.id)
-        )
+async def list_accounts(conn: Connection, namespace: str) -> list[ServiceAccountRow]:
+    query = (
+        select(auth_accounts)
+        .where(auth_accounts.c.namespace == namespace)
+        .order_by(auth_accounts.c.created, auth_accounts.c.id)
     )
+    return list(map(ServiceAccountRow._make, await conn.execute(query)))
 
 
 async def set_account_secret(
@@ -147,12 +155,9 @@ async def role_exists(conn: Connection, namespace: str, name: str) -> bool:
     return row.first() is not None
 
 
-async def list_roles(conn: Connection, namespace: str) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(roles).where(roles.c.namespace == namespace).order_by(roles.c.name)
-        )
-    )
+async def list_roles(conn: Connection, namespace: str) -> list[RoleRow]:
+    query = select(roles).where(roles.c.namespace == namespace).order_by(roles.c.name)
+    return list(map(RoleRow._make, await conn.execute(query)))
 
 
 async def delete_role(conn: Connection, namespace: str, name: str) -> bool:
@@ -236,11 +241,11 @@ async def delete_rule(conn: Connection, namespace: str, id: str) -> bool:
     return bool(result.rowcount)
 
 
-async def all_rules(conn: Connection, namespace: str | None = None) -> list[Any]:
+async def all_rules(conn: Connection, namespace: str | None = None) -> list[RuleRow]:
     query = select(rules).order_by(rules.c.namespace, rules.c.priority.desc(), rules.c.id)
     if namespace is not None:
         query = query.where(rules.c.namespace == namespace)
-    return list(await conn.execute(query))
+    return list(map(RuleRow._make, await conn.execute(query)))
 
 
 # Signing keys -----------------------------------------------------------------
@@ -250,15 +255,14 @@ async def insert_signing_key(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(signing_keys).values(**values))
 
 
-async def signing_keys_in_use(conn: Connection, retired_after: int) -> list[Any]:
+async def signing_keys_in_use(conn: Connection, retired_after: int) -> list[SigningKeyRow]:
     """The active key and the retired ones whose tokens may still be live."""
-    return list(
-        await conn.execute(
-            select(signing_keys)
-            .where(or_(signing_keys.c.retired.is_(None), signing_keys.c.retired > retired_after))
-            .order_by(signing_keys.c.created.desc(), signing_keys.c.kid)
-        )
+    query = (
+        select(signing_keys)
+        .where(or_(signing_keys.c.retired.is_(None), signing_keys.c.retired > retired_after))
+        .order_by(signing_keys.c.created.desc(), signing_keys.c.kid)
     )
+    return list(map(SigningKeyRow._make, await conn.execute(query)))
 
 
 async def retire_signing_keys(conn: Connection, at: int) -> None:
@@ -270,12 +274,12 @@ async def retire_signing_keys(conn: Connection, at: int) -> None:
     )
 
 
-async def private_keys(conn: Connection, *, unsealed_only: bool = False) -> list[Any]:
+async def private_keys(conn: Connection, *, unsealed_only: bool = False) -> list[PrivateKeyRow]:
     """Every signing key's id and stored private part (only the plaintext ones, or all)."""
     query = select(signing_keys.c.kid, signing_keys.c.kek_id, signing_keys.c.private_jwk)
     if unsealed_only:
         query = query.where(signing_keys.c.kek_id.is_(None))
-    return list(await conn.execute(query.order_by(signing_keys.c.kid)))
+    return list(map(PrivateKeyRow._make, await conn.execute(query.order_by(signing_keys.c.kid))))
 
 
 async def store_private_key(conn: Connection, kid: str, kek_id: str, private_jwk: str) -> None:
@@ -300,8 +304,9 @@ async def insert_refresh(conn: Connection, **values: Any) -> None:
     await conn.execute(_INSERT_REFRESH, values)
 
 
-async def find_refresh(conn: Connection, token_hash: str) -> Any:
-    return (await conn.execute(_FIND_REFRESH, {"token_hash": token_hash})).first()
+async def find_refresh(conn: Connection, token_hash: str) -> RefreshRow | None:
+    row = (await conn.execute(_FIND_REFRESH, {"token_hash": token_hash})).first()
+    return None if row is None else RefreshRow._make(row)
 
 
 async def spend_refresh(conn: Connection, token_hash: str, now: int) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, select, update
 
 from micro_user.storage.database import Connection
+from micro_user.storage.rows import DeliveryRow, DueDeliveryRow, EventRow, WebhookRow
 from micro_user.storage.tables import deliveries, events, outbox_cursors, webhooks
 
 _INSERT_EVENT = insert(events).returning(events.c.seq)  # built once: it runs with every change
@@ -40,7 +41,7 @@ async def query_events(
     until: int = 0,
     after_seq: int = 0,
     limit: int = 100,
-) -> list[Any]:
+) -> list[EventRow]:
     query = select(events).where(events.c.namespace == namespace, events.c.seq > after_seq)
     if account_id:
         query = query.where(events.c.account_id == account_id)
@@ -50,15 +51,12 @@ async def query_events(
         query = query.where(events.c.time >= since)
     if until:
         query = query.where(events.c.time < until)
-    return list(await conn.execute(query.order_by(events.c.seq).limit(limit)))
+    return list(map(EventRow._make, await conn.execute(query.order_by(events.c.seq).limit(limit))))
 
 
-async def events_after(conn: Connection, seq: int, limit: int) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
-        )
-    )
+async def events_after(conn: Connection, seq: int, limit: int) -> list[EventRow]:
+    query = select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
+    return list(map(EventRow._make, await conn.execute(query)))
 
 
 async def max_seq(conn: Connection) -> int:
@@ -87,14 +85,13 @@ async def insert_webhook(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(webhooks).values(**values))
 
 
-async def list_webhooks(conn: Connection, namespace: str) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(webhooks)
-            .where(webhooks.c.namespace == namespace)
-            .order_by(webhooks.c.created, webhooks.c.id)
-        )
+async def list_webhooks(conn: Connection, namespace: str) -> list[WebhookRow]:
+    query = (
+        select(webhooks)
+        .where(webhooks.c.namespace == namespace)
+        .order_by(webhooks.c.created, webhooks.c.id)
     )
+    return list(map(WebhookRow._make, await conn.execute(query)))
 
 
 async def delete_webhook(conn: Connection, namespace: str, id: str) -> bool:
@@ -105,7 +102,7 @@ async def delete_webhook(conn: Connection, namespace: str, id: str) -> bool:
     return bool(result.rowcount)
 
 
-async def due_deliveries(conn: Connection, now: int, limit: int) -> list[Any]:
+async def due_deliveries(conn: Connection, now: int, limit: int) -> list[DueDeliveryRow]:
     """Pending deliveries that are due and first in line for their (webhook, account)."""
     earlier = deliveries.alias("earlier")
     blocked = (
@@ -139,7 +136,7 @@ async def due_deliveries(conn: Connection, now: int, limit: int) -> list[Any]:
         .order_by(deliveries.c.event_seq)
         .limit(limit)
     )
-    return list(await conn.execute(query))
+    return list(map(DueDeliveryRow._make, await conn.execute(query)))
 
 
 async def claim_delivery(
@@ -167,7 +164,9 @@ async def finish_delivery(conn: Connection, webhook_id: str, event_seq: int, **v
     )
 
 
-async def list_deliveries(conn: Connection, namespace: str, status: str, limit: int) -> list[Any]:
+async def list_deliveries(
+    conn: Connection, namespace: str, status: str, limit: int
+) -> list[DeliveryRow]:
     query = (
         select(
             deliveries.c.webhook_id,
@@ -184,7 +183,7 @@ async def list_deliveries(conn: Connection, namespace: str, status: str, limit: 
         .order_by(deliveries.c.event_seq)
         .limit(limit)
     )
-    return list(await conn.execute(query))
+    return list(map(DeliveryRow._make, await conn.execute(query)))
 
 
 async def replay_parked(conn: Connection, namespace: str, webhook_id: str, now: int) -> int:

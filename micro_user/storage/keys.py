@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from micro_user.storage.database import Connection
+from micro_user.storage.rows import ApiKeyRow, KeyHolderRow
 from micro_user.storage.tables import api_keys
 
 
@@ -35,23 +36,26 @@ async def upsert_key(conn: Connection, **values: Any) -> None:
         await conn.execute(insert(api_keys).values(**values))
 
 
-async def find_active_by_hash(conn: Connection, secret_hash: str) -> Any:
-    return (
+async def find_active_by_hash(conn: Connection, secret_hash: str) -> KeyHolderRow | None:
+    row = (
         await conn.execute(
             select(api_keys.c.id, api_keys.c.namespace, api_keys.c.scopes).where(
                 api_keys.c.secret_hash == secret_hash, api_keys.c.revoked.is_(None)
             )
         )
     ).first()
+    return None if row is None else KeyHolderRow._make(row)
 
 
-async def list_keys(conn: Connection, namespace: str | None, include_revoked: bool) -> list[Any]:
+async def list_keys(
+    conn: Connection, namespace: str | None, include_revoked: bool
+) -> list[ApiKeyRow]:
     query = select(api_keys).order_by(api_keys.c.created, api_keys.c.id)
     if namespace:
         query = query.where(api_keys.c.namespace == namespace)
     if not include_revoked:
         query = query.where(api_keys.c.revoked.is_(None))
-    return list(await conn.execute(query))
+    return list(map(ApiKeyRow._make, await conn.execute(query)))
 
 
 async def revoke_key(conn: Connection, key_id: str, now: int) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from micro_user.storage.database import Connection
+from micro_user.storage.rows import MailRow, OneTimeTokenRow
 from micro_user.storage.tables import mail_queue, one_time_tokens
 
 
@@ -15,14 +16,15 @@ async def insert_token(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(one_time_tokens).values(**values))
 
 
-async def find_token(conn: Connection, token_hash: str, purpose: str) -> Any:
-    return (
+async def find_token(conn: Connection, token_hash: str, purpose: str) -> OneTimeTokenRow | None:
+    row = (
         await conn.execute(
             select(one_time_tokens).where(
                 one_time_tokens.c.token_hash == token_hash, one_time_tokens.c.purpose == purpose
             )
         )
     ).first()
+    return None if row is None else OneTimeTokenRow._make(row)
 
 
 async def consume_token(conn: Connection, token_hash: str, purpose: str, now: int) -> bool:
@@ -98,15 +100,14 @@ async def enqueue_mail(conn: Connection, **values: Any) -> None:
     await conn.execute(insert(mail_queue).values(**values))
 
 
-async def due_mail(conn: Connection, now: int, limit: int) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(mail_queue)
-            .where((mail_queue.c.next_attempt <= now) | (mail_queue.c.expires <= now))
-            .order_by(mail_queue.c.next_attempt, mail_queue.c.created)
-            .limit(limit)
-        )
+async def due_mail(conn: Connection, now: int, limit: int) -> list[MailRow]:
+    query = (
+        select(mail_queue)
+        .where((mail_queue.c.next_attempt <= now) | (mail_queue.c.expires <= now))
+        .order_by(mail_queue.c.next_attempt, mail_queue.c.created)
+        .limit(limit)
     )
+    return list(map(MailRow._make, await conn.execute(query)))
 
 
 async def claim_mail(conn: Connection, id: str, attempts: int, lease_until: int) -> bool:
