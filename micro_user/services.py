@@ -14,6 +14,7 @@ from micro_user.access.keys import KeyService
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.accounts.service import AccountService
 from micro_user.auth.accounts import ServiceAccounts
+from micro_user.auth.issuers import Issuers
 from micro_user.auth.key_encryption import load_key_ring
 from micro_user.auth.rules import RoleService, RuleService
 from micro_user.auth.signing import SigningKeys
@@ -57,6 +58,7 @@ class Services:
     service_accounts: ServiceAccounts
     signing: SigningKeys
     auth_state: AuthState
+    issuers: Issuers
     tokens: TokenService
     guard: Guard
     webhooks: WebhookService
@@ -103,7 +105,8 @@ class Services:
         mail = MailQueue(db, sender or make_sender(settings), settings, clock)
         state = AuthState(db, rules, signing, clock, on_change=lambda: forget_caches(keys, events))
         watch_cache("rule_sets", state.builtin_only)
-        tokens = TokenService(db, signing, service_accounts, state, settings, clock)
+        issuers = Issuers(settings.public_url, settings.default_namespace)
+        tokens = TokenService(db, signing, service_accounts, state, issuers, settings, clock)
         return cls(
             settings=settings,
             db=db,
@@ -118,6 +121,7 @@ class Services:
             service_accounts=service_accounts,
             signing=signing,
             auth_state=state,
+            issuers=issuers,
             tokens=tokens,
             guard=Guard(db, keys, tokens, state, clock, abuse, settings.default_namespace),
             webhooks=WebhookService(db, events, settings, clock),

@@ -18,6 +18,7 @@ from typing import Any
 from cachetools import LRUCache
 from microuser.rules import RuleSet
 
+from micro_user.auth.issuers import namespace_of
 from micro_user.auth.rules import BUILTIN_RULES, RuleService
 from micro_user.auth.signing import SigningKeys
 from micro_user.clock import Clock
@@ -76,13 +77,13 @@ class AuthState:
         return (
             str(claims.get("jti", "")) in self.revoked_jti
             or str(claims.get("sid", "")) in self.revoked_sid
-            or (str(claims.get("iss", "")), str(claims.get("sub", ""))) in self.revoked_sub
+            or (namespace_of(claims), str(claims.get("sub", ""))) in self.revoked_sub
         )
 
-    def revocation_document(self, namespace: str) -> dict[str, Any]:
+    def revocation_document(self, namespace: str, issuer: str) -> dict[str, Any]:
         lists = self.revocations.get(namespace, {})
         return {
-            "iss": namespace,
+            "iss": issuer,
             "jti": lists.get("jti", []),
             "sid": lists.get("sid", []),
             "sub": lists.get("sub", []),

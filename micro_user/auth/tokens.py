@@ -1,8 +1,8 @@
 """Access and refresh tokens.
 
-Access tokens are short-lived JWTs (``iss`` the namespace, ``sub`` the
-account, ``type``, ``scopes``, ``iat``, ``exp``, ``jti``, and ``sid`` when
-minted from a login session) that any service can check with the published
+Access tokens are short-lived JWTs (``iss`` the namespace's issuer URL and
+``namespace`` the namespace (``auth/issuers.py``), ``sub`` the account, ``type``,
+``scopes``, ``iat``, ``exp``, ``jti``, and ``sid`` when minted from a login session) that any service can check with the published
 keys. Refresh tokens are opaque, stored as digests, and rotate on every use;
 presenting a spent one revokes its whole family, and tokens got for a login
 session end with the session. Each refresh row keeps the ``jti`` of the access
@@ -20,6 +20,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from micro_user.auth.accounts import ServiceAccounts
+from micro_user.auth.issuers import NAMESPACE_CLAIM, Issuers, namespace_of
 from micro_user.auth.models import SERVICE, USER, Identity, TokenPair
 from micro_user.auth.rules import ADMIN_ROLE
 from micro_user.auth.signing import InvalidToken, SigningKeys
@@ -76,6 +77,7 @@ class TokenService:
         signing: SigningKeys,
         accounts: ServiceAccounts,
         state: AuthState,
+        issuers: Issuers,
         settings: Settings,
         clock: Clock,
     ) -> None:
@@ -85,6 +87,7 @@ class TokenService:
         self.state = state
         self.settings = settings
         self.clock = clock
+        self.issuers = issuers
         # Tokens already checked: the signature of a token never changes, only its
         # revocation (checked on every use) and its expiry (kept with it).
         self._verified: LRUCache[str, tuple[Identity, dict[str, Any]]] = LRUCache(_VERIFIED_LIMIT)
@@ -109,7 +112,8 @@ class TokenService:
         sid: str | None,
     ) -> str:
         claims: dict[str, Any] = {
-            "iss": namespace,
+            "iss": self.issuers.issuer(namespace),
+            NAMESPACE_CLAIM: namespace,
             "sub": account_id,
             "type": account_type,
             "scopes": scopes,
@@ -267,7 +271,7 @@ class TokenService:
             identity = Identity(
                 id=str(claims.get("sub", "")),
                 type=str(claims.get("type", "")),
-                namespace=str(claims.get("iss", "")),
+                namespace=namespace_of(claims),
                 scopes=frozenset(str(s) for s in claims.get("scopes", []) if isinstance(s, str)),
                 via="token",
             )
@@ -291,7 +295,7 @@ class TokenService:
                     claims = self.signing.verify(token)
                 except InvalidToken:
                     return
-                namespace = str(claims.get("iss", ""))
+                namespace = namespace_of(claims)
                 _may_revoke(client, namespace, str(claims.get("type", "")), str(claims.get("sub")))
                 await repo.revoke_jti(
                     conn, namespace, str(claims.get("jti", "")), int(claims["exp"])
@@ -319,7 +323,7 @@ class TokenService:
                 "active": True,
                 "token_type": "access_token",
                 "sub": identity.id,
-                "iss": identity.namespace,
+                "iss": self.issuers.issuer(identity.namespace),
                 "scope": " ".join(sorted(identity.scopes)),
                 "exp": claims["exp"],
                 "iat": claims.get("iat"),
@@ -340,7 +344,7 @@ class TokenService:
             "active": True,
             "token_type": "refresh_token",
             "sub": row.account_id,
-            "iss": row.namespace,
+            "iss": self.issuers.issuer(row.namespace),
             "exp": row.expires,
             "iat": row.created,
             "account_type": row.account_type,

@@ -31,6 +31,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from micro_user.abuse.protection import client_address
+from micro_user.auth.issuers import NAMESPACES_PATH
 from micro_user.auth.models import USER, Identity
 from micro_user.errors import (
     BadRequest,
@@ -72,6 +73,8 @@ from micro_user.storage.failures import describe
 from micro_user.storage.migrate import upgrade
 
 log = logging.getLogger("micro_user.http")
+
+Handler = Callable[[Request], Awaitable[Response]]
 METRICS_RESOURCE = Resource("service", "micro-user", "Metrics.Scrape")
 JSON = "application/json"
 
@@ -365,17 +368,31 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     oauth = OAuth(services)
     gateway = ForwardAuth(services)
     any_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    issuer_prefix = NAMESPACES_PATH + "/{namespace}"
+    issuer_routes = (
+        ("/.well-known/openid-configuration", oauth.discovery, "oauth.discovery", "GET"),
+        ("/oauth/token", oauth.token, "oauth.token", "POST"),
+        ("/oauth/introspect", oauth.introspect, "oauth.introspect", "POST"),
+        ("/oauth/revoke", oauth.revoke, "oauth.revoke", "POST"),
+    )
+
+    def same(handler: Handler) -> Handler:
+        return handler
+
     routes = [
         Route("/.well-known/jwks.json", oauth.jwks, methods=["GET"]),
-        Route("/.well-known/openid-configuration", oauth.discovery, methods=["GET"]),
         Route(
             "/.well-known/revocations",
             guarded(oauth.revocations, "oauth.revocations"),
             methods=["GET"],
         ),
-        Route("/oauth/token", guarded(oauth.token, "oauth.token"), methods=["POST"]),
-        Route("/oauth/introspect", guarded(oauth.introspect, "oauth.introspect"), methods=["POST"]),
-        Route("/oauth/revoke", guarded(oauth.revoke, "oauth.revoke"), methods=["POST"]),
+        # Each issuer's metadata and endpoints (auth/issuers.py): the default namespace's
+        # under the public URL, the others' under /namespaces/{namespace}.
+        *(
+            Route(prefix + path, guarded(wrap(handler), label), methods=[method])
+            for prefix, wrap in (("", same), (issuer_prefix, oauth.at_issuer))
+            for path, handler, label, method in issuer_routes
+        ),
         Route(FORWARD_PREFIX, guarded(gateway.check, "gateway.forward"), methods=any_method),
         Route(
             FORWARD_PREFIX + "/{path:path}",

@@ -23,13 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from micro_user.abuse.protection import client_address
-from micro_user.accounts.validation import check_namespace
+from micro_user.auth.issuers import NAMESPACES_PATH
 from micro_user.auth.models import KEY, Identity
 from micro_user.auth.rules import ADMIN_ROLE
 from micro_user.auth.signing import JWKS_MAX_AGE_SECONDS
 from micro_user.errors import (
     BadRequest,
     Forbidden,
+    NotFound,
     ServiceError,
     TooManyRequests,
     Unauthorized,
@@ -116,17 +117,62 @@ def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str
 
 def namespace_of(request: Request, form: dict[str, str], services: Services) -> str:
     """The client's namespace (clients authenticate after it is known: their id is only
-    unique within it), in RFC 6749's error shape when it is malformed."""
+    unique within it), in RFC 6749's error shape when it is malformed: the issuer's whose
+    endpoint this is, else the one the form or ``Micro-Namespace`` names, else the default."""
     named = form.get("namespace") or request.headers.get("micro-namespace") or ""
+    issuer_namespace = issuer_of_path(request, services)
+    if issuer_namespace is not None:
+        if named and named != issuer_namespace:
+            raise OAuthError(
+                "invalid_request",
+                f"this is the endpoint of namespace {issuer_namespace!r}, not of {named!r}",
+            )
+        return issuer_namespace
     try:
         return services.guard.namespace_of(None, named)
     except BadRequest as exc:
         raise OAuthError("invalid_request", exc.detail) from None
 
 
+def issuer_of_path(request: Request, services: Services) -> str | None:
+    """The namespace an issuer's path names (``/namespaces/{namespace}/...``), None under the
+    public URL's own paths (the default namespace's issuer)."""
+    named = request.path_params.get("namespace")
+    if named is None:
+        return None
+    namespace = services.issuers.namespace(f"{services.issuers.base}{NAMESPACES_PATH}/{named}")
+    if namespace is None:
+        raise NoSuchIssuer(named)
+    return namespace
+
+
+class NoSuchIssuer(NotFound):
+    """A path under /namespaces/ that is no issuer: a malformed namespace, or the default
+    namespace, whose issuer is the public URL itself."""
+
+    def __init__(self, named: str) -> None:
+        super().__init__(
+            "micro-user.route",
+            f"no issuer at {NAMESPACES_PATH}/{named}: a namespace other than the default one "
+            "(whose issuer is the public URL itself)",
+        )
+
+
 class OAuth:
     def __init__(self, services: Services) -> None:
         self.services = services
+
+    def at_issuer(
+        self, handler: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """``handler`` under ``/namespaces/{namespace}``: a path that is no issuer is a 404
+        before anything else is read."""
+
+        async def endpoint(request: Request) -> Response:
+            issuer_of_path(request, self.services)
+            return await handler(request)
+
+        return endpoint
 
     async def check_client(
         self, request: Request, namespace: str, client_id: str, check: Callable[[], Awaitable[T]]
@@ -154,27 +200,34 @@ class OAuth:
         """What is revoked in one namespace (``?iss=``, the default namespace without it):
         open like the JWKS, so that local verifiers refuse revoked tokens too."""
         named = request.query_params.get("iss", "")
-        try:
-            namespace = (
-                check_namespace(named) if named else self.services.settings.default_namespace
+        issuers = self.services.issuers
+        namespace = issuers.namespace(named) if named else self.services.settings.default_namespace
+        if namespace is None:
+            raise BadRequest(
+                "oauth.revocations",
+                f"iss: {named!r} is not an issuer of this server (nor a namespace)",
             )
-        except BadRequest as exc:
-            raise BadRequest("oauth.revocations", f"iss: {exc.detail}") from None
         max_age = max(1, math.ceil(self.services.settings.auth_refresh_seconds))
         return JSONResponse(
-            self.services.auth_state.revocation_document(namespace),
+            self.services.auth_state.revocation_document(namespace, issuers.issuer(namespace)),
             headers={"Cache-Control": f"public, max-age={max_age}"},
         )
 
     async def discovery(self, request: Request) -> Response:
-        base = self.services.settings.public_url.rstrip("/")
+        """The issuer's metadata (OpenID Connect Discovery 1.0, section 4), under the issuer:
+        its endpoints are the issuer's own; the key set is every namespace's."""
+        issuers = self.services.issuers
+        namespace = issuer_of_path(request, self.services)
+        issuer = issuers.issuer(
+            self.services.settings.default_namespace if namespace is None else namespace
+        )
         return JSONResponse(
             {
-                "issuer": base,
-                "jwks_uri": f"{base}/.well-known/jwks.json",
-                "token_endpoint": f"{base}/oauth/token",
-                "introspection_endpoint": f"{base}/oauth/introspect",
-                "revocation_endpoint": f"{base}/oauth/revoke",
+                "issuer": issuer,
+                "jwks_uri": f"{issuers.base}/.well-known/jwks.json",
+                "token_endpoint": f"{issuer}/oauth/token",
+                "introspection_endpoint": f"{issuer}/oauth/introspect",
+                "revocation_endpoint": f"{issuer}/oauth/revoke",
                 "grant_types_supported": ["client_credentials", "refresh_token"],
                 "token_endpoint_auth_methods_supported": [
                     "client_secret_basic",
@@ -258,7 +311,13 @@ class OAuth:
             raise OAuthError("temporarily_unavailable", exc.detail, 429, exc.retry_after) from None
         except ServiceError:
             identity = None
-        if identity is None or identity.via != KEY or ADMIN_ROLE not in identity.scopes:
+        issuer_namespace = issuer_of_path(request, self.services)
+        if (
+            identity is None
+            or identity.via != KEY
+            or ADMIN_ROLE not in identity.scopes
+            or (issuer_namespace is not None and identity.namespace != issuer_namespace)
+        ):
             raise OAuthError(
                 "invalid_client",
                 "authenticate as a client: a service account's id and secret (HTTP Basic), "

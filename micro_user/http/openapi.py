@@ -22,6 +22,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
 from micro_user import __version__
+from micro_user.auth.issuers import NAMESPACES_PATH
 from micro_user.http.endpoints import Endpoint, registry
 from micro_user.http.wire import NO_CONTROL
 
@@ -335,8 +336,9 @@ def _other_paths() -> dict[str, Any]:
                         "name": "iss",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "string", "pattern": NAMESPACE_PATTERN},
-                        "description": "The namespace (the default one when left out)",
+                        "schema": {"type": "string"},
+                        "description": "The issuer (a token's iss) or the namespace; the "
+                        "default namespace when left out",
                     }
                 ],
                 "responses": {
@@ -445,6 +447,41 @@ def _other_paths() -> dict[str, Any]:
     }
 
 
+ISSUER_ROUTES = (
+    "/.well-known/openid-configuration",
+    "/oauth/token",
+    "/oauth/introspect",
+    "/oauth/revoke",
+)
+
+
+def _issuer_paths(paths: dict[str, Any]) -> dict[str, Any]:
+    """The issuer of each namespace but the default one (``auth/issuers.py``) has the
+    default issuer's discovery and token endpoints under ``/namespaces/{namespace}``."""
+    namespace = {
+        "name": "namespace",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": NAMESPACE_PATTERN},
+        "description": "A namespace other than the default one (whose issuer is the public "
+        "URL itself)",
+    }
+    described: dict[str, Any] = {}
+    for route in ISSUER_ROUTES:
+        operations = {}
+        for method, operation in paths[route].items():
+            responses = {**operation["responses"]}
+            responses.setdefault("404", _error(404))
+            operations[method] = {
+                **operation,
+                "operationId": f"{operation['operationId']}.namespace",
+                "parameters": [*operation.get("parameters", []), namespace],
+                "responses": responses,
+            }
+        described[f"{NAMESPACES_PATH}/{{namespace}}{route}"] = operations
+    return described
+
+
 def openapi_document(public_url: str | None = None) -> dict[str, Any]:
     """The whole description. ``servers`` is this server ("/", so a client calls whichever
     address it read the document from), and the public URL first when one is configured."""
@@ -453,6 +490,7 @@ def openapi_document(public_url: str | None = None) -> dict[str, Any]:
     for endpoint in sorted(registry, key=lambda e: e.path):
         paths[endpoint.path] = _endpoint_operations(endpoint, refs, schemas)
     paths.update(_other_paths())
+    paths.update(_issuer_paths(paths))
     servers = [{"url": "/", "description": "this server"}]
     if public_url:
         servers.insert(0, {"url": public_url.rstrip("/"), "description": "public address"})

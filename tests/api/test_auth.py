@@ -71,10 +71,11 @@ def test_client_credentials_give_a_jwt_that_a_standard_library_verifies(server, 
     signing_key = pyjwt.PyJWKClient(
         server.base_url + "/.well-known/jwks.json"
     ).get_signing_key_from_jwt(token["access_token"])
-    claims = pyjwt.decode(token["access_token"], signing_key.key, algorithms=["EdDSA"])
-    assert (
-        claims["sub"] == account["id"] and claims["iss"] == "micro" and claims["type"] == "service"
+    claims = pyjwt.decode(
+        token["access_token"], signing_key.key, algorithms=["EdDSA"], issuer=server.base_url
     )
+    assert claims["sub"] == account["id"] and claims["type"] == "service"
+    assert claims["iss"] == server.base_url and claims["namespace"] == "micro"
     assert claims["scopes"] == ["billing-reader"] and claims["exp"] - claims["iat"] == 900
     assert len(claims["jti"]) >= 32
     header = pyjwt.get_unverified_header(token["access_token"])

@@ -23,7 +23,7 @@ func ExampleVerifier_Verify() {
 	case err != nil:
 		fmt.Println("503:", err) // the keys could not be fetched
 	default:
-		fmt.Println("account", claims.Subject, "of", claims.Issuer, "holds", claims.Scopes)
+		fmt.Println("account", claims.Subject, "of", claims.Namespace, "holds", claims.Scopes)
 	}
 }
 

@@ -105,7 +105,7 @@ func TestLiveTokensVerifyLocally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claims.Subject != a.id || claims.Issuer != "micro" || claims.Type != "service" ||
+	if claims.Subject != a.id || claims.Namespace != "micro" || claims.Issuer != server.Address || claims.Type != "service" ||
 		len(claims.Scopes) != 1 || claims.Scopes[0] != role || claims.Expiry.Unix() != a.token.Expiry ||
 		claims.IssuedAt.Unix() != a.token.Created || len(claims.ID) != 32 {
 		t.Errorf("claims %+v, token %+v", claims, a.token)
@@ -115,7 +115,7 @@ func TestLiveTokensVerifyLocally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inspected.Account.Id != claims.Subject || inspected.Account.Issuer != claims.Issuer || inspected.Account.Type != claims.Type {
+	if inspected.Account.Id != claims.Subject || inspected.Account.Issuer != claims.Namespace || inspected.Account.Type != claims.Type {
 		t.Errorf("inspected %+v, claims %+v", inspected.Account, claims)
 	}
 	if alg := header(t, a.token.AccessToken)["alg"]; alg != "EdDSA" {

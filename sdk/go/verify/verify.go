@@ -9,7 +9,7 @@
 //	verifier := verify.NewVerifier(verify.WithAddress("http://localhost:8080"))
 //	claims, err := verifier.Verify(ctx, token)
 //	if errors.Is(err, verify.ErrInvalidToken) { ... } // 401
-//	fmt.Println(claims.Subject, claims.Issuer, claims.Scopes)
+//	fmt.Println(claims.Subject, claims.Namespace, claims.Scopes)
 //
 // [Middleware] does that for each request, maps the request to a resource, and decides
 // with the namespace's rules (fetched with Rules.List, plus the built-in ones), as the
@@ -59,7 +59,7 @@ import (
 const JWKSPath = "/.well-known/jwks.json"
 
 // RevocationsPath is where micro-user publishes what is revoked, per issuer
-// (?iss=<namespace>): {"iss", "jti": [...], "sid": [...], "sub": [...]}.
+// (?iss=<the token's iss>): {"iss", "jti": [...], "sid": [...], "sub": [...]}.
 const RevocationsPath = "/.well-known/revocations"
 
 // algorithms are the signature algorithms accepted: EdDSA (Ed25519), ES256 and RS256.
@@ -109,8 +109,12 @@ func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken,
 type Claims struct {
 	// Subject is the account's id (the "sub" claim).
 	Subject string
-	// Issuer is the account's namespace (the "iss" claim).
+	// Issuer is the URL of the account's namespace at micro-user (the "iss" claim);
+	// its discovery document is under it.
 	Issuer string
+	// Namespace is the account's namespace (the "namespace" claim; tokens of before
+	// issuers were URLs carried it as "iss").
+	Namespace string
 	// Type is the account's type: "user" or "service".
 	Type string
 	// Scopes are the roles the account held when the token was issued.
@@ -128,7 +132,7 @@ type Claims struct {
 
 // RuleSubject is the account as rule evaluation sees it.
 func (c *Claims) RuleSubject() *rules.Subject {
-	return &rules.Subject{Namespace: c.Issuer, Scopes: c.Scopes}
+	return &rules.Subject{Namespace: c.Namespace, Scopes: c.Scopes}
 }
 
 // Option configures a [Verifier] ([NewVerifier]) or a [Middleware]. Each says which
@@ -666,7 +670,10 @@ func claimsOf(payload []byte, now time.Time) (*Claims, error) {
 	if sub == "" || iss == "" {
 		return nil, invalid("token without subject or issuer")
 	}
-	c := &Claims{Subject: sub, Issuer: iss, Expiry: time.Unix(exp, 0)}
+	c := &Claims{Subject: sub, Issuer: iss, Namespace: iss, Expiry: time.Unix(exp, 0)}
+	if namespace, _ := raw["namespace"].(string); namespace != "" {
+		c.Namespace = namespace
+	}
 	c.Type, _ = raw["type"].(string)
 	c.ID, _ = raw["jti"].(string)
 	c.SessionID, _ = raw["sid"].(string)

@@ -41,7 +41,7 @@ func TestEveryAlgorithm(t *testing.T) {
 			t.Fatalf("%s: %v", k.alg, err)
 		}
 		want := &verify.Claims{
-			Subject: "svc-1", Issuer: "micro", Type: "service", Scopes: []string{"reader", "writer"},
+			Subject: "svc-1", Issuer: "micro", Namespace: "micro", Type: "service", Scopes: []string{"reader", "writer"},
 			Expiry: epoch.Add(15 * time.Minute), IssuedAt: epoch, ID: body["jti"].(string),
 		}
 		if !reflect.DeepEqual(got, want) {

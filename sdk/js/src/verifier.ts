@@ -23,7 +23,7 @@ export const ALGORITHMS: readonly SigningAlgorithm[] = Object.freeze(["EdDSA", "
 export type SigningAlgorithm = "EdDSA" | "ES256" | "RS256";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
-/** Where micro-user publishes what is revoked, per issuer (`?iss=<namespace>`). */
+/** Where micro-user publishes what is revoked, per issuer (`?iss=<the token's iss>`). */
 export const REVOCATIONS_PATH = "/.well-known/revocations";
 /** How long a revocations document is kept when the server gives it no max-age. */
 export const DEFAULT_REVOCATIONS_TTL_MS = 5_000;
@@ -52,8 +52,10 @@ export class InvalidTokenError extends MicroUserError {
 
 /** What a valid access token says. Any other claims are kept too. */
 export interface Claims {
-  /** The namespace of the account. */
+  /** The issuer: the URL of the account's namespace at micro-user (its discovery document is under it). */
   readonly iss: string;
+  /** The namespace of the account (tokens of before issuers were URLs: their `iss`). */
+  readonly namespace: string;
   /** The account's id. */
   readonly sub: string;
   /** The account's type: "user" or "service". */
@@ -71,9 +73,9 @@ export interface Claims {
   readonly [claim: string]: unknown;
 }
 
-/** The account of verified claims as rule evaluation sees it: `{ namespace: iss, scopes }`. */
+/** The account of verified claims as rule evaluation sees it: `{ namespace, scopes }`. */
 export function subjectOf(claims: Claims): Subject {
-  return { namespace: claims.iss, scopes: new Set(claims.scopes) };
+  return { namespace: claims.namespace, scopes: new Set(claims.scopes) };
 }
 
 /**
@@ -567,9 +569,11 @@ function claimsOf(payload: Record<string, unknown>, now: number): Claims {
   const type = payload["type"];
   const iat = payload["iat"];
   const jti = payload["jti"];
+  const namespace = payload["namespace"];
   return {
     ...payload,
     iss,
+    namespace: typeof namespace === "string" && namespace ? namespace : iss,
     sub,
     type: typeof type === "string" ? type : "",
     scopes: Array.isArray(scopes)

@@ -59,10 +59,14 @@ describe("TokenVerifier with keys made here", () => {
   for (const alg of ["EdDSA", "ES256", "RS256"]) {
     it(`verifies ${alg} tokens, and their claims`, async () => {
       const { server, verifier } = setUp();
-      const token = await keys[alg].sign(claimsAt(T0, { extra: { kept: true } }));
-      const claims = await verifier.verify(token);
-      assert.deepEqual(claims, claimsAt(T0, { extra: { kept: true } }));
-      assert.deepEqual(subjectOf(claims), { namespace: "micro", scopes: new Set(["reader"]) });
+      // As micro-user issues them: iss the namespace's issuer URL, namespace its own claim.
+      const made = claimsAt(T0, { iss: "http://micro-user.test/namespaces/shop", namespace: "shop", extra: { kept: true } });
+      const claims = await verifier.verify(await keys[alg].sign(made));
+      assert.deepEqual(claims, made);
+      assert.deepEqual(subjectOf(claims), { namespace: "shop", scopes: new Set(["reader"]) });
+      // A token of before issuers were URLs: its iss is the namespace.
+      const old = await verifier.verify(await keys[alg].sign(claimsAt(T0)));
+      assert.deepEqual([old.iss, old.namespace, subjectOf(old).namespace], ["micro", "micro", "micro"]);
       // One GET of the JWKS, public: no body, no key.
       assert.equal(server.requests.length, 1);
       const [request] = server.requests;
@@ -340,11 +344,12 @@ describe("TokenVerifier against a live server", () => {
     const token = await newToken();
     assert.equal(headerOf(token).alg, "EdDSA");
     const claims = await verifier.verify(token);
-    assert.deepEqual([claims.iss, claims.sub, claims.type, claims.scopes], ["micro", robot.id, "service", [role]]);
+    assert.deepEqual([claims.namespace, claims.sub, claims.type, claims.scopes], ["micro", robot.id, "service", [role]]);
+    assert.equal(claims.iss, server.address); // the default namespace's issuer: the public URL
     assert.equal(claims.exp - claims.iat, 900);
     assert.match(claims.jti, /^[0-9a-f]{32}$/);
     const inspected = await auth.inspect({ token });
-    assert.deepEqual([inspected.issuer, inspected.id, inspected.type, inspected.scopes], [claims.iss, claims.sub, claims.type, [...claims.scopes]]);
+    assert.deepEqual([inspected.issuer, inspected.id, inspected.type, inspected.scopes], [claims.namespace, claims.sub, claims.type, [...claims.scopes]]);
 
     // Expired, on a clock past its expiry.
     const late = new TokenVerifier({ address: server.address, now: () => claims.exp * 1000 });

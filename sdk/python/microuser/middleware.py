@@ -26,7 +26,7 @@ a token names a key not seen yet, at most once per 10 seconds per key id), rules
 for ``rules_ttl`` seconds. When a refresh fails the last good copy is kept.
 
 Revocations are learnt as keys are: per issuer, the server's
-``/.well-known/revocations?iss=<namespace>`` lists the revoked token ids
+``/.well-known/revocations?iss=<the token's iss>`` lists the revoked token ids
 (``jti``), ended sessions (``sid``) and deleted accounts (``sub``); the list is
 kept for the ``max-age`` the server sends (its auth refresh interval, 1 s by
 default), and a token it names is refused. When a refresh fails the last good
@@ -479,11 +479,13 @@ def identity_from_claims(claims: Mapping[str, Any], now: float) -> Identity:
     subject, issuer = claims.get("sub"), claims.get("iss")
     if not isinstance(subject, str) or not subject or not isinstance(issuer, str) or not issuer:
         raise InvalidTokenError("token without subject or issuer")
+    # The namespace: its own claim; tokens of before issuers were URLs had it as the issuer.
+    namespace = claims.get("namespace")
     scopes = claims.get("scopes")
     return Identity(
         id=subject,
         type=str(claims.get("type", "")),
-        namespace=issuer,
+        namespace=namespace if isinstance(namespace, str) and namespace else issuer,
         scopes=frozenset(s for s in scopes if isinstance(s, str))
         if isinstance(scopes, list)
         else frozenset(),

@@ -81,7 +81,8 @@ async def test_tokens_rotate_and_inspect_names_their_account(
     assert first.expiry - first.created <= 60
     # An outside library reads what the SDK got: the account and its namespace.
     claims = pyjwt.decode(first.access_token, options={"verify_signature": False})
-    assert (claims["sub"], claims["iss"], claims["scopes"]) == (made.id, "micro", ["admin"])
+    assert (claims["sub"], claims["namespace"], claims["scopes"]) == (made.id, "micro", ["admin"])
+    assert claims["iss"] == server.base_url  # the namespace's issuer: the public URL
     inspected = await auth.inspect(first.access_token)
     assert (inspected.id, inspected.type, inspected.scopes) == (made.id, "service", ("admin",))
 

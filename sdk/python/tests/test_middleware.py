@@ -728,6 +728,20 @@ async def test_claims_that_make_a_token_invalid(
         await verifier_of(issuer, clock).verify(token)
 
 
+async def test_the_namespace_is_its_own_claim_and_iss_the_issuer_url(
+    issuer: Issuer, clock: Clock
+) -> None:
+    verifier = verifier_of(issuer, clock)
+    exp = int(clock.now) + 60
+    url = "https://id.example/namespaces/shop"
+    token = issuer.sign(issuer.keys[0], "EdDSA", exp=exp, iss=url, namespace="shop")
+    assert (await verifier.verify(token)).namespace == "shop"
+    # A token of before issuers were URLs: its iss is the namespace.
+    assert (await verifier.verify(issuer.sign(issuer.keys[0], "EdDSA", exp=exp))).namespace == (
+        "micro"
+    )
+
+
 async def test_the_key_decides_the_algorithm(issuer: Issuer, clock: Clock) -> None:
     ec = ECKey.generate_key("P-256", parameters={"kid": "k2", "alg": "ES256"})
     issuer.keys.append(ec)
