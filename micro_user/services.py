@@ -14,6 +14,7 @@ from micro_user.access.keys import KeyService
 from micro_user.accounts.passwords import PasswordHasher
 from micro_user.accounts.service import AccountService
 from micro_user.auth.accounts import ServiceAccounts
+from micro_user.auth.clients import Clients
 from micro_user.auth.issuers import Issuers
 from micro_user.auth.key_encryption import load_key_ring
 from micro_user.auth.rules import RoleService, RuleService
@@ -59,6 +60,7 @@ class Services:
     signing: SigningKeys
     auth_state: AuthState
     issuers: Issuers
+    clients: Clients
     tokens: TokenService
     guard: Guard
     webhooks: WebhookService
@@ -122,6 +124,7 @@ class Services:
             signing=signing,
             auth_state=state,
             issuers=issuers,
+            clients=Clients(db, events, clock),
             tokens=tokens,
             guard=Guard(db, keys, tokens, state, clock, abuse, settings.default_namespace),
             webhooks=WebhookService(db, events, settings, clock),

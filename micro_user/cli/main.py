@@ -23,6 +23,7 @@ import orjson
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from micro_user.auth.clients import Client
 from micro_user.errors import NotFound, ServiceError
 from micro_user.events import outbox
 from micro_user.http.auth_api import AuthAccountOut, RuleOut, TokenOut
@@ -51,6 +52,10 @@ account_app = typer.Typer(
     help="Service accounts (id and secret for the client-credentials grant).", no_args_is_help=True
 )
 token_app = typer.Typer(help="Issue and inspect access tokens.", no_args_is_help=True)
+client_app = typer.Typer(
+    help="OAuth clients: applications whose users sign in through micro-user.",
+    no_args_is_help=True,
+)
 keys_app = typer.Typer(
     help="Signing keys of access tokens (not API keys: see 'key').", no_args_is_help=True
 )
@@ -58,6 +63,7 @@ app.add_typer(role_app, name="role")
 app.add_typer(rule_app, name="rule")
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
+app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 webhook_app = typer.Typer(help="Webhooks that receive lifecycle events.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
@@ -654,6 +660,80 @@ def account_delete(id: str, namespace: Namespace = "") -> None:
 def account_change_secret(id: str, namespace: Namespace = "") -> None:
     """Give a service account a new secret (printed once) and end what the old one got."""
     emit(AuthAccountOut.of(run(lambda s: s.service_accounts.change_secret(ns(namespace), id))))
+
+
+# client ------------------------------------------------------------------------
+
+
+def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": client.id,
+        "name": client.name,
+        "namespace": client.namespace,
+        "public": client.public,
+        "first_party": client.first_party,
+        "redirect_uris": list(client.redirect_uris),
+        "scopes": list(client.scopes),
+        "created": client.created,
+    }
+    if secret is not None:
+        shown["secret"] = secret
+    return shown
+
+
+@client_app.command("create")
+def client_create(
+    name: Annotated[str, typer.Option(help="The application's name, shown to its users.")],
+    redirect_uri: Annotated[
+        list[str],
+        typer.Option(
+            help="Where users return with a code, exactly (https, or http on loopback); "
+            "repeat for more."
+        ),
+    ],
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public", help="A single-page or native app: no secret, PKCE proves each code."
+        ),
+    ] = False,
+    third_party: Annotated[
+        bool, typer.Option("--third-party", help="Its users are asked to consent.")
+    ] = False,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A scope it may ask for (default: all of openid, profile, email, "
+            "offline_access); repeat for more."
+        ),
+    ] = None,
+    namespace: Namespace = "",
+) -> None:
+    """Register an OAuth client. A confidential client's secret is printed once, in the JSON."""
+    client, secret = run(
+        lambda s: s.clients.create(
+            ns(namespace),
+            name=name,
+            redirect_uris=redirect_uri,
+            public=public,
+            first_party=not third_party,
+            scopes=scope,
+        )
+    )
+    emit(client_json(client, secret))
+
+
+@client_app.command("list")
+def client_list(namespace: Namespace = "") -> None:
+    """Print the OAuth clients as JSON (never their secrets)."""
+    emit([client_json(c) for c in run(lambda s: s.clients.list(ns(namespace)))])
+
+
+@client_app.command("delete")
+def client_delete(id: str, namespace: Namespace = "") -> None:
+    """Delete an OAuth client."""
+    run(lambda s: s.clients.delete(ns(namespace), id))
+    typer.echo(f"deleted client {id}", err=True)
 
 
 # token -------------------------------------------------------------------------

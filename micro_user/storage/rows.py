@@ -186,3 +186,16 @@ class DeliveryRow(NamedTuple):
     last_error: str
     event_id: str
     type: str
+
+
+class ClientRow(NamedTuple):
+    """A row of ``oauth_clients``."""
+
+    namespace: str
+    id: str
+    name: str
+    secret_hash: str | None
+    redirect_uris: str
+    scopes: str
+    first_party: bool
+    created: int

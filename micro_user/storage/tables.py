@@ -343,6 +343,22 @@ deliveries = Table(
 
 # A row each instance's readiness check writes: a database that answers but cannot keep a
 # write (a full disk, a read-only file or standby) is not ready.
+# OAuth clients (auth/clients.py): a public client has no secret.
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("secret_hash", String(64), nullable=True),
+    # The exact redirect URIs, a JSON list.
+    Column("redirect_uris", Text, nullable=False),
+    # The scopes it may ask for, space-separated.
+    Column("scopes", String(256), nullable=False),
+    Column("first_party", Boolean, nullable=False),
+    Column("created", BigInteger, nullable=False),
+)
+
 probes = Table(
     "probes",
     metadata,

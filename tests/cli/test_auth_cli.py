@@ -129,3 +129,45 @@ def test_audit_and_webhooks(cli):  # noqa: F811
     assert cli("webhook", "delete", hook["id"]).returncode == 0
     assert cli("webhook", "delete", hook["id"]).returncode == 3
     assert cli("webhook", "create", "ftp://x").returncode == 1
+
+
+def test_oauth_clients(cli):  # noqa: F811
+    made = out(
+        cli(
+            "client",
+            "create",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "https://shop.example/cb",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+        )
+    )
+    assert made["secret"].startswith("mcs_") and made["id"].startswith("mcl_")
+    assert made["redirect_uris"] == ["https://shop.example/cb", "http://localhost:3000/cb"]
+    assert made["first_party"] and not made["public"]
+    spa = out(
+        cli(
+            "client",
+            "create",
+            "--name",
+            "SPA",
+            "--redirect-uri",
+            "https://spa.example/",
+            "--public",
+            "--third-party",
+            "--scope",
+            "openid",
+        )
+    )
+    assert spa["secret"] == "" and spa["public"] and not spa["first_party"]
+    listed = out(cli("client", "list"))
+    assert {c["id"] for c in listed} == {made["id"], spa["id"]} and len(listed) == 2
+    assert all("secret" not in c for c in listed)  # shown once, at creation
+    refused = cli("client", "create", "--name", "Bad", "--redirect-uri", "http://evil.example/")
+    assert refused.returncode == 1 and "https" in refused.stderr
+    assert cli("client", "delete", spa["id"]).returncode == 0
+    assert cli("client", "delete", spa["id"]).returncode == 3
+    assert [c["id"] for c in out(cli("client", "list"))] == [made["id"]]
+    assert out(cli("client", "list", "-n", "elsewhere")) == []

@@ -24,6 +24,7 @@ WHOLE_TABLES = {
     rows.ApiKeyRow: tables.api_keys,
     rows.OneTimeTokenRow: tables.one_time_tokens,
     rows.MailRow: tables.mail_queue,
+    rows.ClientRow: tables.oauth_clients,
 }
 
 
