@@ -69,7 +69,8 @@ class AuthState:
         if self.behind():
             try:
                 await self.refresh()
-            except Exception as exc:  # the change is committed; the poll tries again
+            except Exception as exc:  # the change is committed: the next request tries again
+                self._seen_changes = -1
                 log.warning("auth state refresh failed: %s", type(exc).__name__)
 
     def refuses(self, claims: Mapping[str, Any]) -> bool:

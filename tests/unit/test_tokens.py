@@ -124,6 +124,27 @@ async def test_a_reload_that_ran_during_a_change_does_not_hide_it(started, clock
 
 
 @pytest.mark.anyio
+async def test_a_reload_that_failed_is_tried_again_by_the_next_request(started, clock):
+    """A failed reload after a change (the database away for a moment) leaves the instance
+    behind, so the next request reloads, instead of waiting for the poll."""
+    state = started.auth_state
+    async with started.db.write() as conn:
+        await auth_repo.record_revocation(conn, "micro", auth_repo.JTI, "jti-2", clock.now + 60)
+        await auth_repo.bump_version(conn)
+    load_all = state.rules.load_all
+
+    async def failing() -> None:
+        raise OSError("the database is away")
+
+    state.rules.load_all = failing
+    await state.catch_up()
+    assert state.behind() and not state.refuses({"jti": "jti-2"})
+    state.rules.load_all = load_all
+    await state.catch_up()
+    assert not state.behind() and state.refuses({"jti": "jti-2"})
+
+
+@pytest.mark.anyio
 async def test_a_change_rolled_back_is_not_announced(started):
     state = started.auth_state
     with pytest.raises(RuntimeError):
