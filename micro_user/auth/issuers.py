@@ -52,14 +52,17 @@ class Issuers:
         if issuer == self.base:
             return self.default_namespace
         if issuer.startswith(self._prefix):
-            named = issuer[len(self._prefix) :]
-            if named == self.default_namespace:
-                return None  # the default namespace's issuer is the public URL alone
-        elif "/" in issuer:
-            return None
-        else:
-            named = issuer
-        try:
-            return check_namespace(named)
-        except BadRequest:
-            return None
+            return self.under_namespaces(issuer[len(self._prefix) :])
+        return None if "/" in issuer else _checked(issuer)
+
+    def under_namespaces(self, named: str) -> str | None:
+        """The namespace whose issuer is ``/namespaces/{named}``: None for the default one
+        (its issuer is the public URL alone) and for a malformed name."""
+        return None if named == self.default_namespace else _checked(named)
+
+
+def _checked(named: str) -> str | None:
+    try:
+        return check_namespace(named)
+    except BadRequest:
+        return None

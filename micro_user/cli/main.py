@@ -23,7 +23,6 @@ import orjson
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from micro_user.auth.clients import Client
 from micro_user.errors import NotFound, ServiceError
 from micro_user.events import outbox
 from micro_user.http.auth_api import AuthAccountOut, RuleOut, TokenOut
@@ -665,22 +664,6 @@ def account_change_secret(id: str, namespace: Namespace = "") -> None:
 # client ------------------------------------------------------------------------
 
 
-def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
-    shown: dict[str, Any] = {
-        "id": client.id,
-        "name": client.name,
-        "namespace": client.namespace,
-        "public": client.public,
-        "first_party": client.first_party,
-        "redirect_uris": list(client.redirect_uris),
-        "scopes": list(client.scopes),
-        "created": client.created,
-    }
-    if secret is not None:
-        shown["secret"] = secret
-    return shown
-
-
 @client_app.command("create")
 def client_create(
     name: Annotated[str, typer.Option(help="The application's name, shown to its users.")],
@@ -720,13 +703,13 @@ def client_create(
             scopes=scope,
         )
     )
-    emit(client_json(client, secret))
+    emit({**asdict(client), "secret": secret})
 
 
 @client_app.command("list")
 def client_list(namespace: Namespace = "") -> None:
     """Print the OAuth clients as JSON (never their secrets)."""
-    emit([client_json(c) for c in run(lambda s: s.clients.list(ns(namespace)))])
+    emit(run(lambda s: s.clients.list(ns(namespace))))
 
 
 @client_app.command("delete")

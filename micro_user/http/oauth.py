@@ -140,7 +140,7 @@ def issuer_of_path(request: Request, services: Services) -> str | None:
     named = request.path_params.get("namespace")
     if named is None:
         return None
-    namespace = services.issuers.namespace(f"{services.issuers.base}{NAMESPACES_PATH}/{named}")
+    namespace = services.issuers.under_namespaces(named)
     if namespace is None:
         raise NoSuchIssuer(named)
     return namespace
