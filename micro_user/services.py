@@ -30,12 +30,16 @@ from micro_user.events.nats import CURSOR as NATS_CURSOR
 from micro_user.events.outbox import Outbox
 from micro_user.events.webhooks import Dispatcher, WebhookService
 from micro_user.observability import watch_cache
+from micro_user.oidc.provider import Provider
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage import probes
 from micro_user.storage.auth import delete_expired_auth
 from micro_user.storage.database import Database, open_database
 from micro_user.storage.failures import MIN_FREE_BYTES, DiskFull
+from micro_user.storage.oidc import delete_stale_codes
+
+CODE_GRACE_SECONDS = 24 * 3600
 
 
 def forget_caches(keys: KeyService, events: Outbox) -> None:
@@ -62,6 +66,7 @@ class Services:
     issuers: Issuers
     clients: Clients
     tokens: TokenService
+    provider: Provider
     guard: Guard
     webhooks: WebhookService
     dispatcher: Dispatcher
@@ -109,6 +114,7 @@ class Services:
         watch_cache("rule_sets", state.builtin_only)
         issuers = Issuers(settings.public_url, settings.default_namespace)
         tokens = TokenService(db, signing, service_accounts, state, issuers, settings, clock)
+        clients = Clients(db, events, clock)
         return cls(
             settings=settings,
             db=db,
@@ -124,8 +130,9 @@ class Services:
             signing=signing,
             auth_state=state,
             issuers=issuers,
-            clients=Clients(db, events, clock),
+            clients=clients,
             tokens=tokens,
+            provider=Provider(db, clients, sessions, tokens, signing, issuers, events, clock),
             guard=Guard(db, keys, tokens, state, clock, abuse, settings.default_namespace),
             webhooks=WebhookService(db, events, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),
@@ -146,6 +153,8 @@ class Services:
         now = self.sessions.clock()
         async with self.db.write() as conn:
             tokens += await delete_expired_auth(conn, now)
+            # A spent code is kept a day past its expiry, so that its replay still revokes.
+            tokens += await delete_stale_codes(conn, now - CODE_GRACE_SECONDS)
         await self.sessions.abuse.counters.prune()
         events = 0
         if self.settings.event_retention_days:

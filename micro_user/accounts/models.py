@@ -27,3 +27,5 @@ class Session:
     account_id: str
     created: int
     expires: int
+    # How the user proved who they are (RFC 8176): "pwd" a password, "otp" a magic link.
+    amr: str = "pwd"

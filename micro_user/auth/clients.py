@@ -47,6 +47,7 @@ class Client:
     redirect_uris: tuple[str, ...]
     scopes: tuple[str, ...]
     created: int
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, row: ClientRow) -> Client:
@@ -59,6 +60,7 @@ class Client:
             redirect_uris=tuple(orjson.loads(row.redirect_uris)),
             scopes=tuple(row.scopes.split()),
             created=row.created,
+            post_logout_redirect_uris=tuple(orjson.loads(row.post_logout_redirect_uris)),
         )
 
 
@@ -113,6 +115,7 @@ class Clients:
         public: bool = False,
         first_party: bool = True,
         scopes: list[str] | None = None,
+        post_logout_redirect_uris: list[str] | None = None,
     ) -> tuple[Client, str]:
         """The new client and its secret ("" for a public client), shown only now."""
         error_id = "auth.clients.create"
@@ -121,6 +124,10 @@ class Clients:
         if not redirect_uris or len(redirect_uris) > MAX_REDIRECT_URIS:
             raise BadRequest(error_id, f"a client needs 1 to {MAX_REDIRECT_URIS} redirect URIs")
         uris = tuple(dict.fromkeys(check_redirect_uri(u, error_id) for u in redirect_uris))
+        after_logout = post_logout_redirect_uris or []
+        if len(after_logout) > MAX_REDIRECT_URIS:
+            raise BadRequest(error_id, f"at most {MAX_REDIRECT_URIS} post-logout redirect URIs")
+        logout_uris = tuple(dict.fromkeys(check_redirect_uri(u, error_id) for u in after_logout))
         allowed = check_scopes(scopes, error_id)
         secret = "" if public else SECRET_PREFIX + new_token()
         client = Client(
@@ -132,6 +139,7 @@ class Clients:
             redirect_uris=uris,
             scopes=allowed,
             created=self.clock(),
+            post_logout_redirect_uris=logout_uris,
         )
         async with self.db.write() as conn:
             await repo.insert_client(
@@ -144,6 +152,7 @@ class Clients:
                 scopes=" ".join(allowed),
                 first_party=first_party,
                 created=client.created,
+                post_logout_redirect_uris=orjson.dumps(list(logout_uris)).decode(),
             )
             await self.outbox.record(
                 conn,

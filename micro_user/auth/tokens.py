@@ -68,6 +68,10 @@ class _Grant:
     jti: str
     expiry: int
     sid: str | None
+    family: str
+    # The OAuth client the tokens are for, and the scopes granted to it (the code flow).
+    client_id: str | None = None
+    scope: str | None = None
 
 
 class TokenService:
@@ -110,6 +114,8 @@ class TokenService:
         expiry: int,
         jti: str,
         sid: str | None,
+        client_id: str | None = None,
+        scope: str | None = None,
     ) -> str:
         claims: dict[str, Any] = {
             "iss": self.issuers.issuer(namespace),
@@ -117,13 +123,17 @@ class TokenService:
             "sub": account_id,
             "type": account_type,
             "scopes": scopes,
-            "scope": " ".join(scopes),
+            # An OAuth client's token carries the scopes granted to it (RFC 9068 section
+            # 2.2.3); any other token the roles, as Micro's did.
+            "scope": " ".join(scopes) if scope is None else scope,
             "iat": now,
             "exp": expiry,
             "jti": jti,
         }
         if sid:
             claims["sid"] = sid
+        if client_id:
+            claims["client_id"] = client_id
         return self.signing.sign(claims)
 
     async def _grant(
@@ -138,6 +148,8 @@ class TokenService:
         family: str | None = None,
         refresh_until: int | None = None,
         lifetime: int = 0,
+        client_id: str | None = None,
+        scope: str | None = None,
     ) -> _Grant:
         """Store a new refresh token and read the roles, in the caller's transaction. The
         access token is signed by ``_tokens`` after the commit: signing takes longer than
@@ -146,10 +158,11 @@ class TokenService:
         scopes = await repo.roles_of(conn, namespace, account_type, account_id)
         refresh = REFRESH_PREFIX + new_token()
         jti, expiry = secrets.token_hex(16), now + self.lifetime(lifetime)
+        family = family or secrets.token_hex(16)
         await repo.insert_refresh(
             conn,
             token_hash=digest(refresh),
-            family=family or secrets.token_hex(16),
+            family=family,
             namespace=namespace,
             account_type=account_type,
             account_id=account_id,
@@ -159,8 +172,23 @@ class TokenService:
             sid=sid,
             access_jti=jti,
             access_expires=expiry,
+            client_id=client_id,
+            scope=scope,
         )
-        return _Grant(namespace, account_type, account_id, scopes, refresh, now, jti, expiry, sid)
+        return _Grant(
+            namespace,
+            account_type,
+            account_id,
+            scopes,
+            refresh,
+            now,
+            jti,
+            expiry,
+            sid,
+            family,
+            client_id,
+            scope,
+        )
 
     def _tokens(self, grant: _Grant) -> TokenPair:
         access = self._access(
@@ -172,8 +200,40 @@ class TokenService:
             grant.expiry,
             grant.jti,
             grant.sid,
+            grant.client_id,
+            grant.scope,
         )
         return TokenPair(access, grant.refresh, grant.now, grant.expiry)
+
+    async def client_grant(
+        self,
+        conn: Connection,
+        namespace: str,
+        account_id: str,
+        *,
+        session_hash: str,
+        sid: str | None,
+        session_expires: int,
+        client_id: str,
+        scope: str,
+    ) -> _Grant:
+        """Tokens of a user for an OAuth client (the code flow), in the caller's transaction:
+        they end with the session that approved them; ``sign_grant`` signs them after the
+        commit."""
+        return await self._grant(
+            conn,
+            namespace,
+            USER,
+            account_id,
+            session_hash=session_hash,
+            sid=sid,
+            refresh_until=session_expires,
+            client_id=client_id,
+            scope=scope,
+        )
+
+    def sign_grant(self, grant: _Grant) -> TokenPair:
+        return self._tokens(grant)
 
     async def client_credentials(
         self, namespace: str, id: str, secret: str, *, lifetime: int = 0
@@ -220,13 +280,20 @@ class TokenService:
             )
         return self._tokens(grant)
 
-    async def refresh(self, refresh_token: str, *, lifetime: int = 0) -> TokenPair:
+    async def refresh(
+        self, refresh_token: str, *, lifetime: int = 0, client_id: str | None = None
+    ) -> TokenPair:
+        """Rotate a refresh token. One issued to an OAuth client (the code flow) is
+        refreshed only by that client (``client_id``, authenticated by the caller), and any
+        other only without one (RFC 6749 section 6)."""
         token_hash = digest(refresh_token)
         now = self.clock()
         async with self.db.write() as conn:
             row = await repo.find_refresh(conn, token_hash)
             if row is None:
                 raise Unauthorized("auth.token", "unknown refresh token")
+            if row.client_id != client_id:
+                raise Unauthorized("auth.token", "the refresh token was issued to another client")
             if not await repo.spend_refresh(conn, token_hash, now):
                 if row.used is not None and row.revoked is None:
                     # A spent token came back: someone holds a copy. End the whole family.
@@ -247,6 +314,8 @@ class TokenService:
                     family=row.family,
                     refresh_until=row.expires,
                     lifetime=lifetime,
+                    client_id=row.client_id,
+                    scope=row.scope,
                 )
         if reused is None:
             return self._tokens(grant)

@@ -690,6 +690,12 @@ def client_create(
             "offline_access); repeat for more."
         ),
     ] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Where RP-initiated logout may send users back to, exactly; repeat for more."
+        ),
+    ] = None,
     namespace: Namespace = "",
 ) -> None:
     """Register an OAuth client. A confidential client's secret is printed once, in the JSON."""
@@ -701,6 +707,7 @@ def client_create(
             public=public,
             first_party=not third_party,
             scopes=scope,
+            post_logout_redirect_uris=post_logout_redirect_uri,
         )
     )
     emit({**asdict(client), "secret": secret})

@@ -410,7 +410,7 @@ class EmailFlows:
             if account is None or account.email != row.email:
                 return False, "token no longer matches the account", None
             if account.verified:
-                return True, "", await self.sessions.start_for(conn, account)
+                return True, "", await self.sessions.start_for(conn, account, "otp")
             if unknown_password is None:  # verification was undone meanwhile
                 unknown_password = await self.hasher.hash(new_token())
             await accounts_repo.set_password_hash(
@@ -423,7 +423,7 @@ class EmailFlows:
         try:
             await self.sessions.logout_all(namespace, account.id)
             async with self.db.write() as conn:
-                return True, "", await self.sessions.start_for(conn, account)
+                return True, "", await self.sessions.start_for(conn, account, "otp")
         except (NotFound, IntegrityError):  # the account was deleted meanwhile
             return False, "token no longer matches the account", None
 

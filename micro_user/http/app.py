@@ -51,6 +51,7 @@ from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
 from micro_user.http.headers import SecurityHeaders
 from micro_user.http.oauth import OAuth
+from micro_user.http.pages import ASSETS_PATH, STATIC, Pages
 from micro_user.http.wire import (
     WireRequest,
     catalogue_checked,
@@ -365,15 +366,36 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             )
         return FileResponse(swagger_ui / name, media_type=docs.DOCS_ASSETS[name])
 
+    async def pages_stylesheet(request: Request) -> Response:
+        return FileResponse(
+            STATIC / "pages.css",
+            media_type="text/css; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
     oauth = OAuth(services)
     gateway = ForwardAuth(services)
     any_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     issuer_prefix = NAMESPACES_PATH + "/{namespace}"
+    pages = Pages(services)
+    get, post, both = ["GET"], ["POST"], ["GET", "POST"]
     issuer_routes = (
-        ("/.well-known/openid-configuration", oauth.discovery, "oauth.discovery", "GET"),
-        ("/oauth/token", oauth.token, "oauth.token", "POST"),
-        ("/oauth/introspect", oauth.introspect, "oauth.introspect", "POST"),
-        ("/oauth/revoke", oauth.revoke, "oauth.revoke", "POST"),
+        ("/.well-known/openid-configuration", oauth.discovery, "oauth.discovery", get),
+        ("/oauth/token", oauth.token, "oauth.token", post),
+        ("/oauth/introspect", oauth.introspect, "oauth.introspect", post),
+        ("/oauth/revoke", oauth.revoke, "oauth.revoke", post),
+        ("/oauth/userinfo", oauth.userinfo, "oauth.userinfo", both),
+        # The hosted pages (pages.py).
+        ("/oauth/authorize", pages.handled(pages.authorize), "pages.authorize", both),
+        ("/oauth/logout", pages.handled(pages.logout), "pages.logout", both),
+        ("/signin", pages.handled(pages.signin), "pages.signin", both),
+        ("/signup", pages.handled(pages.signup), "pages.signup", both),
+        ("/forgot", pages.handled(pages.forgot), "pages.forgot", both),
+        ("/reset", pages.handled(pages.reset), "pages.reset", both),
+        ("/magic", pages.handled(pages.magic), "pages.magic", both),
+        ("/magic/{token}", pages.handled(pages.magic_landing), "pages.magic", both),
+        ("/consent", pages.handled(pages.consent), "pages.consent", post),
+        ("/account", pages.handled(pages.account), "pages.account", both),
     )
 
     def same(handler: Handler) -> Handler:
@@ -389,10 +411,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # Each issuer's metadata and endpoints (auth/issuers.py): the default namespace's
         # under the public URL, the others' under /namespaces/{namespace}.
         *(
-            Route(prefix + path, guarded(wrap(handler), label), methods=[method])
+            Route(prefix + path, guarded(wrap(handler), label), methods=methods)
             for prefix, wrap in (("", same), (issuer_prefix, oauth.at_issuer))
-            for path, handler, label, method in issuer_routes
+            for path, handler, label, methods in issuer_routes
         ),
+        Route(ASSETS_PATH + "/pages.css", pages_stylesheet, methods=["GET"]),
         Route(FORWARD_PREFIX, guarded(gateway.check, "gateway.forward"), methods=any_method),
         Route(
             FORWARD_PREFIX + "/{path:path}",

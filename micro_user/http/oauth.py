@@ -1,7 +1,12 @@
 """Standard endpoints, so that off-the-shelf libraries and gateways need no SDK:
-JWKS, OpenID discovery, the revocation lists local verifiers read, and OAuth 2.0
-token (RFC 6749: client_credentials and refresh_token), introspection (RFC 7662)
-and revocation (RFC 7009).
+JWKS, OpenID discovery, the revocation lists local verifiers read, OAuth 2.0 token
+(RFC 6749: authorization_code with PKCE, client_credentials and refresh_token),
+introspection (RFC 7662), revocation (RFC 7009) and OpenID Connect's userinfo. (The
+browser's side of the code flow, /oauth/authorize and logout, is in ``pages.py``.)
+
+An OAuth client (``auth/clients.py``) authenticates at the token endpoint with its secret
+(HTTP Basic or the form), or, when public, names itself with ``client_id`` and proves each
+code with its PKCE verifier; a refresh token issued to a client is refreshed only by it.
 
 Introspection and revocation answer clients only (RFC 7662 and RFC 7009, section
 2.1): a service account authenticating with its id and secret (HTTP Basic or the
@@ -23,10 +28,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from micro_user.abuse.protection import client_address
+from micro_user.auth.clients import Client
 from micro_user.auth.issuers import NAMESPACES_PATH
 from micro_user.auth.models import KEY, Identity
 from micro_user.auth.rules import ADMIN_ROLE
-from micro_user.auth.signing import JWKS_MAX_AGE_SECONDS
+from micro_user.auth.signing import JWKS_MAX_AGE_SECONDS, InvalidToken
 from micro_user.errors import (
     BadRequest,
     Forbidden,
@@ -38,6 +44,8 @@ from micro_user.errors import (
 )
 from micro_user.http.client import address_of
 from micro_user.http.wire import control_character
+from micro_user.oidc.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from micro_user.oidc.provider import GrantRefused, TokenAnswer
 from micro_user.services import Services
 
 T = TypeVar("T")
@@ -221,24 +229,39 @@ class OAuth:
         issuer = issuers.issuer(
             self.services.settings.default_namespace if namespace is None else namespace
         )
+        algorithm = self.services.settings.jwt_algorithm
         return JSONResponse(
             {
                 "issuer": issuer,
-                "jwks_uri": f"{issuers.base}/.well-known/jwks.json",
+                "authorization_endpoint": f"{issuer}/oauth/authorize",
                 "token_endpoint": f"{issuer}/oauth/token",
+                "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+                "end_session_endpoint": f"{issuer}/oauth/logout",
+                "jwks_uri": f"{issuers.base}/.well-known/jwks.json",
                 "introspection_endpoint": f"{issuer}/oauth/introspect",
                 "revocation_endpoint": f"{issuer}/oauth/revoke",
-                "grant_types_supported": ["client_credentials", "refresh_token"],
+                "scopes_supported": list(SUPPORTED_SCOPES),
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query"],
+                "grant_types_supported": [
+                    "authorization_code",
+                    "client_credentials",
+                    "refresh_token",
+                ],
+                "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": [
                     "client_secret_basic",
                     "client_secret_post",
+                    "none",
                 ],
-                "response_types_supported": ["token"],
                 "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": [self.services.settings.jwt_algorithm],
-                "token_endpoint_auth_signing_alg_values_supported": [
-                    self.services.settings.jwt_algorithm
-                ],
+                "id_token_signing_alg_values_supported": [algorithm],
+                "claims_supported": list(SUPPORTED_CLAIMS),
+                "prompt_values_supported": ["none", "login", "consent"],
+                "authorization_response_iss_parameter_supported": True,
+                "request_parameter_supported": False,
+                "request_uri_parameter_supported": False,
+                "claims_parameter_supported": False,
             }
         )
 
@@ -261,9 +284,26 @@ class OAuth:
                     )
                 except Unauthorized:
                     raise OAuthError("invalid_client", "invalid client credentials", 401) from None
+            elif grant == "authorization_code":
+                for name in ("code", "redirect_uri", "code_verifier"):
+                    if not form.get(name):
+                        raise OAuthError("invalid_request", f"{name} is required")
+                oauth_client = await self.oauth_client(request, form)
+                if oauth_client is None:
+                    raise OAuthError("invalid_client", "no such client", 401)
+                return await self.answer(
+                    lambda: self.services.provider.exchange(
+                        oauth_client, form["code"], form["redirect_uri"], form["code_verifier"]
+                    )
+                )
             elif grant == "refresh_token":
                 if not form.get("refresh_token"):
                     raise OAuthError("invalid_request", "refresh_token is required")
+                refreshing = await self.oauth_client(request, form)
+                if refreshing is not None:
+                    return await self.answer(
+                        lambda: self.services.provider.refresh(refreshing, form["refresh_token"])
+                    )
                 try:
                     pair = await tokens.refresh(form["refresh_token"])
                 except Unauthorized as exc:
@@ -285,6 +325,68 @@ class OAuth:
             "scope": " ".join(sorted(identity.scopes)),
         }
         return JSONResponse(body, headers=NO_STORE)
+
+    async def oauth_client(self, request: Request, form: dict[str, str]) -> Client | None:
+        """The OAuth client the request authenticates as; None when it names none (or names
+        an id no OAuth client has: a refresh token of the Micro API is refreshed without
+        one). A confidential client's secret is checked (throttled like any secret); a
+        public client has none to send."""
+        credentials = client_credentials(request, form)
+        if credentials is None:
+            return None
+        namespace = namespace_of(request, form, self.services)
+        client_id, secret = credentials
+        clients = self.services.clients
+        client = await clients.find(namespace, client_id)
+        if client is None:
+            return None
+        if client.public:
+            if secret:
+                raise OAuthError("invalid_client", "a public client has no secret to send", 401)
+            return client
+
+        async def check() -> Client:
+            found = await clients.authenticate(namespace, client_id, secret)
+            if found is None:
+                raise Unauthorized("oauth.token", "invalid client credentials")
+            return found
+
+        try:
+            return await self.check_client(request, namespace, client_id, check)
+        except Unauthorized:
+            raise OAuthError("invalid_client", "invalid client credentials", 401) from None
+
+    async def answer(self, grant: Callable[[], Awaitable[TokenAnswer]]) -> Response:
+        try:
+            answer = await grant()
+        except GrantRefused as exc:
+            raise OAuthError(exc.error, exc.description) from None
+        body: dict[str, Any] = {
+            "access_token": answer.access_token,
+            "token_type": "Bearer",
+            "expires_in": answer.expires_in,
+            "refresh_token": answer.refresh_token,
+            "scope": answer.scope,
+        }
+        if answer.id_token:
+            body["id_token"] = answer.id_token
+        return JSONResponse(body, headers=NO_STORE)
+
+    async def userinfo(self, request: Request) -> Response:
+        """OpenID Connect Core section 5.3: the user's claims for an access token issued to
+        a client with the openid scope (RFC 6750 errors otherwise)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return Response(
+                status_code=401,
+                headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="micro-user"'},
+            )
+        try:
+            claims = await self.services.provider.userinfo(token.strip())
+        except InvalidToken as exc:
+            challenge = f'Bearer error="invalid_token", error_description="{exc}"'
+            return Response(status_code=401, headers={**NO_STORE, "WWW-Authenticate": challenge})
+        return JSONResponse(claims, headers=NO_STORE)
 
     async def _caller(self, request: Request, form: dict[str, str]) -> Identity:
         """The client asking (RFC 7662 and RFC 7009, section 2.1): a service account by its

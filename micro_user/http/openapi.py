@@ -350,26 +350,43 @@ def _other_paths() -> dict[str, Any]:
         "/oauth/token": {
             "post": {
                 "operationId": "oauth.token",
-                "summary": "Access tokens: client_credentials and refresh_token grants (RFC 6749)",
+                "summary": "Tokens: authorization_code (with PKCE), client_credentials and "
+                "refresh_token grants (RFC 6749)",
                 "tags": ["oauth"],
                 "security": [{"clientSecret": []}, {}],
                 "requestBody": _form(
                     {
-                        "grant_type": "client_credentials or refresh_token",
+                        "grant_type": "authorization_code, client_credentials or refresh_token",
+                        "code": "for the authorization_code grant",
+                        "redirect_uri": "the authorization request's, exactly",
+                        "code_verifier": "the PKCE verifier of the code's challenge (RFC 7636)",
                         "refresh_token": "for the refresh_token grant",
-                        "client_id": "with client_secret, instead of HTTP Basic",
-                        "client_secret": "the service account's secret",
+                        "client_id": "with client_secret instead of HTTP Basic; alone for a "
+                        "public client",
+                        "client_secret": "the service account's or OAuth client's secret",
                         "namespace": "the client's namespace (default namespace when left out)",
                     },
                     ["grant_type"],
-                    {"grant_type": ["client_credentials", "refresh_token"]},
-                    **{
-                        "if": {"properties": {"grant_type": {"const": "refresh_token"}}},
-                        "then": {
-                            "required": ["refresh_token"],
-                            "properties": {"refresh_token": {"minLength": 1}},
+                    {"grant_type": ["authorization_code", "client_credentials", "refresh_token"]},
+                    allOf=[
+                        {
+                            "if": {"properties": {"grant_type": {"const": "refresh_token"}}},
+                            "then": {
+                                "required": ["refresh_token"],
+                                "properties": {"refresh_token": {"minLength": 1}},
+                            },
                         },
-                    },
+                        {
+                            "if": {"properties": {"grant_type": {"const": "authorization_code"}}},
+                            "then": {
+                                "required": ["code", "redirect_uri", "code_verifier"],
+                                "properties": {
+                                    name: {"minLength": 1}
+                                    for name in ("code", "redirect_uri", "code_verifier")
+                                },
+                            },
+                        },
+                    ],
                 ),
                 "responses": {
                     "200": _json({"$ref": REF.format(model="OAuthToken")}),
@@ -403,6 +420,21 @@ def _other_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/oauth/userinfo": {
+            method: {
+                "operationId": f"oauth.userinfo.{method}",
+                "summary": "Claims about the signed-in user (OpenID Connect Core 5.3), for an "
+                "access token of the authorization code flow",
+                "tags": ["oauth"],
+                "security": [{"apiKey": []}],
+                "responses": {
+                    "200": _json({"type": "object", "required": ["sub"]}),
+                    "401": {"description": "No valid token (RFC 6750's WWW-Authenticate)"},
+                },
+            }
+            for method in ("get", "post")
+        },
+        **_page_paths(),
         "/auth/forward": forward(False),
         "/auth/forward/{path}": forward(True),
         "/metrics": {
@@ -428,6 +460,7 @@ def _other_paths() -> dict[str, Any]:
             }
         },
         "/openapi.json": page("openapi", "This document", open_json),
+        "/assets/pages.css": page("pages.stylesheet", "The hosted pages' styles", "text/css"),
         "/docs": page("docs", "This reference, to read and try", "text/html"),
         "/docs/assets/{name}": {
             "get": {
@@ -447,11 +480,202 @@ def _other_paths() -> dict[str, Any]:
     }
 
 
+HTML: dict[str, Any] = {"text/html": {}}
+# Query parameters of an authorization request (RFC 6749 4.1.1, OpenID Connect Core 3.1.2.1).
+AUTHORIZE_PARAMETERS = {
+    "client_id": "The OAuth client",
+    "redirect_uri": "One of the client's redirect URIs, exactly",
+    "response_type": "code",
+    "scope": "openid, and profile, email, offline_access as the client may",
+    "state": "Echoed back to the client",
+    "nonce": "Echoed in the ID token",
+    "code_challenge": "The PKCE challenge (RFC 7636)",
+    "code_challenge_method": "S256",
+    "prompt": "none, login or consent",
+    "max_age": "Seconds since the user last signed in, at most",
+    "login_hint": "The username or email to fill in",
+}
+LOGOUT_PARAMETERS = {
+    "id_token_hint": "An ID token of the session to end",
+    "client_id": "The client asking",
+    "post_logout_redirect_uri": "One of the client's post-logout redirect URIs, exactly",
+    "state": "Echoed back at the post-logout redirect URI",
+}
+
+
+def _query(fields: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": text,
+        }
+        for name, text in fields.items()
+    ]
+
+
+def _page_paths() -> dict[str, Any]:
+    """The hosted pages (``pages.py``): HTML for a browser, each form with its CSRF token."""
+    shown = {"description": "The page", "content": HTML}
+    moved = {"description": "On to the next page, or back to the client (303 See Other)"}
+    refused = {"description": "A page that says what is wrong", "content": HTML}
+
+    def operations(
+        name: str,
+        summary: str,
+        methods: tuple[str, ...],
+        *,
+        query: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        statuses: tuple[int, ...] = (),
+        path_parameter: str = "",
+    ) -> dict[str, Any]:
+        described: dict[str, Any] = {}
+        for method in methods:
+            operation: dict[str, Any] = {
+                "operationId": f"pages.{name}.{method}",
+                "summary": summary,
+                "tags": ["pages"],
+                "security": [],
+                "responses": {
+                    "200": shown,
+                    "303": moved,
+                    **{str(code): refused for code in statuses},
+                },
+            }
+            parameters = _query(query or {}) if method == "get" else []
+            if path_parameter:
+                parameters.append(
+                    {
+                        "name": path_parameter,
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                )
+            if parameters:
+                operation["parameters"] = parameters
+            if method == "post":
+                fields = {"csrf": "The page's CSRF token (equal to the mu_csrf cookie)"}
+                operation["requestBody"] = _form({**fields, **(form or {})}, ["csrf"])
+                operation["responses"]["403"] = refused
+            described[method] = operation
+        return described
+
+    both = ("get", "post")
+    return {
+        "/oauth/authorize": {
+            method: {
+                "operationId": f"pages.authorize.{method}",
+                "summary": "Authorization endpoint (RFC 6749 4.1): sign in, consent, then back "
+                "to the client with a code",
+                "tags": ["pages"],
+                "security": [],
+                **(
+                    {"parameters": _query(AUTHORIZE_PARAMETERS)}
+                    if method == "get"
+                    else {
+                        "requestBody": {
+                            "required": False,
+                            "content": {
+                                "application/x-www-form-urlencoded": {"schema": {"type": "object"}}
+                            },
+                        }
+                    }
+                ),
+                "responses": {"303": moved, "400": refused, "429": refused},
+            }
+            for method in both
+        },
+        "/oauth/logout": operations(
+            "logout",
+            "RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)",
+            both,
+            query=LOGOUT_PARAMETERS,
+            form=LOGOUT_PARAMETERS,
+            statuses=(400,),
+        ),
+        "/signin": operations(
+            "signin",
+            "Sign in",
+            both,
+            query={**AUTHORIZE_PARAMETERS, "verified": "1 after an email confirmation"},
+            form={"login": "Username or email", "password": "Password"},
+            statuses=(400, 401, 429),
+        ),
+        "/signup": operations(
+            "signup",
+            "Create an account, where the namespace's rules let anyone call User.Create",
+            both,
+            form={"username": "", "email": "", "password": "", "confirm": ""},
+            statuses=(400, 403, 429),
+        ),
+        "/forgot": operations(
+            "forgot",
+            "Ask for a password reset code",
+            both,
+            form={"email": ""},
+            statuses=(400, 429),
+        ),
+        "/reset": operations(
+            "reset",
+            "Choose a new password with the mailed code",
+            both,
+            query={"email": "The address the code was sent to"},
+            form={"email": "", "code": "", "password": "", "confirm": ""},
+            statuses=(400, 429),
+        ),
+        "/magic": operations(
+            "magic",
+            "Ask for a sign-in link",
+            both,
+            form={"email": ""},
+            statuses=(400, 429),
+        ),
+        "/magic/{token}": operations(
+            "magic.landing",
+            "The mailed sign-in link: a button that signs in",
+            both,
+            statuses=(400, 429),
+            path_parameter="token",
+        ),
+        "/consent": operations(
+            "consent",
+            "The user's answer to a third-party client's request",
+            ("post",),
+            form={"decision": "allow or deny"},
+            statuses=(400, 429),
+        ),
+        "/account": operations(
+            "account",
+            "The signed-in user's account: applications let in, sign out",
+            both,
+            form={"revoke": "A client to take access back from"},
+            statuses=(429,),
+        ),
+    }
+
+
+# Each issuer's routes: the default namespace's at the public URL, the others' under
+# /namespaces/{namespace}.
 ISSUER_ROUTES = (
     "/.well-known/openid-configuration",
     "/oauth/token",
     "/oauth/introspect",
     "/oauth/revoke",
+    "/oauth/userinfo",
+    "/oauth/authorize",
+    "/oauth/logout",
+    "/signin",
+    "/signup",
+    "/forgot",
+    "/reset",
+    "/magic",
+    "/magic/{token}",
+    "/consent",
+    "/account",
 )
 
 
@@ -519,6 +743,7 @@ def openapi_document(public_url: str | None = None) -> dict[str, Any]:
                         "expires_in": {"type": "integer"},
                         "refresh_token": {"type": "string"},
                         "scope": {"type": "string"},
+                        "id_token": {"type": "string"},
                     },
                 },
             },

@@ -86,7 +86,7 @@ class SessionService:
             # The account was deleted while the password was being checked.
             raise Unauthorized(error_id, INVALID_CREDENTIALS) from None
 
-    async def _start(self, conn: Connection, account: Account) -> Session:
+    async def _start(self, conn: Connection, account: Account, amr: str = "pwd") -> Session:
         now = self.clock()
         session = Session(
             id=new_token(),
@@ -94,6 +94,7 @@ class SessionService:
             account_id=account.id,
             created=now,
             expires=now + self.settings.session_ttl_seconds,
+            amr=amr,
         )
         session_hash = digest(session.id)
         await repo.insert_session(conn, session_hash, session)
@@ -107,9 +108,9 @@ class SessionService:
         )
         return session
 
-    async def start_for(self, conn: Connection, account: Account) -> Session:
-        """A new session inside a caller's transaction (magic links)."""
-        return await self._start(conn, account)
+    async def start_for(self, conn: Connection, account: Account, amr: str) -> Session:
+        """A new session inside a caller's transaction (magic links: ``amr`` "otp")."""
+        return await self._start(conn, account, amr)
 
     async def read(self, namespace: str, session_id: str) -> tuple[Session, Account]:
         if not session_id:

@@ -276,6 +276,7 @@ async def insert_session(conn: Connection, token_hash: str, session: Session) ->
             "created": session.created,
             "expires": session.expires,
             "sid": secrets.token_hex(16),
+            "amr": session.amr,
         },
     )
 

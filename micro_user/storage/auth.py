@@ -333,6 +333,24 @@ async def revoke_family(conn: Connection, family: str, now: int) -> None:
         await bump_version(conn)
 
 
+async def revoke_client_families(
+    conn: Connection, namespace: str, account_id: str, client_id: str, now: int
+) -> None:
+    """End every refresh family a user's tokens for an OAuth client belong to."""
+    families = await conn.execute(
+        select(refresh_tokens.c.family)
+        .where(
+            refresh_tokens.c.namespace == namespace,
+            refresh_tokens.c.account_id == account_id,
+            refresh_tokens.c.client_id == client_id,
+            refresh_tokens.c.revoked.is_(None),
+        )
+        .distinct()
+    )
+    for (family,) in list(families):
+        await revoke_family(conn, family, now)
+
+
 async def revoke_refresh_of(
     conn: Connection, namespace: str, account_type: str, account_id: str, now: int
 ) -> None:

@@ -72,6 +72,8 @@ class RefreshRow(NamedTuple):
     sid: str | None
     access_jti: str | None
     access_expires: int | None
+    client_id: str | None
+    scope: str | None
 
 
 class EventRow(NamedTuple):
@@ -199,3 +201,33 @@ class ClientRow(NamedTuple):
     scopes: str
     first_party: bool
     created: int
+    post_logout_redirect_uris: str
+
+
+class CodeRow(NamedTuple):
+    """A row of ``authorization_codes``."""
+
+    code_hash: str
+    namespace: str
+    client_id: str
+    account_id: str
+    session_hash: str
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str
+    created: int
+    expires: int
+    used: int | None
+    family: str | None
+
+
+class BrowserSessionRow(NamedTuple):
+    """A live session as the authorization endpoint reads it (``storage/oidc.py``)."""
+
+    token_hash: str
+    account_id: str
+    created: int
+    expires: int
+    sid: str | None
+    amr: str | None

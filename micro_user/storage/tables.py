@@ -82,6 +82,9 @@ sessions = Table(
     # A public random handle of the session, the ``sid`` claim of the access tokens minted
     # from it (the id is a credential; this is not). Set for every session since 0005.
     Column("sid", String(32), nullable=True),
+    # How the user proved who they are (RFC 8176 ``amr``): "pwd" (a password, also when
+    # NULL, as for every session of before 0011) or "otp" (a magic link).
+    Column("amr", String(16), nullable=True),
     ForeignKeyConstraint(
         ["namespace", "account_id"],
         ["accounts.namespace", "accounts.id"],
@@ -254,6 +257,10 @@ refresh_tokens = Table(
     Column("sid", String(32), nullable=True),
     Column("access_jti", String(64), nullable=True),
     Column("access_expires", BigInteger, nullable=True),
+    # The OAuth client the family was issued to (the authorization code flow), and the
+    # scopes granted to it: only that client refreshes it, and only with those scopes.
+    Column("client_id", String(64), nullable=True),
+    Column("scope", String(256), nullable=True),
     ForeignKeyConstraint(["session_hash"], ["sessions.token_hash"], ondelete="CASCADE"),
     Index(None, "family"),
     Index(None, "namespace", "account_type", "account_id"),
@@ -357,6 +364,49 @@ oauth_clients = Table(
     Column("scopes", String(256), nullable=False),
     Column("first_party", Boolean, nullable=False),
     Column("created", BigInteger, nullable=False),
+    # Where RP-initiated logout may send the browser back to, a JSON list (since 0011).
+    Column("post_logout_redirect_uris", Text, nullable=False, server_default="[]"),
+)
+
+# Authorization codes (oidc/codes.py): single-use, short-lived, bound to the client, its
+# redirect URI and PKCE challenge; only the SHA-256 of a code is stored. A code ends with
+# the session that approved it. ``family`` is the refresh family its exchange issued, which
+# a second exchange of the same code revokes (RFC 6749 section 4.1.2).
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("namespace", String(64), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("account_id", String(128), nullable=False),
+    Column("session_hash", String(64), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", String(256), nullable=False),
+    Column("nonce", String(512), nullable=True),
+    Column("code_challenge", String(128), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("used", BigInteger, nullable=True),
+    Column("family", String(64), nullable=True),
+    ForeignKeyConstraint(["session_hash"], ["sessions.token_hash"], ondelete="CASCADE"),
+    Index(None, "expires"),
+)
+
+# What a user let a third-party client have (oidc/consent.py): asked once, revocable.
+consents = Table(
+    "consents",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("client_id", String(64), primary_key=True),
+    Column("scope", String(256), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["namespace", "account_id"],
+        ["accounts.namespace", "accounts.id"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
 )
 
 probes = Table(

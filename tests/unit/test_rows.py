@@ -25,6 +25,7 @@ WHOLE_TABLES = {
     rows.OneTimeTokenRow: tables.one_time_tokens,
     rows.MailRow: tables.mail_queue,
     rows.ClientRow: tables.oauth_clients,
+    rows.CodeRow: tables.authorization_codes,
 }
 
 
