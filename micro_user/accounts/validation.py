@@ -14,6 +14,16 @@ from precis_i18n import get_profile
 
 from micro_user.errors import BadRequest
 
+# NUL, the other C0 controls, DEL and C1: never part of a name, an address or a parameter.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def control_character(text: str) -> str | None:
+    """The first control character (NUL, C0, DEL, C1) in ``text``, if any."""
+    found = CONTROL.search(text)
+    return found.group() if found else None
+
+
 ID_MAX = 128
 USERNAME_MAX = 128
 EMAIL_MAX = 254

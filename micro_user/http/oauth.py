@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from micro_user.abuse.protection import client_address
+from micro_user.accounts.validation import control_character
 from micro_user.auth.clients import Client
 from micro_user.auth.issuers import NAMESPACES_PATH
 from micro_user.auth.models import KEY, Identity
@@ -43,7 +44,6 @@ from micro_user.errors import (
     Unavailable,
 )
 from micro_user.http.client import address_of
-from micro_user.http.wire import control_character
 from micro_user.oidc.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from micro_user.oidc.provider import GrantRefused, TokenAnswer
 from micro_user.services import Services

@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from micro_user.abuse.protection import client_address
 from micro_user.accounts.models import Session
+from micro_user.accounts.validation import control_character
 from micro_user.email.flows import CODE_PLACEHOLDER, LINK_PLACEHOLDER
 from micro_user.errors import BadRequest, Conflict, NotFound, ServiceError, TooManyRequests
 from micro_user.events import outbox
@@ -67,6 +68,10 @@ _templates = jinja2.Environment(
 
 class CsrfRefused(Exception):
     """A form that did not come from our own page."""
+
+
+class BadInput(Exception):
+    """A form or query no page can take (a control character, a body too large)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,9 @@ class Pages:
             client_address.set(address_of(request, self.settings.trusted_proxy_header))
             outbox.actor.set("hosted-page")
             try:
+                for name, value in request.query_params.multi_items():
+                    if control_character(name + value):
+                        raise BadInput(f"the parameter {name!r} holds a control character")
                 return await handler(request)
             except AuthorizationError as exc:
                 namespace = exc.request.namespace
@@ -121,6 +129,8 @@ class Pages:
                 return self.message(
                     request, "This sign-in request cannot go on", exc.description, status=400
                 )
+            except BadInput as exc:
+                return self.message(request, "This request cannot be read", f"{exc}.", status=400)
             except CsrfRefused:
                 return self.message(
                     request,
@@ -176,6 +186,9 @@ class Pages:
             status,
             headers={
                 "Content-Security-Policy": policy,
+                # Not no-referrer: with it, browsers send "Origin: null" on a form's POST,
+                # and the Origin check could not tell our own forms from another site's.
+                "Referrer-Policy": "same-origin",
                 "Cache-Control": "no-store",
                 "Pragma": "no-cache",
             },
@@ -227,7 +240,7 @@ class Pages:
         async for chunk in request.stream():
             body += chunk
             if len(body) > FORM_LIMIT:
-                raise BadRequest("pages", f"the form is larger than {FORM_LIMIT} bytes")
+                raise BadInput(f"the form is larger than {FORM_LIMIT} bytes")
         try:
             form, _ = single_values(parse_qsl(body.decode(), keep_blank_values=True))
         except UnicodeDecodeError:
@@ -236,6 +249,9 @@ class Pages:
         sent = form.get(CSRF_FIELD, "")
         if len(cookie) < 32 or not hmac.compare_digest(cookie.encode(), sent.encode()):
             raise CsrfRefused()
+        for name, value in form.items():
+            if control_character(name + value):
+                raise BadInput(f"the field {name!r} holds a control character")
         return form
 
     async def current(self, request: Request, namespace: str) -> BrowserSession | None:
@@ -604,12 +620,13 @@ class Pages:
 
     async def account(self, request: Request) -> Response:
         namespace = self.namespace(request)
+        form = await self.read_form(request) if request.method == "POST" else {}
         session = await self.current(request, namespace)
         if session is None:
-            return self.redirect(f"{self.base(namespace)}/signin")
+            # Signed out: the sign-in page, which leads back here.
+            return await self.signin_page(request, namespace, {})
         notice = ""
-        if request.method == "POST":
-            form = await self.read_form(request)
+        if form:
             client_id = form.get("revoke", "")
             if await self.provider.revoke_consent(namespace, session.account_id, client_id):
                 notice = "Access removed."

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from micro_user.accounts.models import Account, Session
+from micro_user.accounts.validation import CONTROL
 from micro_user.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -250,14 +251,7 @@ def decode_body(body: bytes, error_id: str) -> dict[str, Any]:
 
 
 # C0 controls, DEL and C1 controls; the second leaves out TAB, LF and CR.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def control_character(text: str) -> str | None:
-    """The first control character (NUL, C0, DEL, C1) in ``text``, if any."""
-    found = _CONTROL.search(text)
-    return found.group() if found else None
 
 
 def _control_error(error_id: str, where: str, found: str) -> BadRequest:
@@ -269,15 +263,15 @@ def _control_error(error_id: str, where: str, found: str) -> BadRequest:
 
 def _check_controls(value: Any, where: str, text: bool, error_id: str) -> None:
     if isinstance(value, str):
-        found = (_CONTROL_IN_TEXT if text else _CONTROL).search(value)
+        found = (_CONTROL_IN_TEXT if text else CONTROL).search(value)
         if found:
             raise _control_error(error_id, where, found.group())
     elif isinstance(value, dict):
         for key, item in value.items():
             name = f"{where}.{key}" if isinstance(key, str) else where
-            if isinstance(key, str) and (found := _CONTROL.search(key)):
+            if isinstance(key, str) and (found := CONTROL.search(key)):
                 raise _control_error(error_id, f"{where} (a key)", found.group())
-            _check_controls(item, _CONTROL.sub("?", name), text, error_id)
+            _check_controls(item, CONTROL.sub("?", name), text, error_id)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check_controls(item, f"{where}.{index}", text, error_id)
@@ -289,8 +283,8 @@ def refuse_controls(model: type[WireRequest], payload: dict[str, Any], error_id:
     ``text_fields``. One check at decoding, for every endpoint."""
     text_fields = model.text_fields
     for key, value in payload.items():
-        if found := _CONTROL.search(key):
-            raise _control_error(error_id, _CONTROL.sub("?", key), found.group())
+        if found := CONTROL.search(key):
+            raise _control_error(error_id, CONTROL.sub("?", key), found.group())
         _check_controls(value, key, key in text_fields or to_snake(key) in text_fields, error_id)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from micro_user.accounts.validation import control_character
 from micro_user.auth.clients import Client
 
 MAX_PARAMETER = 512
@@ -110,6 +111,9 @@ def read_request(
     """Check an authorization request; ``find`` holds the client its ``client_id`` names
     (empty when there is none)."""
     params, repeated = single_values(pairs)
+    controlled = [name for name, value in params.items() if control_character(name + value)]
+    if set(controlled) & {"client_id", "redirect_uri"}:
+        raise RequestRefused("the client_id or redirect_uri holds a control character")
     client_id = params.get("client_id", "")
     if not client_id:
         raise RequestRefused("the request names no client (client_id is missing)")
@@ -137,6 +141,8 @@ def read_request(
 
     if repeated is not None:
         raise refuse("invalid_request", f"the parameter {repeated} is given more than once")
+    if controlled:
+        raise refuse("invalid_request", f"{controlled[0]} holds a control character")
     for name, value in params.items():
         if len(value) > MAX_PARAMETER:
             raise refuse("invalid_request", f"{name} is longer than {MAX_PARAMETER} characters")
