@@ -172,10 +172,13 @@ CATALOGUE: dict[str, ErrorKind] = {
     ),
     "auth.roles.revoke": _endpoint({400, 404}, f"{MALFORMED}; 404: the account does not hold it"),
     "auth.accounts": _check({404}, "no such service account (command line)"),
-    "auth.clients.create": _check(
-        {400}, "an OAuth client's name, redirect URIs or scopes are malformed (command line)"
+    "auth.clients.create": _endpoint(
+        {400},
+        f"{MALFORMED}: the name, a redirect URI (https, or http on loopback; exact, no "
+        "fragment or wildcard) or a scope",
     ),
-    "auth.clients.delete": _check({404}, "no such OAuth client (command line)"),
+    "auth.clients.list": _endpoint({400}, MALFORMED),
+    "auth.clients.delete": _endpoint({400, 404}, f"{MALFORMED}; 404: no such client"),
     "auth.role": _check({400}, "a role name is 1 to 64 letters, digits, '_', '.', ':' or '-'"),
     # Lifecycle events and the audit log.
     "events.webhooks.create": _endpoint({400}, MALFORMED),

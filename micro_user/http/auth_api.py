@@ -1,12 +1,14 @@
-"""The auth service's endpoints (Micro's Auth, Accounts and Rules handlers, plus Roles and Verify)."""
+"""The auth service's endpoints (Micro's Auth, Accounts and Rules handlers, plus Roles,
+Verify, and Clients: the OAuth clients of the authorization code flow)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
 from microuser.rules import Resource, Rule
-from pydantic import Field
+from pydantic import Field, StrictBool
 
+from micro_user.auth.clients import MAX_REDIRECT_URIS, Client
 from micro_user.auth.models import AuthAccount, Identity, TokenPair
 from micro_user.auth.rules import ADMIN_ROLE, RESOURCE_PART_MAX, ROLE_RE, check_resource
 from micro_user.auth.signing import InvalidToken
@@ -527,4 +529,103 @@ async def revoke_role(ctx: Context, req: GrantRequest) -> Empty:
         required(req.account_id, "account_id", "auth.roles.revoke"),
         required(req.role, "role", "auth.roles.revoke"),
     )
+    return EMPTY
+
+
+# Clients (the OAuth clients of the authorization code flow) ----------------------
+
+
+@wire_response
+class ClientOut:
+    """An OAuth client; ``secret`` only when just made, and never for a public client."""
+
+    id: str
+    name: str
+    public: bool
+    first_party: bool
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    scopes: list[str]
+    created: Int64Out
+    secret: str
+
+    @classmethod
+    def of(cls, client: Client, secret: str = "") -> ClientOut:
+        return cls(
+            client.id,
+            client.name,
+            client.public,
+            client.first_party,
+            list(client.redirect_uris),
+            list(client.post_logout_redirect_uris),
+            list(client.scopes),
+            str(client.created),
+            secret,
+        )
+
+
+Uris = Annotated[list[Text], Field(max_length=MAX_REDIRECT_URIS)]
+
+
+class CreateClientRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "name": {"minLength": 1, "maxLength": 128},
+        "redirect_uris": {"minItems": 1},
+        "scopes": {
+            "items": {"enum": ["openid", "profile", "email", "offline_access"]},
+            "contains": {"const": "openid"},
+        },
+    }
+    required_fields: ClassVar[frozenset[str]] = frozenset({"name", "redirect_uris"})
+    name: Text = ""
+    redirect_uris: Uris = []
+    post_logout_redirect_uris: Uris = []
+    public: StrictBool = False
+    third_party: StrictBool = False
+    scopes: Annotated[list[Text], Field(max_length=8)] = []
+
+
+@wire_response
+class ClientResponse:
+    client: ClientOut
+
+
+@wire_response
+class ListClientsResponse:
+    clients: list[ClientOut]
+
+
+@registry.add(
+    auth,
+    "Clients.Create",
+    CreateClientRequest,
+    ClientResponse,
+    "Register an OAuth client of the authorization code flow; a confidential one's secret "
+    "is shown once",
+)
+async def create_client(ctx: Context, req: CreateClientRequest) -> ClientResponse:
+    client, secret = await ctx.services.clients.create(
+        ctx.namespace,
+        name=req.name,
+        redirect_uris=req.redirect_uris,
+        public=req.public,
+        first_party=not req.third_party,
+        scopes=req.scopes or None,
+        post_logout_redirect_uris=req.post_logout_redirect_uris,
+    )
+    return ClientResponse(ClientOut.of(client, secret))
+
+
+@registry.add(
+    auth, "Clients.List", NoFields, ListClientsResponse, "List the OAuth clients", safe=True
+)
+async def list_clients(ctx: Context, req: NoFields) -> ListClientsResponse:
+    return ListClientsResponse(
+        [ClientOut.of(client) for client in await ctx.services.clients.list(ctx.namespace)]
+    )
+
+
+@registry.add(auth, "Clients.Delete", IdRequest, Empty, "Delete an OAuth client")
+async def delete_client(ctx: Context, req: IdRequest) -> Empty:
+    await ctx.services.clients.delete(ctx.namespace, required(req.id, "id", "auth.clients.delete"))
     return EMPTY

@@ -348,7 +348,7 @@ class OAuth:
         async def check() -> Client:
             found = await clients.authenticate(namespace, client_id, secret)
             if found is None:
-                raise Unauthorized("oauth.token", "invalid client credentials")
+                raise Unauthorized("auth.token", "invalid client credentials")
             return found
 
         try:

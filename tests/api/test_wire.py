@@ -188,6 +188,9 @@ def test_openapi_describes_every_endpoint_and_docs_page_lists_them(server):
         "Roles/List",
         "Roles/Grant",
         "Roles/Revoke",
+        "Clients/Create",
+        "Clients/List",
+        "Clients/Delete",
     }
     create = document["paths"]["/v1/user/Create"]["post"]
     assert {"400", "401"} <= set(create["responses"])

@@ -48,6 +48,29 @@ type Account struct {
 	Name string `json:"name"`
 }
 
+// Client is an OAuth client: an application that signs its users in through micro-user
+// (the authorization code flow with PKCE).
+type Client struct {
+	// Id is generated ("mcl_...").
+	Id string `json:"id"`
+	// Name is shown to its users (on the consent page).
+	Name string `json:"name"`
+	// Public clients (single-page and native apps) have no secret; PKCE proves each code.
+	Public bool `json:"public"`
+	// FirstParty clients' users are not asked to consent.
+	FirstParty bool `json:"first_party"`
+	// RedirectUris are where users come back with a code, matched exactly.
+	RedirectUris []string `json:"redirect_uris"`
+	// PostLogoutRedirectUris are where RP-initiated logout may send users back to.
+	PostLogoutRedirectUris []string `json:"post_logout_redirect_uris"`
+	// Scopes are what it may ask for.
+	Scopes []string `json:"scopes"`
+	// Created is when it was registered, in unix seconds.
+	Created int64 `json:"created,string"`
+	// Secret of a confidential client, shown once: by CreateClient only.
+	Secret string `json:"secret"`
+}
+
 // Token is what Token returns: a short-lived access token (a JWT any service can check
 // with the server's published keys) and a refresh token. Times are unix seconds.
 type Token struct {
@@ -190,6 +213,47 @@ type ChangeSecretResponse struct {
 	// Account is the account, with its new secret (shown this once).
 	Account *Account `json:"account"`
 }
+
+// CreateClientRequest is the request of [AuthService.CreateClient].
+type CreateClientRequest struct {
+	// Name is shown to its users; required.
+	Name string `json:"name"`
+	// RedirectUris are where users come back with a code: https, or http on loopback,
+	// matched exactly; at least one.
+	RedirectUris []string `json:"redirect_uris"`
+	// PostLogoutRedirectUris are where RP-initiated logout may send users back to.
+	PostLogoutRedirectUris []string `json:"post_logout_redirect_uris,omitempty"`
+	// Public makes a client without a secret (a single-page or native app).
+	Public bool `json:"public,omitempty"`
+	// ThirdParty clients' users are asked to consent.
+	ThirdParty bool `json:"third_party,omitempty"`
+	// Scopes it may ask for (default: openid, profile, email, offline_access).
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// CreateClientResponse is the answer of [AuthService.CreateClient].
+type CreateClientResponse struct {
+	// Client is the new client, with its secret (shown this once) unless it is public.
+	Client *Client `json:"client"`
+}
+
+// ListClientsRequest is the (empty) request of [AuthService.ListClients].
+type ListClientsRequest struct{}
+
+// ListClientsResponse is the answer of [AuthService.ListClients].
+type ListClientsResponse struct {
+	// Clients are the namespace's OAuth clients, without their secrets.
+	Clients []*Client `json:"clients"`
+}
+
+// DeleteClientRequest is the request of [AuthService.DeleteClient].
+type DeleteClientRequest struct {
+	// Id of the client.
+	Id string `json:"id,omitempty"`
+}
+
+// DeleteClientResponse is the (empty) answer of [AuthService.DeleteClient].
+type DeleteClientResponse struct{}
 
 // CreateRuleRequest is the request of [AuthService.CreateRule].
 type CreateRuleRequest struct {
@@ -384,4 +448,22 @@ func (s *AuthService) GrantRole(ctx context.Context, req *GrantRoleRequest) (*Gr
 // "auth.roles.revoke").
 func (s *AuthService) RevokeRole(ctx context.Context, req *RevokeRoleRequest) (*RevokeRoleResponse, error) {
 	return call[RevokeRoleRequest, RevokeRoleResponse](ctx, s, "Roles/Revoke", req)
+}
+
+// CreateClient registers an OAuth client. A malformed name, redirect URI or scope is a
+// 400 (ID "auth.clients.create").
+func (s *AuthService) CreateClient(ctx context.Context, req *CreateClientRequest) (*CreateClientResponse, error) {
+	rsp, err := call[CreateClientRequest, CreateClientResponse](ctx, s, "Clients/Create", req)
+	return rpc.Require(rsp, err, Service, "Clients/Create", "client", func(r *CreateClientResponse) *Client { return r.Client })
+}
+
+// ListClients returns the namespace's OAuth clients (without their secrets).
+func (s *AuthService) ListClients(ctx context.Context, req *ListClientsRequest) (*ListClientsResponse, error) {
+	return call[ListClientsRequest, ListClientsResponse](ctx, s, "Clients/List", req)
+}
+
+// DeleteClient deletes an OAuth client. An unknown client is a 404 (ID
+// "auth.clients.delete").
+func (s *AuthService) DeleteClient(ctx context.Context, req *DeleteClientRequest) (*DeleteClientResponse, error) {
+	return call[DeleteClientRequest, DeleteClientResponse](ctx, s, "Clients/Delete", req)
 }

@@ -231,6 +231,51 @@ func TestRolesAndServiceAccounts(t *testing.T) {
 	wantError(t, err, "auth.roles.delete", 400)
 }
 
+func TestOAuthClients(t *testing.T) {
+	ctx, svc := testContext(t), admin()
+	made, err := svc.CreateClient(ctx, &auth.CreateClientRequest{
+		Name:                   "Notes",
+		RedirectUris:           []string{"https://notes.example/callback"},
+		PostLogoutRedirectUris: []string{"https://notes.example/"},
+		ThirdParty:             true,
+		Scopes:                 []string{"openid", "email"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := made.Client
+	if !strings.HasPrefix(c.Id, "mcl_") || !strings.HasPrefix(c.Secret, "mcs_") || c.Public || c.FirstParty {
+		t.Errorf("client %+v", c)
+	}
+	if strings.Join(c.Scopes, " ") != "openid email" || c.PostLogoutRedirectUris[0] != "https://notes.example/" || c.Created == 0 {
+		t.Errorf("client %+v", c)
+	}
+	spa, err := svc.CreateClient(ctx, &auth.CreateClientRequest{Name: "Board", RedirectUris: []string{"http://127.0.0.1:3000/cb"}, Public: true})
+	if err != nil || spa.Client.Secret != "" || !spa.Client.Public {
+		t.Fatalf("public client %+v, %v", spa, err)
+	}
+	listed, err := svc.ListClients(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range listed.Clients {
+		if l.Id == c.Id {
+			found = l.Secret == "" && l.Name == "Notes"
+		}
+	}
+	if !found {
+		t.Errorf("client %s not listed (without its secret): %+v", c.Id, listed.Clients)
+	}
+	_, err = svc.CreateClient(ctx, &auth.CreateClientRequest{Name: "Evil", RedirectUris: []string{"https://evil.example/*"}})
+	wantError(t, err, "auth.clients.create", 400)
+	if _, err := svc.DeleteClient(ctx, &auth.DeleteClientRequest{Id: c.Id}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.DeleteClient(ctx, &auth.DeleteClientRequest{Id: c.Id})
+	wantError(t, err, "auth.clients.delete", 404)
+}
+
 func TestRules(t *testing.T) {
 	ctx, svc := testContext(t), admin()
 	id := unique("rule-test-")

@@ -1,6 +1,7 @@
 /**
  * `AuthService`: one async method per endpoint of micro-user's auth service (Micro's
- * `Auth`, `Accounts` and `Rules` handlers, plus `Auth.Verify` and `Roles`).
+ * `Auth`, `Accounts` and `Rules` handlers, plus `Auth.Verify`, `Roles`, and `Clients`: the
+ * OAuth clients of the authorization code flow).
  *
  * Every method sends `POST {address}/v1/auth/{Handler}/{Method}` (`/v1/auth/Rules/Create`)
  * with a JSON body of the proto's field names and `Authorization: Bearer <key>`, through
@@ -10,11 +11,13 @@
 import {
   listOf,
   parseAuthAccount,
+  parseOAuthClient,
   parseRole,
   parseRule,
   parseToken,
   parseVerify,
   type AuthAccount,
+  type OAuthClient,
   type Role,
   type Token,
   type VerifyResult,
@@ -117,6 +120,25 @@ export interface GrantParams {
   accountId: string;
   /** "user" (the default) or "service". */
   accountType?: string | undefined;
+}
+
+export interface CreateClientParams {
+  /** Shown to its users (on the consent page). */
+  name: string;
+  /** Where users come back with a code, matched exactly: https, or http on loopback. */
+  redirectUris: readonly string[];
+  /** Where RP-initiated logout may send users back to, matched exactly. */
+  postLogoutRedirectUris?: readonly string[] | undefined;
+  /** A single-page or native app: no secret, PKCE proves each code. */
+  public?: boolean | undefined;
+  /** Its users are asked to consent. */
+  thirdParty?: boolean | undefined;
+  /** What it may ask for (default: openid, profile, email, offline_access). */
+  scopes?: readonly string[] | undefined;
+}
+
+export interface DeleteClientParams {
+  id: string;
 }
 
 function resourceOf(resource: Resource | string): Body {
@@ -298,6 +320,44 @@ export class AuthService {
   /** Take a role back. 404 when the account does not hold it. */
   async revokeRole(params: GrantParams, options?: RequestOptions): Promise<void> {
     await this.#send("Roles/Revoke", grant(params), nothing, options);
+  }
+
+  // Clients ----------------------------------------------------------------
+
+  /**
+   * Register an application that signs its users in through micro-user (the authorization
+   * code flow with PKCE). A confidential client's secret is in the answer, only now.
+   */
+  createClient(params: CreateClientParams, options?: RequestOptions): Promise<OAuthClient> {
+    const payload = {
+      name: params.name,
+      redirect_uris: [...params.redirectUris],
+      post_logout_redirect_uris: [...(params.postLogoutRedirectUris ?? [])],
+      public: params.public ?? false,
+      third_party: params.thirdParty ?? false,
+      scopes: [...(params.scopes ?? [])],
+    };
+    return this.#send(
+      "Clients/Create",
+      payload,
+      (body) => parseOAuthClient(body["client"]),
+      options,
+    );
+  }
+
+  /** The namespace's OAuth clients (without their secrets). */
+  listClients(options?: RequestOptions): Promise<OAuthClient[]> {
+    return this.#send(
+      "Clients/List",
+      {},
+      (body) => listOf(body, "clients", parseOAuthClient),
+      options,
+    );
+  }
+
+  /** Delete an OAuth client. 404 when there is none with this id. */
+  async deleteClient(params: DeleteClientParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Clients/Delete", { id: params.id }, nothing, options);
   }
 }
 

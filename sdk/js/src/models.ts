@@ -152,6 +152,22 @@ export interface AuthAccount {
 }
 
 /**
+ * An application that signs its users in through micro-user (the authorization code flow).
+ * `secret` is shown only by `createClient`, and never for a public client.
+ */
+export interface OAuthClient {
+  readonly id: string;
+  readonly name: string;
+  readonly public: boolean;
+  readonly firstParty: boolean;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly scopes: readonly string[];
+  readonly created: number;
+  readonly secret: string;
+}
+
+/**
  * What `token` answers: a short-lived JWT access token (checked anywhere with
  * `TokenVerifier`), and an opaque refresh token that works once.
  */
@@ -198,6 +214,21 @@ export function parseAuthAccount(value: unknown): AuthAccount {
     scopes: strings(data, "scopes"),
     secret: text(data, "secret"),
     name: text(data, "name"),
+  };
+}
+
+export function parseOAuthClient(value: unknown): OAuthClient {
+  const data = object(value, "'client'");
+  return {
+    id: text(data, "id"),
+    name: text(data, "name"),
+    public: flag(data, "public"),
+    firstParty: flag(data, "first_party"),
+    redirectUris: strings(data, "redirect_uris"),
+    postLogoutRedirectUris: strings(data, "post_logout_redirect_uris"),
+    scopes: strings(data, "scopes"),
+    created: int(data, "created"),
+    secret: text(data, "secret"),
   };
 }
 

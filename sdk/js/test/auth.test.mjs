@@ -36,6 +36,16 @@ const WIRE_RULE = {
   priority: -3,
 };
 const RESOURCE = { type: "service", name: "user", endpoint: "User.Read" };
+const WIRE_CLIENT = {
+  id: "mcl_1", name: "Notes", public: false, first_party: false,
+  redirect_uris: ["https://n.example/cb"], post_logout_redirect_uris: [],
+  scopes: ["openid"], created: "1623677579", secret: "mcs_s",
+};
+const CLIENT = {
+  id: "mcl_1", name: "Notes", public: false, firstParty: false,
+  redirectUris: ["https://n.example/cb"], postLogoutRedirectUris: [],
+  scopes: ["openid"], created: 1623677579, secret: "mcs_s",
+};
 
 // method, its argument, the endpoint, the body on the wire, the answer, and what it returns.
 const CALLS = [
@@ -87,13 +97,19 @@ const CALLS = [
     { role: "reader", account_type: "user", account_id: "u1" }, {}, undefined],
   ["revokeRole", { role: "reader", accountId: "svc-1", accountType: "service" }, "Roles/Revoke",
     { role: "reader", account_type: "service", account_id: "svc-1" }, {}, undefined],
+  ["createClient", { name: "Notes", redirectUris: ["https://n.example/cb"], thirdParty: true },
+    "Clients/Create",
+    { name: "Notes", redirect_uris: ["https://n.example/cb"], post_logout_redirect_uris: [], public: false, third_party: true, scopes: [] },
+    { client: WIRE_CLIENT }, CLIENT],
+  ["listClients", undefined, "Clients/List", {}, { clients: [WIRE_CLIENT] }, [CLIENT]],
+  ["deleteClient", { id: "mcl_1" }, "Clients/Delete", { id: "mcl_1" }, {}, undefined],
 ];
 
 describe("AuthService on the wire", () => {
   it("there is one method per endpoint of the auth service", () => {
     const methods = Object.getOwnPropertyNames(AuthService.prototype).filter((n) => n !== "constructor");
     assert.deepEqual(new Set(methods), new Set(CALLS.map(([method]) => method)));
-    assert.equal(methods.length, 15);
+    assert.equal(methods.length, 18);
   });
 
   for (const [method, params, endpoint, wire, answer, result] of CALLS) {
@@ -159,6 +175,33 @@ describe("AuthService against a live server", () => {
     await auth.deleteRole({ name });
     assert.ok(!(await auth.listRoles()).some((role) => role.name === name));
     await assert.rejects(auth.deleteRole({ name }), { id: "auth.roles.delete", code: 404 });
+  });
+
+  it("OAuth clients: createClient, listClients, deleteClient", async () => {
+    const notes = await auth.createClient({
+      name: "Notes",
+      redirectUris: ["https://notes.example/callback"],
+      postLogoutRedirectUris: ["https://notes.example/"],
+      thirdParty: true,
+      scopes: ["openid", "email"],
+    });
+    assert.match(notes.id, /^mcl_/);
+    assert.match(notes.secret, /^mcs_/);
+    assert.deepEqual(
+      [notes.public, notes.firstParty, notes.scopes, notes.postLogoutRedirectUris],
+      [false, false, ["openid", "email"], ["https://notes.example/"]],
+    );
+    const spa = await auth.createClient({ name: "Board", redirectUris: ["http://127.0.0.1:3000/cb"], public: true });
+    assert.equal(spa.secret, "");
+    const listed = await auth.listClients();
+    assert.deepEqual(listed.find((client) => client.id === notes.id), { ...notes, secret: "" });
+    assert.deepEqual(listed.find((client) => client.id === spa.id).scopes, ["openid", "profile", "email", "offline_access"]);
+    await assert.rejects(
+      auth.createClient({ name: "Evil", redirectUris: ["https://evil.example/*"] }),
+      { id: "auth.clients.create", code: 400 },
+    );
+    await auth.deleteClient({ id: notes.id });
+    await assert.rejects(auth.deleteClient({ id: notes.id }), { id: "auth.clients.delete", code: 404 });
   });
 
   it("service accounts: generate, token, inspect, listAccounts, changeSecret, deleteAccount", async () => {

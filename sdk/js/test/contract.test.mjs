@@ -50,6 +50,11 @@ const AUTH_CALLS = [
   ["listRoles", undefined],
   ["grantRole", { role: "reader", accountId: "i", accountType: "service" }],
   ["revokeRole", { role: "reader", accountId: "i", accountType: "service" }],
+  ["createClient",
+    { name: "n", redirectUris: ["https://n.example/cb"], postLogoutRedirectUris: ["https://n.example/"],
+      public: true, thirdParty: true, scopes: ["openid"] }],
+  ["listClients", undefined],
+  ["deleteClient", { id: "i" }],
 ];
 
 let server;

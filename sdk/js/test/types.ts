@@ -16,6 +16,7 @@ import {
   parseResource,
   subjectOf,
   type AuthAccount,
+  type OAuthClient,
   type AuthServiceOptions,
   type Claims,
   type Resource,
@@ -121,7 +122,11 @@ export async function auth(): Promise<void> {
   const roles: Role[] = await service.listRoles();
   await service.grantRole({ role: "reader", accountId: "u", accountType: "service" });
   await service.revokeRole({ role: "reader", accountId: "u" });
-  void [expiry, inspected, holder, accounts, roles];
+  const client: OAuthClient = await service.createClient({ name: "n", redirectUris: ["https://a.example/cb"] });
+  await service.createClient({ name: "n", redirectUris: [], public: true, thirdParty: true, scopes: ["openid"] });
+  const clients: OAuthClient[] = await service.listClients();
+  await service.deleteClient({ id: client.id });
+  void [expiry, inspected, holder, accounts, roles, clients];
 
   // @ts-expect-error access is GRANTED or DENIED
   await service.createRule({ scope: "", resource: "a:b:c", access: "granted" });

@@ -25,6 +25,7 @@ from microuser._exceptions import (
 from microuser._models import (
     Account,
     AuthAccount,
+    OAuthClient,
     Role,
     Session,
     Token,
@@ -45,6 +46,7 @@ __all__ = [
     "ForbiddenError",
     "MicroUserError",
     "NotFoundError",
+    "OAuthClient",
     "PayloadTooLargeError",
     "RateLimitedError",
     "Role",

@@ -12,10 +12,12 @@ from typing import Any
 from microuser._calls import Body, Call
 from microuser._models import (
     AuthAccount,
+    OAuthClient,
     Role,
     Token,
     VerifyResult,
     parse_auth_account,
+    parse_oauth_client,
     parse_role,
     parse_token,
     parse_verify,
@@ -154,3 +156,35 @@ def grant_role(*, role: str, account_id: str, account_type: str) -> Call[None]:
 def revoke_role(*, role: str, account_id: str, account_type: str) -> Call[None]:
     payload = {"role": role, "account_id": account_id, "account_type": account_type}
     return _call("Roles/Revoke", payload, _nothing)
+
+
+def create_client(
+    *,
+    name: str,
+    redirect_uris: Iterable[str],
+    post_logout_redirect_uris: Iterable[str],
+    public: bool,
+    third_party: bool,
+    scopes: Iterable[str],
+) -> Call[OAuthClient]:
+    payload = {
+        "name": name,
+        "redirect_uris": list(redirect_uris),
+        "post_logout_redirect_uris": list(post_logout_redirect_uris),
+        "public": public,
+        "third_party": third_party,
+        "scopes": list(scopes),
+    }
+    return _call("Clients/Create", payload, lambda body: parse_oauth_client(body["client"]))
+
+
+def list_clients() -> Call[list[OAuthClient]]:
+    return _call(
+        "Clients/List",
+        {},
+        lambda body: [parse_oauth_client(item) for item in body.get("clients") or []],
+    )
+
+
+def delete_client(*, id: str) -> Call[None]:
+    return _call("Clients/Delete", {"id": id}, _nothing)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 from microuser import _auth_calls
 from microuser._client import AsyncConnection, SyncConnection
-from microuser._models import AuthAccount, Role, Token, VerifyResult
+from microuser._models import AuthAccount, OAuthClient, Role, Token, VerifyResult
 from microuser.rules import Access, Resource, Rule
 
 __all__ = ["AsyncAuthClient", "AuthClient"]
@@ -175,6 +175,44 @@ class AuthClient(SyncConnection):
             _auth_calls.revoke_role(role=role, account_id=account_id, account_type=account_type)
         )
 
+    def create_client(
+        self,
+        name: str,
+        redirect_uris: Iterable[str],
+        *,
+        post_logout_redirect_uris: Iterable[str] = (),
+        public: bool = False,
+        third_party: bool = False,
+        scopes: Iterable[str] = (),
+    ) -> OAuthClient:
+        """Register an application that signs its users in through micro-user (the
+        authorization code flow with PKCE). ``redirect_uris`` are matched exactly (https,
+        or http on loopback). A confidential client's secret is in the answer, only now; a
+        ``public`` one (a single-page or native app) has none. A ``third_party`` client's
+        users are asked to consent. ``scopes`` default to openid, profile, email and
+        offline_access."""
+        return self._send(
+            _auth_calls.create_client(
+                name=name,
+                redirect_uris=redirect_uris,
+                post_logout_redirect_uris=post_logout_redirect_uris,
+                public=public,
+                third_party=third_party,
+                scopes=scopes,
+            )
+        )
+
+    def list_clients(self) -> builtins.list[OAuthClient]:
+        """The namespace's OAuth clients (never their secrets)."""
+        return self._send(_auth_calls.list_clients())
+
+    def delete_client(
+        self,
+        id: str,
+    ) -> None:
+        """Delete an OAuth client."""
+        self._send(_auth_calls.delete_client(id=id))
+
 
 class AsyncAuthClient(AsyncConnection):
     """The async twin of :class:`AuthClient`: same arguments, same methods, awaited."""
@@ -319,3 +357,36 @@ class AsyncAuthClient(AsyncConnection):
         await self._send(
             _auth_calls.revoke_role(role=role, account_id=account_id, account_type=account_type)
         )
+
+    async def create_client(
+        self,
+        name: str,
+        redirect_uris: Iterable[str],
+        *,
+        post_logout_redirect_uris: Iterable[str] = (),
+        public: bool = False,
+        third_party: bool = False,
+        scopes: Iterable[str] = (),
+    ) -> OAuthClient:
+        """:meth:`AuthClient.create_client`, awaited."""
+        return await self._send(
+            _auth_calls.create_client(
+                name=name,
+                redirect_uris=redirect_uris,
+                post_logout_redirect_uris=post_logout_redirect_uris,
+                public=public,
+                third_party=third_party,
+                scopes=scopes,
+            )
+        )
+
+    async def list_clients(self) -> builtins.list[OAuthClient]:
+        """:meth:`AuthClient.list_clients`, awaited."""
+        return await self._send(_auth_calls.list_clients())
+
+    async def delete_client(
+        self,
+        id: str,
+    ) -> None:
+        """:meth:`AuthClient.delete_client`, awaited."""
+        await self._send(_auth_calls.delete_client(id=id))

@@ -106,6 +106,22 @@ class AuthAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class OAuthClient:
+    """An application that signs its users in through micro-user (the authorization code
+    flow). ``secret`` is shown only by ``create_client``, and never for a public client."""
+
+    id: str
+    name: str
+    public: bool
+    first_party: bool
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    created: int
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     """An access token (a JWT) and its rotating refresh token; ``expiry`` is when the access
     token ends, in unix seconds."""
@@ -140,6 +156,22 @@ def parse_auth_account(data: dict[str, Any]) -> AuthAccount:
         scopes=tuple(str(s) for s in data.get("scopes") or ()),
         secret=str(data.get("secret", "")),
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+    )
+
+
+def parse_oauth_client(data: dict[str, Any]) -> OAuthClient:
+    return OAuthClient(
+        id=str(data["id"]),
+        name=str(data["name"]),
+        public=bool(data["public"]),
+        first_party=bool(data["first_party"]),
+        redirect_uris=tuple(str(u) for u in data.get("redirect_uris") or ()),
+        post_logout_redirect_uris=tuple(
+            str(u) for u in data.get("post_logout_redirect_uris") or ()
+        ),
+        scopes=tuple(str(s) for s in data.get("scopes") or ()),
+        created=int(data["created"]),
+        secret=str(data.get("secret", "")),
     )
 
 

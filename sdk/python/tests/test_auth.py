@@ -3,6 +3,7 @@ roles and Verify; tokens minted here are checked by an outside JWT library."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from microuser import (
     BadRequestError,
     ForbiddenError,
     NotFoundError,
+    OAuthClient,
     Role,
     UnauthorizedError,
 )
@@ -168,3 +170,37 @@ async def test_a_caller_without_admin_gives_only_what_it_holds(
             await limited.generate(scopes=["admin"])
         with pytest.raises(ForbiddenError):
             await limited.list_accounts()  # no rule lets it
+
+
+async def test_oauth_clients_are_created_listed_and_deleted(auth: Users) -> None:
+    made = await auth.create_client(
+        "Notes",
+        ["https://notes.example/callback"],
+        post_logout_redirect_uris=["https://notes.example/"],
+        third_party=True,
+        scopes=["openid", "email"],
+    )
+    assert made == OAuthClient(
+        id=made.id,
+        name="Notes",
+        public=False,
+        first_party=False,
+        redirect_uris=("https://notes.example/callback",),
+        post_logout_redirect_uris=("https://notes.example/",),
+        scopes=("openid", "email"),
+        created=made.created,
+        secret=made.secret,
+    )
+    assert made.id.startswith("mcl_") and made.secret.startswith("mcs_")
+    spa = await auth.create_client("Board", ["http://127.0.0.1:3000/cb"], public=True)
+    assert spa.public and spa.secret == ""
+    listed = {c.id: c for c in await auth.list_clients()}
+    assert listed[made.id] == dataclasses.replace(made, secret="")
+    assert listed[spa.id].scopes == ("openid", "profile", "email", "offline_access")
+    with pytest.raises(BadRequestError) as refused:
+        await auth.create_client("Evil", ["https://evil.example/*"])
+    assert refused.value.id == "auth.clients.create"
+    await auth.delete_client(made.id)
+    with pytest.raises(NotFoundError):
+        await auth.delete_client(made.id)
+    assert made.id not in {c.id for c in await auth.list_clients()}

@@ -83,6 +83,7 @@ def described(schema: dict[str, Any], where: str) -> set[str]:
 PLACEHOLDERS: dict[str, Any] = {
     "str": "x",
     "int": 1,
+    "bool": True,
     "Mapping[str, str] | None": {"k": "v"},
     "Iterable[str]": ["reader"],
     "Resource | str": "service:x:Y.Z",
