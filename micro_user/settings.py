@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     mail_per_address_per_minute: int = Field(default=10, ge=1)
     mail_per_recipient_per_hour: int = Field(default=5, ge=1)
     code_checks_per_address_per_minute: int = Field(default=20, ge=1)
+    signups_per_address_per_hour: int = Field(
+        default=10,
+        ge=1,
+        description="Accounts one address may make on the hosted sign-up page in an hour.",
+    )
     bearer_failures_per_address_per_minute: int = Field(
         default=30,
         ge=1,

@@ -243,6 +243,23 @@ class AbuseProtection:
             ),
         )
 
+    async def before_sign_up(self, error_id: str) -> None:
+        """The hosted sign-up page: accounts made from one address in an hour."""
+        if not self.on:
+            return
+        await self._store(
+            "sign-up limits",
+            error_id,
+            self.limit(
+                f"signup:{client_address.get()}",
+                self.settings.signups_per_address_per_hour,
+                HOUR,
+                error_id,
+                "accounts made from this address",
+            ),
+            fail_open=0,
+        )
+
     # Bearer credentials -------------------------------------------------------------------
 
     def bearer_wait(self, address: str) -> int:

@@ -426,6 +426,7 @@ class Pages:
             return self.render(
                 request, "signup.html", status=400, error="The passwords differ.", **context
             )
+        await self.services.sessions.abuse.before_sign_up("user.create")
         try:
             account = await self.services.accounts.create(
                 namespace,

@@ -43,9 +43,11 @@ def forms_of(html: str) -> list[Form]:
 class Agent:
     """A user's browser, as far as the pages need one."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
         self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
+        self.http = httpx.Client(
+            base_url=base_url, follow_redirects=False, timeout=30, headers=headers
+        )
         self.page: httpx.Response | None = None
 
     def close(self) -> None:
