@@ -179,6 +179,9 @@ CATALOGUE: dict[str, ErrorKind] = {
     ),
     "auth.clients.list": _endpoint({400}, MALFORMED),
     "auth.clients.delete": _endpoint({400, 404}, f"{MALFORMED}; 404: no such client"),
+    "branding": _check(
+        {400}, "a namespace's page branding: name, https logo URL or #rrggbb colour (command line)"
+    ),
     "auth.role": _check({400}, "a role name is 1 to 64 letters, digits, '_', '.', ':' or '-'"),
     # Lifecycle events and the audit log.
     "events.webhooks.create": _endpoint({400}, MALFORMED),

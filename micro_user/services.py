@@ -30,6 +30,7 @@ from micro_user.events.nats import CURSOR as NATS_CURSOR
 from micro_user.events.outbox import Outbox
 from micro_user.events.webhooks import Dispatcher, WebhookService
 from micro_user.observability import watch_cache
+from micro_user.oidc.branding import Brandings
 from micro_user.oidc.provider import Provider
 from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
@@ -67,6 +68,7 @@ class Services:
     clients: Clients
     tokens: TokenService
     provider: Provider
+    brandings: Brandings
     guard: Guard
     webhooks: WebhookService
     dispatcher: Dispatcher
@@ -133,6 +135,7 @@ class Services:
             clients=clients,
             tokens=tokens,
             provider=Provider(db, clients, sessions, tokens, signing, issuers, events, clock),
+            brandings=Brandings(db, clock),
             guard=Guard(db, keys, tokens, state, clock, abuse, settings.default_namespace),
             webhooks=WebhookService(db, events, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),

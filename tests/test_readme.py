@@ -46,6 +46,14 @@ def fenced_python(text: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, re.S)
 
 
+def section(text: str, heading: str) -> str:
+    """The text from ``heading`` to the next heading of its level."""
+    start = text.index(heading + "\n")
+    level = heading.split(" ")[0] + " "
+    end = text.find("\n" + level, start + len(heading))
+    return text[start : end if end != -1 else len(text)]
+
+
 def fresh_checkout(folder: Path) -> Path:
     """The files a clone of this checkout would have (tracked and new, as they are now)."""
     listed = subprocess.run(
@@ -202,7 +210,7 @@ def test_the_readme_runs_as_written_from_a_fresh_checkout(newcomer):
 
         # The Python examples: this README's, then the SDK README's.
         ours = (
-            fenced_python(readme)[0]
+            fenced_python(section(readme, "## From Python"))[0]
             .replace("muk_...", key)
             .replace("http://localhost:8080", server.base)
         )
@@ -222,7 +230,7 @@ def test_the_readme_runs_as_written_from_a_fresh_checkout(newcomer):
         for example in fenced_python(SDK_README.read_text())[:2]:
             python(example, checkout, sdk_env)
         python(
-            fenced_python(readme)[0]
+            fenced_python(section(readme, "## From Python"))[0]
             .replace("muk_...", key)
             .replace("http://localhost:8080", server.base),
             checkout,

@@ -63,6 +63,11 @@ app.add_typer(rule_app, name="rule")
 app.add_typer(account_app, name="account")
 app.add_typer(token_app, name="token")
 app.add_typer(client_app, name="client")
+branding_app = typer.Typer(
+    help="How a namespace's hosted sign-in pages look: name, logo, colour.",
+    no_args_is_help=True,
+)
+app.add_typer(branding_app, name="branding")
 app.add_typer(keys_app, name="keys")
 webhook_app = typer.Typer(help="Webhooks that receive lifecycle events.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
@@ -724,6 +729,38 @@ def client_delete(id: str, namespace: Namespace = "") -> None:
     """Delete an OAuth client."""
     run(lambda s: s.clients.delete(ns(namespace), id))
     typer.echo(f"deleted client {id}", err=True)
+
+
+# branding ----------------------------------------------------------------------
+
+
+@branding_app.command("set")
+def branding_set(
+    name: Annotated[str, typer.Option(help="Shown at the top of every page, 1 to 64 characters.")],
+    logo_url: Annotated[str, typer.Option(help="An https URL of the logo image.")] = "",
+    color: Annotated[
+        str,
+        typer.Option(
+            help="The buttons' and links' colour, #rrggbb, dark enough for white text (4.5:1)."
+        ),
+    ] = "#1d4ed8",
+    namespace: Namespace = "",
+) -> None:
+    """Set the name, logo and colour of the namespace's hosted pages."""
+    emit(run(lambda s: s.brandings.set(ns(namespace), name=name, logo_url=logo_url, color=color)))
+
+
+@branding_app.command("show")
+def branding_show(namespace: Namespace = "") -> None:
+    """Print the namespace's branding as JSON (the default one when none is set)."""
+    emit(run(lambda s: s.brandings.get(ns(namespace))))
+
+
+@branding_app.command("clear")
+def branding_clear(namespace: Namespace = "") -> None:
+    """Go back to the default branding."""
+    run(lambda s: s.brandings.clear(ns(namespace)))
+    typer.echo("branding cleared", err=True)
 
 
 # token -------------------------------------------------------------------------

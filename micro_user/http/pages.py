@@ -16,7 +16,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -34,6 +33,7 @@ from micro_user.errors import BadRequest, Conflict, NotFound, ServiceError, TooM
 from micro_user.events import outbox
 from micro_user.http.client import address_of
 from micro_user.http.oauth import issuer_of_path
+from micro_user.oidc.branding import DEFAULT
 from micro_user.oidc.provider import AskConsent, BrowserSession, Decision, Redirect, SignIn
 from micro_user.oidc.requests import (
     CARRIED,
@@ -74,13 +74,6 @@ class BadInput(Exception):
     """A form or query no page can take (a control character, a body too large)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Brand:
-    name: str = "micro-user"
-    logo: str = ""
-    color: str = "#1d4ed8"
-
-
 def session_cookie(namespace: str) -> str:
     return f"mu_session_{namespace}"
 
@@ -118,6 +111,7 @@ class Pages:
             client_address.set(address_of(request, self.settings.trusted_proxy_header))
             outbox.actor.set("hosted-page")
             try:
+                request.state.brand = await self.services.brandings.get(self.namespace(request))
                 for name, value in request.query_params.multi_items():
                     if control_character(name + value):
                         raise BadInput(f"the parameter {name!r} holds a control character")
@@ -168,7 +162,7 @@ class Pages:
         context.setdefault("error", "")
         html = _templates.get_template(template).render(
             title=title,
-            brand=Brand(),
+            brand=getattr(request.state, "brand", DEFAULT),
             base=self.base(namespace),
             assets=ASSETS_PATH,
             csrf=csrf,

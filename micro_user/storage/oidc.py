@@ -9,7 +9,7 @@ from sqlalchemy import and_, delete, insert, select, update
 
 from micro_user.storage.database import Connection
 from micro_user.storage.rows import BrowserSessionRow, CodeRow
-from micro_user.storage.tables import authorization_codes, consents, sessions
+from micro_user.storage.tables import authorization_codes, brandings, consents, sessions
 
 
 async def find_browser_session(
@@ -127,3 +127,29 @@ async def list_consents(
         .order_by(consents.c.created)
     )
     return [(str(r.client_id), str(r.scope), int(r.created)) for r in rows]
+
+
+async def find_branding(conn: Connection, namespace: str) -> tuple[str, str, str] | None:
+    row = (
+        await conn.execute(
+            select(brandings.c.name, brandings.c.logo_url, brandings.c.color).where(
+                brandings.c.namespace == namespace
+            )
+        )
+    ).first()
+    return None if row is None else (str(row.name), str(row.logo_url), str(row.color))
+
+
+async def save_branding(
+    conn: Connection, namespace: str, name: str, logo_url: str, color: str, now: int
+) -> None:
+    await conn.execute(delete(brandings).where(brandings.c.namespace == namespace))
+    await conn.execute(
+        insert(brandings).values(
+            namespace=namespace, name=name, logo_url=logo_url, color=color, updated=now
+        )
+    )
+
+
+async def delete_branding(conn: Connection, namespace: str) -> None:
+    await conn.execute(delete(brandings).where(brandings.c.namespace == namespace))

@@ -392,6 +392,17 @@ authorization_codes = Table(
     Index(None, "expires"),
 )
 
+# How a namespace's hosted pages look (oidc/branding.py).
+brandings = Table(
+    "brandings",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("logo_url", String(512), nullable=False),
+    Column("color", String(7), nullable=False),
+    Column("updated", BigInteger, nullable=False),
+)
+
 # What a user let a third-party client have (oidc/consent.py): asked once, revocable.
 consents = Table(
     "consents",

@@ -8,8 +8,10 @@ exchanges the code with Authlib. Screenshots of each page go to the screenshot f
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -89,13 +91,22 @@ def test_a_new_user_walks_every_hosted_page(
         "--namespace", namespace,
     )  # fmt: skip
     assert opened.returncode == 0, opened.stderr
+    # The rule reaches the server within its refresh interval (1 s).
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{issuer}/signup").status_code != 200:
+        assert time.monotonic() < deadline, "sign-up never opened"
+        time.sleep(0.05)
     registered = server.cli(
         "client", "create", "--name", "Notes", "--third-party", "--namespace", namespace,
         "--redirect-uri", f"{application.base}/callback",
         "--post-logout-redirect-uri", f"{application.base}/bye",
     )  # fmt: skip
     assert registered.returncode == 0, registered.stderr
-    client = __import__("json").loads(registered.stdout)
+    client = json.loads(registered.stdout)
+    branded = server.cli(
+        "branding", "set", "--name", "Notes & Co", "--color", "#166534", "--namespace", namespace
+    )
+    assert branded.returncode == 0, branded.stderr
     metadata = httpx.get(f"{issuer}/.well-known/openid-configuration").json()
     rp = OAuth2Client(
         client["id"],
@@ -149,6 +160,13 @@ def test_a_new_user_walks_every_hosted_page(
         verifier = authorize(browser)
         page("Sign in")
         assert "Notes" in browser.find_element(By.TAG_NAME, "main").text
+        # The namespace's branding: its name, and its colour on the button.
+        assert browser.find_element(By.CLASS_NAME, "brand-name").text == "Notes & Co"
+        button = browser.find_element(By.CSS_SELECTOR, "button[type=submit]")
+        assert button.value_of_css_property("background-color") in (
+            "rgba(22, 101, 52, 1)",
+            "rgb(22, 101, 52)",
+        )
         shot(browser, "signin")
         browser.find_element(By.LINK_TEXT, "Create an account").click()
         page("Create an account")

@@ -12,7 +12,9 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core.util import create_half_hash
 from starlette.testclient import TestClient
 
+from micro_user.errors import BadRequest
 from micro_user.http.app import create_app
+from micro_user.oidc.branding import contrast_with_white
 from micro_user.oidc.claims import half_hash
 from micro_user.oidc.provider import (
     CODE_TTL_SECONDS,
@@ -117,3 +119,35 @@ def test_the_cookies_are_secure_behind_an_https_public_url(tmp_path) -> None:
         for name in ("mu_csrf", "mu_session_micro"):
             [cookie] = [c.lower() for c in cookies if c.startswith(f"{name}=")][:1]
             assert "; secure" in cookie and "; httponly" in cookie and "samesite=lax" in cookie
+
+
+@pytest.mark.parametrize(
+    ("name", "logo_url", "color", "says"),
+    [
+        ("", "", "#1d4ed8", "1 to 64"),
+        ("Shop\x00", "", "#1d4ed8", "control"),
+        ("Shop", "http://cdn.example/logo.png", "#1d4ed8", "https"),
+        ("Shop", "javascript:alert(1)", "#1d4ed8", "https"),
+        ("Shop", "", "blue", "#rrggbb"),
+        ("Shop", "", "#1d4ed8;}body{x", "#rrggbb"),
+        # Yellow under white text is about 1.1:1.
+        ("Shop", "", "#ffff00", "too light"),
+        ("Shop", "", "#777777", "too light"),
+    ],
+)
+async def test_branding_that_is_refused(services, name, logo_url, color, says) -> None:
+    with pytest.raises(BadRequest, match=says):
+        await services.brandings.set("micro", name=name, logo_url=logo_url, color=color)
+
+
+async def test_branding_is_per_namespace(services) -> None:
+    assert (await services.brandings.get("shop")).name == "micro-user"
+    made = await services.brandings.set(
+        "shop", name="Shop", logo_url="https://cdn.example/logo.png", color="#166534"
+    )
+    assert await services.brandings.get("shop") == made
+    assert (await services.brandings.get("micro")).name == "micro-user"
+    # #767676 is the lightest grey with 4.5:1 against white.
+    assert contrast_with_white("#767676") >= 4.5 > contrast_with_white("#777777")
+    await services.brandings.clear("shop")
+    assert (await services.brandings.get("shop")).name == "micro-user"

@@ -1,5 +1,5 @@
-"""the authorization code flow: codes, consents, how a session signed in, and which client
-a refresh family belongs to
+"""the authorization code flow: codes, consents, how a session signed in, which client a
+refresh family belongs to, and each namespace's branding of the hosted pages
 
 Revision ID: 0011
 Revises: 0010
@@ -52,6 +52,15 @@ def upgrade() -> None:
         op.f("ix_authorization_codes_expires"), "authorization_codes", ["expires"], unique=False
     )
     op.create_table(
+        "brandings",
+        sa.Column("namespace", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("logo_url", sa.String(length=512), nullable=False),
+        sa.Column("color", sa.String(length=7), nullable=False),
+        sa.Column("updated", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("namespace", name=op.f("pk_brandings")),
+    )
+    op.create_table(
         "consents",
         sa.Column("namespace", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=128), nullable=False),
@@ -71,6 +80,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("consents")
+    op.drop_table("brandings")
     op.drop_index(op.f("ix_authorization_codes_expires"), table_name="authorization_codes")
     op.drop_table("authorization_codes")
     with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
