@@ -46,6 +46,7 @@ from micro_user.events.nats import NatsPublisher
 from micro_user.http import auth_api, events_api, user_api  # noqa: F401  (register endpoints)
 from micro_user.http import openapi as docs
 from micro_user.http.client import address_of
+from micro_user.http.cors import OpenToBrowsers
 from micro_user.http.endpoints import Context, Endpoint, registry
 from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
@@ -437,7 +438,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=routes,
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(OpenToBrowsers)],
     )
     app.state.services = services
     return app

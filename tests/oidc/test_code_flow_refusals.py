@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import jwt
 import pytest
 
 from tests.oidc.test_authlib_relying_party import REDIRECT_URI, discover, register
@@ -63,6 +65,12 @@ class Flow:
         query = parse_qs(urlsplit(answer.headers["location"]).query)
         assert query["state"] == [self.state]
         return query["code"][0]
+
+    def code_without_sign_in(self) -> str:
+        """A code for the browser's live session (no page is shown)."""
+        answer = self.agent.go(self.url())
+        assert answer.status_code == 303, answer.text
+        return parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
 
     def exchange(self, code: str, **overrides: str) -> httpx.Response:
         form = {
@@ -386,3 +394,46 @@ def test_the_session_cookie_is_http_only_and_same_site(flow: Flow) -> None:
     # Served over http on loopback (the tests' public URL), so not Secure; an https
     # public URL makes it Secure (tests/unit/test_pages.py).
     assert "secure" not in attributes
+
+
+def test_a_mailed_sign_in_link_works_once_and_says_otp(
+    server: ServerProcess, new_user, mailbox
+) -> None:
+    flow = Flow(server, *new_user())
+    flow.agent.go("/magic")
+    sent = flow.agent.submit({"email": flow.user["email"]})
+    assert sent.status_code == 200 and "Check your mail" in sent.text
+    [mail] = mailbox.wait_for(flow.user["email"])
+    [link] = re.findall(r"https?://\S+", mail.get_payload(decode=True).decode())
+    assert link.startswith(f"{server.base_url}/magic/")
+    # Opening the link spends nothing: a mail scanner that follows it signs no one in.
+    landing = flow.agent.go(link)
+    assert landing.status_code == 200 and "mu_session_micro" not in flow.agent.http.cookies
+    signed_in = flow.agent.submit()
+    assert signed_in.status_code == 200 and flow.user["username"] in signed_in.text
+    tokens = flow.exchange(flow.code_without_sign_in()).json()
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["otp"]
+    # The link worked once.
+    other = Agent(server.base_url)
+    other.go(link)
+    again = other.submit()
+    assert again.status_code == 400 and "does not work" in again.text
+    other.close()
+
+
+def test_a_reused_refresh_token_of_a_client_revokes_its_family(flow: Flow) -> None:
+    tokens = flow.exchange(flow.code()).json()
+    auth = (flow.client["id"], flow.client["secret"])
+
+    def refresh(token: str) -> httpx.Response:
+        return httpx.post(
+            flow.metadata["token_endpoint"],
+            data={"grant_type": "refresh_token", "refresh_token": token},
+            auth=auth,
+        )
+
+    newer = refresh(tokens["refresh_token"]).json()
+    assert refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert refresh(newer["refresh_token"]).json()["error"] == "invalid_grant"
+    assert flow.userinfo(newer["access_token"]) == 401
