@@ -225,20 +225,24 @@ class Pages:
         max_age = max(1, session.expires - self.services.sessions.clock())
         self.set_cookie(response, session_cookie(session.namespace), session.id, max_age=max_age)
 
-    async def read_form(self, request: Request) -> dict[str, str]:
-        """A posted form, after its CSRF token is checked against the cookie."""
-        origin = request.headers.get("origin")
-        if origin is not None and origin != self.public_origin:
-            raise CsrfRefused()
+    async def posted(self, request: Request) -> list[tuple[str, str]]:
+        """The fields of a posted form, read up to ``FORM_LIMIT`` bytes."""
         body = b""
         async for chunk in request.stream():
             body += chunk
             if len(body) > FORM_LIMIT:
                 raise BadInput(f"the form is larger than {FORM_LIMIT} bytes")
         try:
-            form, _ = single_values(parse_qsl(body.decode(), keep_blank_values=True))
+            return parse_qsl(body.decode(), keep_blank_values=True)
         except UnicodeDecodeError:
-            raise CsrfRefused() from None
+            raise BadInput("the form is not UTF-8") from None
+
+    async def read_form(self, request: Request) -> dict[str, str]:
+        """A posted form, after its CSRF token is checked against the cookie."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin != self.public_origin:
+            raise CsrfRefused()
+        form, _ = single_values(await self.posted(request))
         cookie = request.cookies.get(CSRF_COOKIE, "")
         sent = form.get(CSRF_FIELD, "")
         if len(cookie) < 32 or not hmac.compare_digest(cookie.encode(), sent.encode()):
@@ -323,8 +327,7 @@ class Pages:
     async def authorize(self, request: Request) -> Response:
         namespace = self.namespace(request)
         if request.method == "POST":
-            body = (await request.body())[:FORM_LIMIT].decode(errors="replace")
-            pairs = parse_qsl(body, keep_blank_values=True)
+            pairs = await self.posted(request)
         else:
             pairs = list(request.query_params.multi_items())
         pending = await self.provider.read_request(namespace, pairs)

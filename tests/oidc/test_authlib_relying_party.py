@@ -60,6 +60,32 @@ def id_token_claims(
     return dict(claims)
 
 
+def relying_party(registered: dict[str, Any], scope: str) -> OAuth2Client:
+    """Authlib's client for a registered client: PKCE S256; a public one sends no secret."""
+    return OAuth2Client(
+        registered["id"],
+        registered["secret"] or None,
+        scope=scope,
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic" if registered["secret"] else "none",
+    )
+
+
+def user_in_new_namespace(server: ServerProcess) -> tuple[str, dict[str, Any], str]:
+    """A new namespace with one user: (namespace, account, password)."""
+    namespace = unique("ns")
+    key = server.cli("key", "create", "--namespace", namespace).stdout.strip()
+    name, password = unique(), "correct horse 1"
+    made = httpx.post(
+        f"{server.base_url}/v1/user/Create",
+        json={"username": name, "email": f"{name}@example.com", "password": password},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert made.status_code == 200, made.text
+    return namespace, made.json()["account"], password
+
+
 def sign_in(agent: Agent, url: str, login: str, password: str) -> httpx.Response:
     """Open the authorization URL, sign in on the hosted page; the redirect to the client."""
     page = agent.go(url)
@@ -90,13 +116,7 @@ def test_a_confidential_client_signs_a_user_in_refreshes_and_logs_out(
     metadata = discover(server.base_url)
     assert "S256" in metadata["code_challenge_methods_supported"]
     nonce, verifier = generate_token(20), generate_token(48)
-    rp = OAuth2Client(
-        registered["id"],
-        registered["secret"],
-        scope="openid profile email offline_access",
-        redirect_uri=REDIRECT_URI,
-        code_challenge_method="S256",
-    )
+    rp = relying_party(registered, "openid profile email offline_access")
     url, state = rp.create_authorization_url(
         metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
     )
@@ -156,13 +176,7 @@ def test_a_public_client_proves_its_codes_with_pkce_alone(
     assert registered["secret"] == ""
     metadata = discover(server.base_url)
     nonce, verifier = generate_token(20), generate_token(48)
-    rp = OAuth2Client(
-        registered["id"],
-        scope="openid email",
-        redirect_uri=REDIRECT_URI,
-        code_challenge_method="S256",
-        token_endpoint_auth_method="none",
-    )
+    rp = relying_party(registered, "openid email")
     url, _ = rp.create_authorization_url(
         metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
     )
@@ -182,13 +196,7 @@ def test_a_signed_in_browser_gets_a_code_without_signing_in_again(
     user, password = new_user()
     registered = register(server)
     metadata = discover(server.base_url)
-    rp = OAuth2Client(
-        registered["id"],
-        registered["secret"],
-        scope="openid",
-        redirect_uri=REDIRECT_URI,
-        code_challenge_method="S256",
-    )
+    rp = relying_party(registered, "openid")
     first, _ = rp.create_authorization_url(
         metadata["authorization_endpoint"], code_verifier=generate_token(48)
     )
@@ -213,27 +221,14 @@ def test_a_signed_in_browser_gets_a_code_without_signing_in_again(
 def test_a_namespace_signs_in_its_own_users_under_its_own_issuer(
     server: ServerProcess, agent: Agent
 ) -> None:
-    namespace = unique("ns")
-    key = server.cli("key", "create", "--namespace", namespace).stdout.strip()
-    name, password = unique(), "correct horse 1"
-    made = httpx.post(
-        f"{server.base_url}/v1/user/Create",
-        json={"username": name, "email": f"{name}@example.com", "password": password},
-        headers={"Authorization": f"Bearer {key}"},
-    )
-    assert made.status_code == 200, made.text
+    namespace, user, password = user_in_new_namespace(server)
+    name = user["username"]
     registered = register(server, namespace=namespace)
     issuer = f"{server.base_url}/namespaces/{namespace}"
     metadata = discover(issuer)
     assert metadata["authorization_endpoint"] == f"{issuer}/oauth/authorize"
     nonce, verifier = secrets.token_urlsafe(16), generate_token(48)
-    rp = OAuth2Client(
-        registered["id"],
-        registered["secret"],
-        scope="openid",
-        redirect_uri=REDIRECT_URI,
-        code_challenge_method="S256",
-    )
+    rp = relying_party(registered, "openid")
     url, _ = rp.create_authorization_url(
         metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
     )

@@ -72,7 +72,11 @@ class Flow:
         assert answer.status_code == 303, answer.text
         return parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
 
-    def exchange(self, code: str, **overrides: str) -> httpx.Response:
+    def exchange(
+        self, code: str, *, basic: tuple[str, str] | None = None, **overrides: str
+    ) -> httpx.Response:
+        """POST the code to the token endpoint as this client (its secret by HTTP Basic, or
+        its id alone when public), or with other ``basic`` credentials."""
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -80,7 +84,8 @@ class Flow:
             "code_verifier": self.verifier,
             **overrides,
         }
-        auth = (self.client["id"], self.client["secret"]) if self.client["secret"] else None
+        own = (self.client["id"], self.client["secret"]) if self.client["secret"] else None
+        auth = basic or own
         if auth is None:
             form.setdefault("client_id", self.client["id"])
         return httpx.post(self.metadata["token_endpoint"], data=form, auth=auth)
@@ -198,16 +203,7 @@ def test_a_replayed_code_revokes_what_it_bought(flow: Flow) -> None:
 def test_a_code_is_bound_to_its_redirect_uri_and_client(flow: Flow, server: ServerProcess) -> None:
     code = flow.code()
     other = register(server)
-    stolen = httpx.post(
-        flow.metadata["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": flow.verifier,
-        },
-        auth=(other["id"], other["secret"]),
-    )
+    stolen = flow.exchange(code, basic=(other["id"], other["secret"]))
     assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
     moved = flow.exchange(code, redirect_uri=REDIRECT_URI + "/")
     assert moved.json()["error"] == "invalid_grant"
@@ -215,16 +211,7 @@ def test_a_code_is_bound_to_its_redirect_uri_and_client(flow: Flow, server: Serv
 
 def test_client_authentication_is_the_clients_own(flow: Flow, server: ServerProcess) -> None:
     code = flow.code()
-    wrong = httpx.post(
-        flow.metadata["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": flow.verifier,
-        },
-        auth=(flow.client["id"], "mcs_wrong"),
-    )
+    wrong = flow.exchange(code, basic=(flow.client["id"], "mcs_wrong"))
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     # A confidential client cannot pass as public by leaving its secret out.
     bare = httpx.post(
@@ -437,3 +424,15 @@ def test_a_reused_refresh_token_of_a_client_revokes_its_family(flow: Flow) -> No
     assert refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert refresh(newer["refresh_token"]).json()["error"] == "invalid_grant"
     assert flow.userinfo(newer["access_token"]) == 401
+
+
+def test_a_form_too_large_or_not_utf8_is_a_400_page(flow: Flow, server: ServerProcess) -> None:
+    for path in ("/oauth/authorize", "/signin"):
+        for body in (b"state=" + b"x" * 20_000, b"state=\xff\xfe"):
+            answer = httpx.post(
+                f"{server.base_url}{path}",
+                content=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert answer.status_code == 400, (path, answer.status_code)
+            assert answer.headers["content-type"].startswith("text/html")

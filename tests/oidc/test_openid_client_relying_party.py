@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import unique
-from tests.oidc.test_authlib_relying_party import REDIRECT_URI, register
+from tests.oidc.test_authlib_relying_party import REDIRECT_URI, register, user_in_new_namespace
 from tests.support.forms import Agent
 from tests.support.services import REQUIRE, ServerProcess
 
@@ -129,18 +128,10 @@ def test_openid_client_runs_the_whole_flow(server: ServerProcess, new_user, kind
 
 
 def test_openid_client_signs_in_under_a_namespaces_issuer(server: ServerProcess) -> None:
-    namespace = unique("ns")
-    key = server.cli("key", "create", "--namespace", namespace).stdout.strip()
-    name, password = unique(), "correct horse 1"
-    made = httpx.post(
-        f"{server.base_url}/v1/user/Create",
-        json={"username": name, "email": f"{name}@example.com", "password": password},
-        headers={"Authorization": f"Bearer {key}"},
-    )
-    assert made.status_code == 200, made.text
+    namespace, user, password = user_in_new_namespace(server)
     client = register(server, "--post-logout-redirect-uri", BACK, namespace=namespace)
     issuer = f"{server.base_url}/namespaces/{namespace}"
-    result, agent = run_flow(server, issuer, client, name, password)
+    result, agent = run_flow(server, issuer, client, user["username"], password)
     agent.close()
     assert result["claims"]["iss"] == issuer
-    assert result["claims"]["sub"] == made.json()["account"]["id"]
+    assert result["claims"]["sub"] == user["id"]
