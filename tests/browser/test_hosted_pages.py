@@ -4,7 +4,8 @@ test SMTP server caught, signs out, mistypes the password, resets it with the ma
 signs in again without being asked to consent twice, and the application logs the user
 out. The application is a small web server on loopback that takes the browser back and
 exchanges the code with Authlib. Screenshots of each page go to the screenshot folder
-(the README shows them: MICRO_USER_SCREENSHOTS=docs/images renews them)."""
+(the README shows them: MICRO_USER_SCREENSHOTS=docs/images renews them), and each page
+passes axe-core's WCAG 2.1 A and AA checks (contrast, labels, landmarks, language)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,7 +25,16 @@ from authlib.integrations.httpx_client import OAuth2Client
 
 from conftest import unique
 from tests.support.browser import chromium, screenshot_folder
-from tests.support.services import ServerProcess, free_port
+from tests.support.services import REQUIRE, ServerProcess, free_port
+
+AXE = Path(__file__).with_name("axe") / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+  .then((result) => done(result.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)))
+  .catch((error) => done([`axe failed: ${error}`]));
+"""
 
 
 class Application:
@@ -64,6 +75,22 @@ def application():
     app = Application()
     yield app
     app.stop()
+
+
+def axe_or_skip() -> str:
+    """axe-core's script (installed by scripts/test with npm), which the walk runs on every
+    page: the accessibility rules of WCAG 2.1 A and AA that a machine can check."""
+    if not AXE.is_file():
+        reason = f"axe-core is not installed (npm ci in {AXE.parents[2]}; scripts/test does it)"
+        if "js" in REQUIRE:
+            pytest.fail(f"JavaScript is required (MICRO_USER_TEST_REQUIRE) but {reason}")
+        pytest.skip(reason)
+    return AXE.read_text()
+
+
+def accessibility_violations(browser: Any, axe: str) -> list[str]:
+    browser.execute_script(axe)
+    return list(browser.execute_async_script(AXE_RUN))
 
 
 def link_in(mail: Any) -> str:
@@ -120,7 +147,11 @@ def test_a_new_user_walks_every_hosted_page(
     shots = screenshot_folder(tmp_path)
     shot_names = backend == "sqlite"  # one set of screenshots is enough
 
+    axe = axe_or_skip()
+
     def shot(browser: Any, name: str) -> None:
+        """The page passes axe's WCAG checks, and its screenshot is kept."""
+        assert accessibility_violations(browser, axe) == [], name
         if shot_names:
             assert browser.save_screenshot(str(shots / f"pages-{name}.png"))
 
@@ -179,6 +210,8 @@ def test_a_new_user_walks_every_hosted_page(
         shot(browser, "consent")
         browser.find_element(By.CSS_SELECTOR, "button[value=allow]").click()
         back_at_application("/callback")
+        # The oracle can fail: the application's bare page has no language, axe says so.
+        assert any(v.startswith("html-has-lang") for v in accessibility_violations(browser, axe))
         first = exchange(verifier)
         assert first["id_token"]
 
