@@ -570,10 +570,12 @@ Uris = Annotated[list[Text], Field(max_length=MAX_REDIRECT_URIS)]
 class CreateClientRequest(WireRequest):
     field_hints: ClassVar[dict[str, dict[str, Any]]] = {
         "name": {"minLength": 1, "maxLength": 128},
-        "redirect_uris": {"minItems": 1},
+        "redirect_uris": {"minItems": 1, "items": {"minLength": 1, "maxLength": 512}},
+        "post_logout_redirect_uris": {"items": {"minLength": 1, "maxLength": 512}},
         "scopes": {
             "items": {"enum": ["openid", "profile", "email", "offline_access"]},
-            "contains": {"const": "openid"},
+            # None (the default scopes), or openid among them.
+            "anyOf": [{"maxItems": 0}, {"contains": {"const": "openid"}}],
         },
     }
     required_fields: ClassVar[frozenset[str]] = frozenset({"name", "redirect_uris"})

@@ -99,7 +99,12 @@ def _describe_request(schema: dict[str, Any], model: type[WireRequest]) -> None:
             field.setdefault("propertyNames", names)
             field["additionalProperties"].setdefault("pattern", allowed)
     for name, hints in model.field_hints.items():
-        properties[name].update(hints)
+        for key, hint in hints.items():
+            # A hint about a list's items adds to what the items' type already says.
+            if key == "items" and isinstance(properties[name].get("items"), dict):
+                properties[name]["items"] = {**properties[name]["items"], **hint}
+            else:
+                properties[name][key] = hint
     for name in model.required_fields:
         properties[name]["minLength"] = max(1, properties[name].get("minLength", 0))
     if model.required_fields:

@@ -415,7 +415,11 @@ def test_jwks_and_discovery_publish_no_private_key(server):
     discovery = httpx.get(server.base_url + "/.well-known/openid-configuration").json()
     assert discovery["jwks_uri"] == server.base_url + "/.well-known/jwks.json"
     assert discovery["token_endpoint"] == server.base_url + "/oauth/token"
-    assert set(discovery["grant_types_supported"]) == {"client_credentials", "refresh_token"}
+    assert set(discovery["grant_types_supported"]) == {
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+    }
 
 
 def test_oauth_token_introspection_and_revocation(server, auth):
