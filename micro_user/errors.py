@@ -124,6 +124,16 @@ CATALOGUE: dict[str, ErrorKind] = {
         {400, 401, 404}, f"{MALFORMED}; 401: the old password is wrong; 404: no such account"
     ),
     "user.login": _endpoint({400, 401}, f"{MALFORMED}; 401: invalid credentials"),
+    "user.login.second_factor": _check(
+        {401},
+        "the password was right and the account has a second factor: send Login again with "
+        "factor_code",
+    ),
+    "factors.totp": _check(
+        {400, 404},
+        "setting up an authenticator: none started, a code that is not the app's, or one is "
+        "set up already; 404: the account has no second factor",
+    ),
     "user.logout": _endpoint({400, 404}, f"{MALFORMED}; 404: no such session"),
     "user.logoutall": _endpoint({400, 404}, f"{MALFORMED}; 404: no such account"),
     "user.readsession": _endpoint({400, 401}, f"{MALFORMED}; 401: expired or ended"),

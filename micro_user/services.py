@@ -29,6 +29,7 @@ from micro_user.events.audit import AuditLog
 from micro_user.events.nats import CURSOR as NATS_CURSOR
 from micro_user.events.outbox import Outbox
 from micro_user.events.webhooks import Dispatcher, WebhookService
+from micro_user.factors.service import Factors
 from micro_user.observability import watch_cache
 from micro_user.oidc.branding import Brandings
 from micro_user.oidc.provider import Provider
@@ -69,6 +70,7 @@ class Services:
     tokens: TokenService
     provider: Provider
     brandings: Brandings
+    factors: Factors
     guard: Guard
     webhooks: WebhookService
     dispatcher: Dispatcher
@@ -96,13 +98,6 @@ class Services:
         )
         abuse = AbuseProtection(counters, settings, clock)
         events = Outbox()
-        sessions = SessionService(db, hasher, settings, clock, abuse, events)
-        keys = KeyService(db, events, clock, settings.key_cache_seconds)
-        rules = RuleService(db, events, clock)
-        roles = RoleService(db, events, clock)
-        service_accounts = ServiceAccounts(
-            db, events, roles, clock, settings.access_token_ttl_seconds
-        )
         signing = SigningKeys(
             db,
             clock,
@@ -110,6 +105,15 @@ class Services:
             settings.access_token_ttl_seconds,
             lambda: load_key_ring(settings),
             publish_seconds=settings.key_publish_seconds,
+        )
+        # The TOTP secrets are sealed with the key-encryption key, like signing keys.
+        factors = Factors(db, lambda: signing.ring, abuse, events, clock)
+        sessions = SessionService(db, hasher, settings, clock, abuse, events, factors)
+        keys = KeyService(db, events, clock, settings.key_cache_seconds)
+        rules = RuleService(db, events, clock)
+        roles = RoleService(db, events, clock)
+        service_accounts = ServiceAccounts(
+            db, events, roles, clock, settings.access_token_ttl_seconds
         )
         mail = MailQueue(db, sender or make_sender(settings), settings, clock)
         state = AuthState(db, rules, signing, clock, on_change=lambda: forget_caches(keys, events))
@@ -136,6 +140,7 @@ class Services:
             tokens=tokens,
             provider=Provider(db, clients, sessions, tokens, signing, issuers, events, clock),
             brandings=Brandings(db, clock),
+            factors=factors,
             guard=Guard(db, keys, tokens, state, clock, abuse, settings.default_namespace),
             webhooks=WebhookService(db, events, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),

@@ -444,6 +444,40 @@ def user_set_password(
     typer.echo(f"password set for {run(work)}; its sessions are ended", err=True)
 
 
+@user_app.command("factors")
+def user_factors(
+    account: Annotated[str, typer.Argument(help=ACCOUNT_HELP)] = "",
+    id: Annotated[str, typer.Option("--id", help="The account's id (instead of ACCOUNT).")] = "",
+    namespace: Namespace = "",
+) -> None:
+    """Print whether the account has two-step sign-in, and how many recovery codes are left."""
+    who = named(account, id)
+
+    async def work(services: Services) -> Any:
+        found = await find_account(services, ns(namespace), who)
+        return await services.factors.status(ns(namespace), found.id)
+
+    emit(run(work))
+
+
+@user_app.command("reset-factors")
+def user_reset_factors(
+    account: Annotated[str, typer.Argument(help=ACCOUNT_HELP)] = "",
+    id: Annotated[str, typer.Option("--id", help="The account's id (instead of ACCOUNT).")] = "",
+    namespace: Namespace = "",
+) -> None:
+    """Remove the account's authenticator and recovery codes (a user who lost both: check
+    who they are first). Recorded as a factor.disabled event with reason "operator"."""
+    who = named(account, id)
+
+    async def work(services: Services) -> str:
+        found = await find_account(services, ns(namespace), who)
+        await services.factors.remove(found, reason="operator")
+        return str(found.id)
+
+    typer.echo(f"second factors removed from {run(work)}", err=True)
+
+
 # session -------------------------------------------------------------------
 
 

@@ -390,6 +390,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ("/oauth/authorize", pages.handled(pages.authorize), "pages.authorize", both),
         ("/oauth/logout", pages.handled(pages.logout), "pages.logout", both),
         ("/signin", pages.handled(pages.signin), "pages.signin", both),
+        ("/signin/factor", pages.handled(pages.signin_factor), "pages.signin", post),
         ("/signup", pages.handled(pages.signup), "pages.signup", both),
         ("/forgot", pages.handled(pages.forgot), "pages.forgot", both),
         ("/reset", pages.handled(pages.reset), "pages.reset", both),
@@ -397,6 +398,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ("/magic/{token}", pages.handled(pages.magic_landing), "pages.magic", both),
         ("/consent", pages.handled(pages.consent), "pages.consent", post),
         ("/account", pages.handled(pages.account), "pages.account", both),
+        ("/account/factors", pages.handled(pages.factors), "pages.factors", both),
     )
 
     def same(handler: Handler) -> Handler:

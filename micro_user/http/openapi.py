@@ -605,6 +605,13 @@ def _page_paths() -> dict[str, Any]:
             form={"login": "Username or email", "password": "Password"},
             statuses=(400, 401, 429),
         ),
+        "/signin/factor": operations(
+            "signin.factor",
+            "The second step of signing in: a code from the authenticator app, or a recovery code",
+            ("post",),
+            form={"pending": "The sign-in the password began", "code": "The code"},
+            statuses=(400, 401, 429),
+        ),
         "/signup": operations(
             "signup",
             "Create an account, where the namespace's rules let anyone call User.Create",
@@ -648,6 +655,13 @@ def _page_paths() -> dict[str, Any]:
             form={"decision": "allow or deny"},
             statuses=(400, 429),
         ),
+        "/account/factors": operations(
+            "account.factors",
+            "Two-step sign-in: set up an authenticator app, new recovery codes, turn it off",
+            both,
+            form={"action": "start, confirm, codes or remove", "code": "A current code"},
+            statuses=(400, 401, 429),
+        ),
         "/account": operations(
             "account",
             "The signed-in user's account: applications let in, sign out",
@@ -669,6 +683,7 @@ ISSUER_ROUTES = (
     "/oauth/authorize",
     "/oauth/logout",
     "/signin",
+    "/signin/factor",
     "/signup",
     "/forgot",
     "/reset",
@@ -676,6 +691,7 @@ ISSUER_ROUTES = (
     "/magic/{token}",
     "/consent",
     "/account",
+    "/account/factors",
 )
 
 

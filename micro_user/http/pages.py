@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jinja2
+import segno
 from microuser.rules import Resource
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -29,7 +30,7 @@ from micro_user.abuse.protection import client_address
 from micro_user.accounts.models import Session
 from micro_user.accounts.validation import control_character
 from micro_user.email.flows import CODE_PLACEHOLDER, LINK_PLACEHOLDER
-from micro_user.errors import BadRequest, Conflict, NotFound, ServiceError, TooManyRequests
+from micro_user.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
 from micro_user.events import outbox
 from micro_user.http.client import address_of
 from micro_user.http.oauth import issuer_of_path
@@ -341,15 +342,14 @@ class Pages:
         if request.method == "POST":
             form = await self.read_form(request)
             carried = self.carried_of(form)
-            login = form.get("login", "").strip()
+            login, password = form.get("login", "").strip(), form.get("password", "")
             by = {"email": login} if "@" in login else {"username": login}
+            sessions = self.services.sessions
             try:
-                session = await self.services.sessions.login(
-                    namespace, password=form.get("password", ""), **by
+                account, stored, renew = await sessions.authenticate(
+                    namespace, password=password, **by
                 )
-            except TooManyRequests:
-                raise
-            except ServiceError:
+            except (Unauthorized, BadRequest):
                 return await self.signin_page(
                     request,
                     namespace,
@@ -358,6 +358,12 @@ class Pages:
                     login=login,
                     error="Wrong username, email or password.",
                 )
+            if await self.services.factors.required(namespace, account.id):
+                pending = await sessions.begin_second_factor(account)
+                return await self.factor_page(request, namespace, carried, pending)
+            session = await sessions.start(
+                account, "pwd", rehash=(stored, password) if renew else None
+            )
             return await self.after_sign_in(request, namespace, session, carried)
         carried = self.carried_of(dict(request.query_params))
         notice = {
@@ -365,6 +371,87 @@ class Pages:
             "0": "That confirmation link has expired or was used already.",
         }.get(request.query_params.get("verified", ""), "")
         return await self.signin_page(request, namespace, carried, notice=notice)
+
+    async def factor_page(
+        self,
+        request: Request,
+        namespace: str,
+        carried: dict[str, str],
+        pending: str,
+        *,
+        error: str = "",
+    ) -> Response:
+        request_ = await self.pending(namespace, carried)
+        return self.render(
+            request,
+            "factor.html",
+            status=401 if error else 200,
+            title="Two-step sign-in",
+            carried=carried,
+            pending=pending,
+            error=error,
+            form_targets=(request_.redirect_uri,) if request_ else (),
+        )
+
+    async def signin_factor(self, request: Request) -> Response:
+        """The second step of signing in to an account with a second factor."""
+        namespace = self.namespace(request)
+        form = await self.read_form(request)
+        carried, pending = self.carried_of(form), form.get("pending", "")
+        try:
+            session = await self.services.sessions.finish_second_factor(
+                namespace, pending, form.get("code", "")
+            )
+        except Unauthorized as exc:
+            if "expired" in exc.detail:
+                return self.message(
+                    request,
+                    "This sign-in has expired",
+                    "Sign in again.",
+                    status=401,
+                    link=f"{self.base(namespace)}/signin{self.query_of(carried)}",
+                    link_text="Sign in",
+                )
+            return await self.factor_page(
+                request, namespace, carried, pending, error="That code is not right."
+            )
+        return await self.after_sign_in(request, namespace, session, carried)
+
+    async def factors(self, request: Request) -> Response:
+        """Two-step sign-in on the account page: set up an authenticator (a QR code to
+        scan, then a code from it), new recovery codes, or turning it off (each change
+        asks for a current code)."""
+        namespace = self.namespace(request)
+        form = await self.read_form(request) if request.method == "POST" else {}
+        session = await self.current(request, namespace)
+        if session is None:
+            return await self.signin_page(request, namespace, {})
+        async with self.services.db.read() as conn:
+            account = await accounts_repo.find_account(conn, namespace, id=session.account_id)
+        if account is None:
+            return await self.signin_page(request, namespace, {})
+        factors = self.services.factors
+        action, code = form.get("action", ""), form.get("code", "")
+        context: dict[str, Any] = {"title": "Two-step sign-in", "codes": [], "qr": ""}
+        try:
+            if action == "start":
+                secret, uri = await factors.start_totp(account)
+                qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+                context.update(qr=qr, secret=secret)
+            elif action == "confirm":
+                context["codes"] = await factors.confirm_totp(account, code)
+            elif action in ("codes", "remove"):
+                await factors.check(account, code, "factors.totp")
+                if action == "codes":
+                    context["codes"] = await factors.regenerate_recovery_codes(account)
+                else:
+                    await factors.remove(account, reason="user")
+                    context["notice"] = "Two-step sign-in is off."
+        except (BadRequest, Unauthorized) as exc:
+            context["error"] = f"{exc.detail}."
+        context["factor"] = await factors.status(namespace, account.id)
+        status = 400 if context.get("error") else 200
+        return self.render(request, "factors.html", status=status, **context)
 
     async def signin_page(
         self,
@@ -643,6 +730,7 @@ class Pages:
             account=account,
             consents=consents,
             notice=notice,
+            two_step=await self.services.factors.required(namespace, account.id),
         )
 
     async def logout(self, request: Request) -> Response:

@@ -119,6 +119,9 @@ class LoginRequest(WireRequest):
     username: Text = ""
     email: Text = ""
     password: Secret = ""
+    # micro-user's addition: the second factor of an account that has one (a code from
+    # its authenticator app, or a recovery code).
+    factor_code: Text = ""
 
 
 class LogoutRequest(WireRequest):
@@ -312,7 +315,11 @@ async def update_password(ctx: Context, req: UpdatePasswordRequest) -> Empty:
 )
 async def login(ctx: Context, req: LoginRequest) -> SessionResponse:
     session = await ctx.services.sessions.login(
-        ctx.namespace, username=req.username, email=req.email, password=req.password
+        ctx.namespace,
+        username=req.username,
+        email=req.email,
+        password=req.password,
+        factor_code=req.factor_code,
     )
     return SessionResponse(SessionOut.of(session))
 

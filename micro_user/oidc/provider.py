@@ -324,7 +324,7 @@ class Provider:
             "iat": pair.created,
             "exp": pair.expiry,
             "auth_time": session.created,
-            "amr": [session.amr or "pwd"],
+            "amr": (session.amr or "pwd").split(),
             "at_hash": half_hash(pair.access_token, algorithm),
         }
         if session.sid:

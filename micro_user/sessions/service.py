@@ -17,12 +17,17 @@ from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from micro_user.events import outbox
 from micro_user.events.outbox import Outbox
+from micro_user.factors.service import Factors, SecondFactorRequired
 from micro_user.observability import LOGINS
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
+from micro_user.storage import tokens as tokens_repo
 from micro_user.storage.database import Connection, Database
 
 INVALID_CREDENTIALS = "invalid credentials"
+# A password checked, waiting for its account's second factor (the hosted pages).
+SECOND_FACTOR = "second_factor"
+SECOND_FACTOR_SECONDS = 300
 
 
 class SessionService:
@@ -34,7 +39,9 @@ class SessionService:
         clock: Clock,
         abuse: AbuseProtection,
         outbox: Outbox,
+        factors: Factors,
     ) -> None:
+        self.factors = factors
         self.db = db
         self.outbox = outbox
         self.abuse = abuse
@@ -43,8 +50,93 @@ class SessionService:
         self.clock = clock
 
     async def login(
-        self, namespace: str, *, username: str = "", email: str = "", password: str
+        self,
+        namespace: str,
+        *,
+        username: str = "",
+        email: str = "",
+        password: str,
+        factor_code: str = "",
     ) -> Session:
+        """Check the password (and the second factor of an account that has one: without
+        ``factor_code``, ``SecondFactorRequired``), then start a session."""
+        account, stored, needs_rehash = await self.authenticate(
+            namespace, username=username, email=email, password=password
+        )
+        amr = "pwd"
+        if await self.factors.required(namespace, account.id):
+            if not factor_code:
+                raise SecondFactorRequired()
+            amr = f"pwd {await self.factors.check(account, factor_code, 'user.login')} mfa"
+        return await self.start(account, amr, rehash=(stored, password) if needs_rehash else None)
+
+    async def start(
+        self, account: Account, amr: str, *, rehash: tuple[str | None, str] | None = None
+    ) -> Session:
+        """A session for an account whose sign-in was checked (``rehash``: the stored hash
+        and the password, when the hash must be renewed)."""
+        new_hash = await self.hasher.hash(rehash[1]) if rehash else None
+        try:
+            async with self.db.write() as conn:
+                if new_hash is not None and rehash is not None:
+                    await repo.set_password_hash(
+                        conn, account.namespace, account.id, new_hash, only_if=rehash[0]
+                    )
+                return await self._start(conn, account, amr)
+        except IntegrityError:
+            # The account was deleted while the sign-in was being checked.
+            raise Unauthorized("user.login", INVALID_CREDENTIALS) from None
+
+    async def begin_second_factor(self, account: Account) -> str:
+        """After the right password of an account with a second factor (the hosted pages):
+        a token, good for ``SECOND_FACTOR_SECONDS``, that stands for the checked password
+        until the code comes (stored as its digest)."""
+        pending = new_token()
+        now = self.clock()
+        async with self.db.write() as conn:
+            await tokens_repo.insert_token(
+                conn,
+                token_hash=digest(pending),
+                purpose=SECOND_FACTOR,
+                namespace=account.namespace,
+                account_id=account.id,
+                email=account.email,
+                created=now,
+                expires=now + SECOND_FACTOR_SECONDS,
+                redirect_url="",
+                failure_redirect_url="",
+            )
+        return pending
+
+    async def finish_second_factor(self, namespace: str, pending: str, code: str) -> Session:
+        """The session of a sign-in begun with ``begin_second_factor``, once its code is
+        right (a wrong one counts against the account); the token works once."""
+        error_id = "user.login"
+        now = self.clock()
+        async with self.db.read() as conn:
+            row = await tokens_repo.find_token(conn, digest(pending), SECOND_FACTOR)
+            account = (
+                await repo.find_account(conn, namespace, id=row.account_id)
+                if row is not None
+                and row.namespace == namespace
+                and row.expires > now
+                and row.used_at is None
+                else None
+            )
+        if account is None:
+            raise Unauthorized(error_id, "this sign-in has expired: start again")
+        amr = await self.factors.check(account, code, error_id)
+        async with self.db.write() as conn:
+            if not await tokens_repo.consume_token(conn, digest(pending), SECOND_FACTOR, now):
+                raise Unauthorized(error_id, "this sign-in has expired: start again")
+        return await self.start(account, f"pwd {amr} mfa")
+
+    async def authenticate(
+        self, namespace: str, *, username: str = "", email: str = "", password: str
+    ) -> tuple[Account, str | None, bool]:
+        """The account whose password this is (with its stored hash, and whether the hash
+        must be renewed); ``Unauthorized`` otherwise, throttled and timed alike for unknown
+        and known names."""
         error_id = "user.login"
         username, email = v.lookup_username(username), v.lookup_email(email)
         if not username and not email:
@@ -73,18 +165,7 @@ class SessionService:
         LOGINS.labels("success" if ok else "failure").inc()
         if not ok or found is None:
             raise Unauthorized(error_id, INVALID_CREDENTIALS)
-        account = found[0]
-        new_hash = await self.hasher.hash(password) if needs_rehash else None
-        try:
-            async with self.db.write() as conn:
-                if new_hash is not None:
-                    await repo.set_password_hash(
-                        conn, namespace, account.id, new_hash, only_if=stored
-                    )
-                return await self._start(conn, account)
-        except IntegrityError:
-            # The account was deleted while the password was being checked.
-            raise Unauthorized(error_id, INVALID_CREDENTIALS) from None
+        return found[0], stored, needs_rehash
 
     async def _start(self, conn: Connection, account: Account, amr: str = "pwd") -> Session:
         now = self.clock()

@@ -231,3 +231,15 @@ class BrowserSessionRow(NamedTuple):
     expires: int
     sid: str | None
     amr: str | None
+
+
+class TotpRow(NamedTuple):
+    """A row of ``totp_factors``."""
+
+    namespace: str
+    account_id: str
+    kek_id: str
+    sealed_secret: str
+    created: int
+    confirmed: int | None
+    last_step: int

@@ -392,6 +392,43 @@ authorization_codes = Table(
     Index(None, "expires"),
 )
 
+# Second factors (factors/service.py): the TOTP secret sealed with the key-encryption key
+# (in force once ``confirmed``; ``last_step`` is the last 30-second step whose code was
+# used), and recovery codes as digests.
+totp_factors = Table(
+    "totp_factors",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("kek_id", String(64), nullable=False),
+    Column("sealed_secret", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("confirmed", BigInteger, nullable=True),
+    Column("last_step", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["namespace", "account_id"],
+        ["accounts.namespace", "accounts.id"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("namespace", String(64), nullable=False),
+    Column("account_id", String(128), nullable=False),
+    Column("code_hash", String(64), primary_key=True),
+    Column("used", BigInteger, nullable=True),
+    ForeignKeyConstraint(
+        ["namespace", "account_id"],
+        ["accounts.namespace", "accounts.id"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+    Index(None, "namespace", "account_id"),
+)
+
 # How a namespace's hosted pages look (oidc/branding.py).
 brandings = Table(
     "brandings",

@@ -216,7 +216,7 @@ def test_a_new_user_walks_every_hosted_page(
         assert first["id_token"]
 
         # The address is confirmed from the mail.
-        [mail] = mailbox.wait_for(email)
+        [mail] = mailbox.wait_for(email, timeout=30)
         browser.get(link_in(mail))
         page("Sign in")
         assert "confirmed" in browser.find_element(By.CLASS_NAME, "notice").text
@@ -245,7 +245,9 @@ def test_a_new_user_walks_every_hosted_page(
         fill(email=email)
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         page("Choose a new password")
-        [reset_mail] = [m for m in mailbox.wait_for(email, count=2) if "code" in m["Subject"]]
+        [reset_mail] = [
+            m for m in mailbox.wait_for(email, count=2, timeout=30) if "code" in m["Subject"]
+        ]
         fill(code=code_in(reset_mail), password="a new horse 22", confirm="a new horse 22")
         shot(browser, "reset")
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()

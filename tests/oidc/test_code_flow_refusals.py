@@ -319,6 +319,8 @@ def test_forms_from_another_site_are_refused(flow: Flow, server: ServerProcess) 
         ("/magic/sometoken", {}),
         ("/consent", {"decision": "allow", **form.fields}),
         ("/account", {"revoke": "mcl_x"}),
+        ("/account/factors", {"action": "start"}),
+        ("/signin/factor", {"pending": "x", "code": "123456"}),
         ("/oauth/logout", {}),
     ):
         answer = flow.agent.http.post(path, data={**method_fields, "csrf": "forged"})

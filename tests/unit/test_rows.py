@@ -26,6 +26,7 @@ WHOLE_TABLES = {
     rows.MailRow: tables.mail_queue,
     rows.ClientRow: tables.oauth_clients,
     rows.CodeRow: tables.authorization_codes,
+    rows.TotpRow: tables.totp_factors,
 }
 
 

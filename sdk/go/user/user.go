@@ -156,6 +156,10 @@ type LoginRequest struct {
 	Email string `json:"email,omitempty"`
 	// Password of the account.
 	Password string `json:"password,omitempty"`
+	// FactorCode is, for an account with two-step sign-in (which answers 401 with ID
+	// "user.login.second_factor" without it), a code of its authenticator app or a
+	// recovery code.
+	FactorCode string `json:"factor_code,omitempty"`
 }
 
 // LoginResponse is the answer of [UserService.Login].

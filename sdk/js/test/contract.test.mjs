@@ -19,7 +19,7 @@ const USER_CALLS = [
   ["delete", { id: "i" }],
   ["list", { offset: 1, limit: 2 }],
   ["updatePassword", { userId: "i", oldPassword: "o", newPassword: "n", confirmPassword: "n" }],
-  ["login", { username: "u", email: "e", password: "p" }],
+  ["login", { username: "u", email: "e", password: "p", factorCode: "123456" }],
   ["logout", { sessionId: "s" }],
   ["logoutAll", { userId: "i" }],
   ["readSession", { sessionId: "s" }],

@@ -95,8 +95,11 @@ def update_password(
     return Call("UpdatePassword", payload, _nothing)
 
 
-def login(*, password: str, username: str, email: str) -> Call[Session]:
-    return Call("Login", {"username": username, "email": email, "password": password}, _session)
+def login(*, password: str, username: str, email: str, factor_code: str) -> Call[Session]:
+    payload = {"username": username, "email": email, "password": password}
+    if factor_code:  # micro-user's addition: sent only when given, as Micro never had it
+        payload["factor_code"] = factor_code
+    return Call("Login", payload, _session)
 
 
 def logout(*, session_id: str) -> Call[None]:

@@ -187,10 +187,16 @@ class Client(SyncConnection):
 
     # Sessions --------------------------------------------------------------
 
-    def login(self, password: str, username: str = "", email: str = "") -> Session:
+    def login(
+        self, password: str, username: str = "", email: str = "", factor_code: str = ""
+    ) -> Session:
         """Start a session for the account with this username or email and password.
-        Wrong credentials are an ``UnauthorizedError``."""
-        return self._send(_calls.login(password=password, username=username, email=email))
+        Wrong credentials are an ``UnauthorizedError``; an account with two-step sign-in
+        answers one with id ``user.login.second_factor`` until ``factor_code`` (a code of
+        its authenticator app, or a recovery code) comes too."""
+        return self._send(
+            _calls.login(password=password, username=username, email=email, factor_code=factor_code)
+        )
 
     def logout(self, session_id: str) -> None:
         """End a session. ``NotFoundError`` when it is unknown or already over."""
@@ -394,9 +400,13 @@ class AsyncClient(AsyncConnection):
 
     # Sessions --------------------------------------------------------------
 
-    async def login(self, password: str, username: str = "", email: str = "") -> Session:
+    async def login(
+        self, password: str, username: str = "", email: str = "", factor_code: str = ""
+    ) -> Session:
         """Start a session; see :meth:`Client.login`."""
-        return await self._send(_calls.login(password=password, username=username, email=email))
+        return await self._send(
+            _calls.login(password=password, username=username, email=email, factor_code=factor_code)
+        )
 
     async def logout(self, session_id: str) -> None:
         """End a session; see :meth:`Client.logout`."""
