@@ -860,16 +860,20 @@ def keys_rotate(
 
 @keys_app.command("rewrap")
 def keys_rewrap() -> None:
-    """Seal every private signing key with the current key-encryption key (the first of
-    MICRO_USER_KEY_ENCRYPTION_KEY or its file). Run it after putting a new key-encryption key
-    first on every instance; then the old one can be removed."""
+    """Seal every private signing key and TOTP key with the current key-encryption key (the
+    first of MICRO_USER_KEY_ENCRYPTION_KEY or its file). Run it after putting a new
+    key-encryption key first on every instance; then the old one can be removed."""
 
-    async def work(services: Services) -> tuple[int, str]:
+    async def work(services: Services) -> tuple[int, int, str]:
         count = await services.signing.rewrap()
-        return count, services.signing.ring.current
+        totp = await services.factors.rewrap()
+        return count, totp, services.signing.ring.current
 
-    count, current = run(work)
-    typer.echo(f"sealed {count} signing key(s) with key-encryption key {current}", err=True)
+    count, totp, current = run(work)
+    typer.echo(
+        f"sealed {count} signing key(s) and {totp} TOTP key(s) with key-encryption key {current}",
+        err=True,
+    )
 
 
 @keys_app.command("list")

@@ -196,6 +196,20 @@ class Factors:
                 found = at // STEP_SECONDS
         return found
 
+    async def rewrap(self) -> int:
+        """Seal every TOTP key with the current key-encryption key (after a new one was put
+        first); how many there are."""
+        ring = self.ring()
+        async with self.db.write() as conn:
+            rows = await repo.all_totp(conn)
+            for row in rows:
+                bound = self._bound(row.namespace, row.account_id)
+                secret = ring.open(bound, row.kek_id, row.sealed_secret)
+                await repo.reseal_totp(
+                    conn, row.namespace, row.account_id, *ring.seal(bound, secret)
+                )
+        return len(rows)
+
     async def _event(
         self, conn: Connection, account: Account, kind: str, factor: str, **extra: str
     ) -> None:

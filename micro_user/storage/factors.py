@@ -104,3 +104,17 @@ async def delete_factors(conn: Connection, namespace: str, account_id: str) -> b
     )
     await conn.execute(delete(recovery_codes).where(_of(recovery_codes, namespace, account_id)))
     return bool(removed.rowcount)
+
+
+async def all_totp(conn: Connection) -> list[TotpRow]:
+    return [TotpRow._make(row) for row in await conn.execute(select(totp_factors))]
+
+
+async def reseal_totp(
+    conn: Connection, namespace: str, account_id: str, kek_id: str, sealed: str
+) -> None:
+    await conn.execute(
+        update(totp_factors)
+        .where(_of(totp_factors, namespace, account_id))
+        .values(kek_id=kek_id, sealed_secret=sealed)
+    )

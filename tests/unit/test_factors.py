@@ -5,10 +5,13 @@ factor with its own error id; guessing codes locks the guesser out like password
 
 from __future__ import annotations
 
+import base64
+
 import pyotp
 import pytest
 from sqlalchemy import select
 
+from micro_user.auth.key_encryption import key_id, new_key
 from micro_user.errors import TooManyRequests, Unauthorized
 from micro_user.factors.service import SecondFactorRequired
 from micro_user.storage.tables import events, mail_queue, totp_factors
@@ -128,3 +131,23 @@ async def test_removing_the_factor_is_an_event(services, ada, clock):
     assert "factor.enabled" in kinds and "factor.disabled" in kinds
     session = await services.sessions.login("micro", username="ada", password=PASSWORD)
     assert session.amr == "pwd"
+
+
+async def test_totp_keys_are_resealed_when_the_key_encryption_key_rotates(make_services, clock):
+    old, new = new_key(), new_key()
+    first = make_services(key_encryption_key=old)
+    await first.start()
+    ada = await first.accounts.create(
+        "micro", username="ada", email="ada@example.com", password=PASSWORD
+    )
+    app, _ = await enrolled(first, ada, clock)
+    await first.close()
+    both = make_services(key_encryption_key=f"{new},{old}")
+    assert await both.factors.rewrap() == 1
+    await both.close()
+    only_new = make_services(key_encryption_key=new)
+    async with only_new.db.read() as conn:
+        [row] = (await conn.execute(select(totp_factors))).all()
+    assert row.kek_id == key_id(base64.b64decode(new))
+    assert await only_new.factors.check(ada, app.at(clock.now), "user.login") == "otp"
+    await only_new.close()
