@@ -124,6 +124,16 @@ CATALOGUE: dict[str, ErrorKind] = {
         {400, 401, 404}, f"{MALFORMED}; 401: the old password is wrong; 404: no such account"
     ),
     "user.login": _endpoint({400, 401}, f"{MALFORMED}; 401: invalid credentials"),
+    "user.starttotp": _endpoint({400, 404}, f"{MALFORMED}, or an authenticator is in force"),
+    "user.confirmtotp": _endpoint(
+        {400, 404}, f"{MALFORMED}, none was started, or the code is not the app's now"
+    ),
+    "user.regeneraterecoverycodes": _endpoint(
+        {400, 401, 404}, f"{MALFORMED}; 401: the code is not right"
+    ),
+    "user.removefactors": _endpoint(
+        {400, 401, 404}, f"{MALFORMED}; 401: the code is not right; 404: no second factor"
+    ),
     "user.login.second_factor": _check(
         {401},
         "the password was right and the account has a second factor: send Login again with "

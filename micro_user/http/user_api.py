@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from micro_user.accounts.models import Account
 from micro_user.auth.models import USER
-from micro_user.errors import BadRequest
+from micro_user.errors import BadRequest, NotFound
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
     CODE_TEXT,
@@ -445,3 +446,96 @@ async def send_magic_link(ctx: Context, req: SendMagicLinkRequest) -> Empty:
 async def verify_token(ctx: Context, req: VerifyTokenRequest) -> VerifyTokenResponse:
     is_valid, message, session = await ctx.services.email.verify_token(ctx.namespace, req.token)
     return VerifyTokenResponse(is_valid, message, SessionOut.of(session))
+
+
+# Second factors (micro-user's addition) ---------------------------------------------
+
+
+class FactorRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"user_id"})
+    user_id: Text = ""
+
+
+class FactorCodeRequest(WireRequest):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"user_id", "code"})
+    user_id: Text = ""
+    # A code of the authenticator app (or, where a factor is in force, a recovery code).
+    code: Text = ""
+
+
+@wire_response
+class StartTotpResponse:
+    # The TOTP key (base32) and its otpauth:// URI, for the QR code an app scans.
+    secret: str
+    uri: str
+
+
+@wire_response
+class RecoveryCodesResponse:
+    recovery_codes: list[str]
+
+
+async def _account(ctx: Context, user_id: str, error_id: str) -> Account:
+    try:
+        return await ctx.services.accounts.read(ctx.namespace, id=user_id)
+    except NotFound:
+        raise NotFound(error_id, "account not found") from None
+
+
+@registry.add(
+    user,
+    "StartTotp",
+    FactorRequest,
+    StartTotpResponse,
+    "Begin setting up an authenticator app: its key, not in force until ConfirmTotp",
+    owner="user_id",
+)
+async def start_totp(ctx: Context, req: FactorRequest) -> StartTotpResponse:
+    account = await _account(ctx, req.user_id, "user.starttotp")
+    secret, uri = await ctx.services.factors.start_totp(account)
+    return StartTotpResponse(secret, uri)
+
+
+@registry.add(
+    user,
+    "ConfirmTotp",
+    FactorCodeRequest,
+    RecoveryCodesResponse,
+    "Put the authenticator in force with a code from it; answers the recovery codes, once",
+    owner="user_id",
+)
+async def confirm_totp(ctx: Context, req: FactorCodeRequest) -> RecoveryCodesResponse:
+    account = await _account(ctx, req.user_id, "user.confirmtotp")
+    return RecoveryCodesResponse(await ctx.services.factors.confirm_totp(account, req.code))
+
+
+@registry.add(
+    user,
+    "RegenerateRecoveryCodes",
+    FactorCodeRequest,
+    RecoveryCodesResponse,
+    "New recovery codes (the old ones stop working), given a current code",
+    owner="user_id",
+)
+async def regenerate_recovery_codes(ctx: Context, req: FactorCodeRequest) -> RecoveryCodesResponse:
+    error_id = "user.regeneraterecoverycodes"
+    account = await _account(ctx, req.user_id, error_id)
+    factors = ctx.services.factors
+    await factors.check(account, req.code, error_id)
+    return RecoveryCodesResponse(await factors.regenerate_recovery_codes(account))
+
+
+@registry.add(
+    user,
+    "RemoveFactors",
+    FactorCodeRequest,
+    Empty,
+    "Turn two-step sign-in off, given a current code",
+    owner="user_id",
+)
+async def remove_factors(ctx: Context, req: FactorCodeRequest) -> Empty:
+    error_id = "user.removefactors"
+    account = await _account(ctx, req.user_id, error_id)
+    await ctx.services.factors.check(account, req.code, error_id)
+    await ctx.services.factors.remove(account, reason="user")
+    return EMPTY

@@ -170,6 +170,10 @@ def test_openapi_describes_every_endpoint_and_docs_page_lists_them(server):
         "ResetPassword",
         "SendMagicLink",
         "VerifyToken",
+        "StartTotp",
+        "ConfirmTotp",
+        "RegenerateRecoveryCodes",
+        "RemoveFactors",
     }
     auth = {p.removeprefix("/v1/auth/") for p in document["paths"] if p.startswith("/v1/auth/")}
     assert auth == {

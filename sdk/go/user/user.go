@@ -288,6 +288,38 @@ type VerifyTokenRequest struct {
 	Token string `json:"token,omitempty"`
 }
 
+// StartTotpRequest is the request of [UserService.StartTotp].
+type StartTotpRequest struct {
+	// UserId is the account's id.
+	UserId string `json:"user_id,omitempty"`
+}
+
+// StartTotpResponse is the answer of [UserService.StartTotp].
+type StartTotpResponse struct {
+	// Secret is the authenticator key (base32).
+	Secret string `json:"secret"`
+	// Uri is its otpauth:// URI, for a QR code.
+	Uri string `json:"uri"`
+}
+
+// FactorCodeRequest is the request of [UserService.ConfirmTotp],
+// [UserService.RegenerateRecoveryCodes] and [UserService.RemoveFactors].
+type FactorCodeRequest struct {
+	// UserId is the account's id.
+	UserId string `json:"user_id,omitempty"`
+	// Code is a code of the authenticator app (or, once it is in force, a recovery code).
+	Code string `json:"code,omitempty"`
+}
+
+// RecoveryCodesResponse is the answer of [UserService.ConfirmTotp] and
+// [UserService.RegenerateRecoveryCodes]: the recovery codes, shown only now.
+type RecoveryCodesResponse struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// RemoveFactorsResponse is the (empty) answer of [UserService.RemoveFactors].
+type RemoveFactorsResponse struct{}
+
 // VerifyTokenResponse is the answer of [UserService.VerifyToken].
 type VerifyTokenResponse struct {
 	// IsValid says whether the token was good; then Session is the new session.
@@ -427,4 +459,29 @@ func (s *UserService) VerifyToken(ctx context.Context, req *VerifyTokenRequest) 
 		return nil, rpc.Incomplete(Service, "VerifyToken", "session")
 	}
 	return rsp, nil
+}
+
+// StartTotp begins setting up an authenticator app for an account (micro-user's
+// addition): its key and otpauth:// URI. It is not in force until ConfirmTotp.
+func (s *UserService) StartTotp(ctx context.Context, req *StartTotpRequest) (*StartTotpResponse, error) {
+	return call[StartTotpRequest, StartTotpResponse](ctx, s, "StartTotp", req)
+}
+
+// ConfirmTotp puts the authenticator in force with a code from it, and answers the ten
+// recovery codes (shown only now). From then on Login needs FactorCode; without it, it
+// answers 401 with ID "user.login.second_factor".
+func (s *UserService) ConfirmTotp(ctx context.Context, req *FactorCodeRequest) (*RecoveryCodesResponse, error) {
+	return call[FactorCodeRequest, RecoveryCodesResponse](ctx, s, "ConfirmTotp", req)
+}
+
+// RegenerateRecoveryCodes answers new recovery codes, given a current code; the old ones
+// stop working. A wrong code is a 401 (ID "user.regeneraterecoverycodes").
+func (s *UserService) RegenerateRecoveryCodes(ctx context.Context, req *FactorCodeRequest) (*RecoveryCodesResponse, error) {
+	return call[FactorCodeRequest, RecoveryCodesResponse](ctx, s, "RegenerateRecoveryCodes", req)
+}
+
+// RemoveFactors turns two-step sign-in off, given a current code. A wrong code is a 401
+// (ID "user.removefactors").
+func (s *UserService) RemoveFactors(ctx context.Context, req *FactorCodeRequest) (*RemoveFactorsResponse, error) {
+	return call[FactorCodeRequest, RemoveFactorsResponse](ctx, s, "RemoveFactors", req)
 }

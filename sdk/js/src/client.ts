@@ -16,6 +16,7 @@ import {
 } from "./transport.js";
 import {
   ShapeError,
+  listOf,
   parseAccount,
   parseSession,
   parseVerifyToken,
@@ -143,6 +144,26 @@ export interface SendMagicLinkParams {
 
 export interface VerifyTokenParams {
   token: string;
+}
+
+export interface StartTotpParams {
+  userId: string;
+}
+
+/** The account and a code of its authenticator app (or a recovery code where one is in force). */
+export interface FactorCodeParams {
+  userId: string;
+  code: string;
+}
+
+/** What `startTotp` answers: the key (base32) and its `otpauth://` URI, for a QR code. */
+export interface TotpSetup {
+  readonly secret: string;
+  readonly uri: string;
+}
+
+function recoveryCodes(body: Body): string[] {
+  return listOf(body, "recovery_codes", String);
 }
 
 function account(body: Body): Account {
@@ -360,5 +381,38 @@ export class UserService {
    */
   verifyToken(params: VerifyTokenParams, options?: RequestOptions): Promise<VerifyTokenResult> {
     return this.#send("VerifyToken", { token: params.token }, parseVerifyToken, options);
+  }
+
+  // Two-step sign-in (micro-user's addition) -------------------------------
+
+  /** Begin setting up an authenticator app; not in force until `confirmTotp`. */
+  startTotp(params: StartTotpParams, options?: RequestOptions): Promise<TotpSetup> {
+    return this.#send(
+      "StartTotp",
+      { user_id: params.userId },
+      (body) => ({ secret: String(body["secret"]), uri: String(body["uri"]) }),
+      options,
+    );
+  }
+
+  /**
+   * Put the authenticator in force with a code from it; the ten recovery codes, shown
+   * only now. From then on `login` needs `factorCode`.
+   */
+  confirmTotp(params: FactorCodeParams, options?: RequestOptions): Promise<string[]> {
+    const payload = { user_id: params.userId, code: params.code };
+    return this.#send("ConfirmTotp", payload, recoveryCodes, options);
+  }
+
+  /** New recovery codes, given a current code; the old ones stop working. */
+  regenerateRecoveryCodes(params: FactorCodeParams, options?: RequestOptions): Promise<string[]> {
+    const payload = { user_id: params.userId, code: params.code };
+    return this.#send("RegenerateRecoveryCodes", payload, recoveryCodes, options);
+  }
+
+  /** Turn two-step sign-in off, given a current code. */
+  async removeFactors(params: FactorCodeParams, options?: RequestOptions): Promise<void> {
+    const payload = { user_id: params.userId, code: params.code };
+    await this.#send("RemoveFactors", payload, nothing, options);
   }
 }

@@ -30,6 +30,9 @@ export {
   type UserServiceOptions,
   type VerifyEmailParams,
   type VerifyTokenParams,
+  type StartTotpParams,
+  type FactorCodeParams,
+  type TotpSetup,
 } from "./client.js";
 export {
   AuthService,

@@ -31,6 +31,10 @@ const USER_CALLS = [
   ["sendMagicLink",
     { email: "e", subject: "s", textContent: "t", address: "a.example", endpoint: "login", fromName: "n" }],
   ["verifyToken", { token: "t" }],
+  ["startTotp", { userId: "i" }],
+  ["confirmTotp", { userId: "i", code: "1" }],
+  ["regenerateRecoveryCodes", { userId: "i", code: "1" }],
+  ["removeFactors", { userId: "i", code: "1" }],
 ];
 const AUTH_CALLS = [
   ["generate", { id: "i", name: "n", secret: "s", metadata: { a: "b" }, scopes: ["reader"] }],

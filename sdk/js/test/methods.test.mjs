@@ -2,12 +2,27 @@
 // live server, the emailed flows end to end, and where the client takes its settings.
 
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 
 import { DEFAULT_ADDRESS, MicroUserError, UserService } from "../dist/index.js";
 import { startServer, unique } from "./support/server.mjs";
 
 const PASSWORD = "correct horse 1";
+
+/** RFC 6238 (SHA-1, 30 s, 6 digits) from a base32 key, `skew` seconds from now: the app. */
+function totp(secret, skew = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor((Date.now() / 1000 + skew) / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, "0");
+}
 
 /** A fetch that records each request and answers `body` (JSON) with 200. */
 function recorder(body = {}) {
@@ -87,6 +102,14 @@ const CALLS = [
     "SendMagicLink",
     { email: "e", subject: "s", text_content: "t", from_name: "n", address: "a.example", endpoint: "login" },
     {}, undefined],
+  ["startTotp", { userId: "i" }, "StartTotp", { user_id: "i" },
+    { secret: "S", uri: "otpauth://totp/x" }, { secret: "S", uri: "otpauth://totp/x" }],
+  ["confirmTotp", { userId: "i", code: "1" }, "ConfirmTotp", { user_id: "i", code: "1" },
+    { recovery_codes: ["A", "B"] }, ["A", "B"]],
+  ["regenerateRecoveryCodes", { userId: "i", code: "1" }, "RegenerateRecoveryCodes",
+    { user_id: "i", code: "1" }, { recovery_codes: ["C"] }, ["C"]],
+  ["removeFactors", { userId: "i", code: "1" }, "RemoveFactors", { user_id: "i", code: "1" },
+    {}, undefined],
   ["verifyToken", { token: "t" }, "VerifyToken", { token: "t" },
     { is_valid: true, message: "", session: WIRE_SESSION },
     { isValid: true, message: "", session: SESSION }],
@@ -99,7 +122,7 @@ describe("on the wire", () => {
   it("there is one method per endpoint of the user service", () => {
     const methods = Object.getOwnPropertyNames(UserService.prototype).filter((n) => n !== "constructor");
     assert.deepEqual(new Set(methods), new Set(CALLS.map(([method]) => method)));
-    assert.equal(methods.length, 16);
+    assert.equal(methods.length, 20);
   });
 
   for (const [method, params, endpoint, wire, answer, result] of CALLS) {
@@ -255,6 +278,24 @@ describe("against a live server", () => {
     await users.readSession({ sessionId: second.id });
     await users.logoutAll({ userId: account.id });
     await assert.rejects(users.readSession({ sessionId: second.id }), { id: "user.readsession", code: 401 });
+  });
+
+  it("two-step sign-in: startTotp, confirmTotp, login with factorCode, regenerateRecoveryCodes, removeFactors", async () => {
+    const account = await newAccount();
+    const { secret, uri } = await users.startTotp({ userId: account.id });
+    assert.ok(uri.startsWith("otpauth://totp/") && uri.includes(`secret=${secret}`), uri);
+    const codes = await users.confirmTotp({ userId: account.id, code: totp(secret) });
+    assert.equal(codes.length, 10);
+    await assert.rejects(users.login({ username: account.username, password: PASSWORD }), {
+      id: "user.login.second_factor",
+      code: 401,
+    });
+    const session = await users.login({ username: account.username, password: PASSWORD, factorCode: codes[0] });
+    assert.equal(session.userId, account.id);
+    const renewed = await users.regenerateRecoveryCodes({ userId: account.id, code: codes[1] });
+    assert.ok(renewed.every((code) => !codes.includes(code)));
+    await users.removeFactors({ userId: account.id, code: totp(secret, 30) });
+    await users.login({ username: account.username, password: PASSWORD });
   });
 
   it("verification mail: sendVerificationEmail, verifyEmail (once)", async () => {

@@ -179,3 +179,25 @@ def send_magic_link(
 
 def verify_token(*, token: str) -> Call[VerifyTokenResult]:
     return Call("VerifyToken", {"token": token}, parse_verify_token)
+
+
+def start_totp(*, user_id: str) -> Call[tuple[str, str]]:
+    return Call(
+        "StartTotp", {"user_id": user_id}, lambda body: (str(body["secret"]), str(body["uri"]))
+    )
+
+
+def _codes(body: Body) -> list[str]:
+    return [str(code) for code in body.get("recovery_codes") or []]
+
+
+def confirm_totp(*, user_id: str, code: str) -> Call[list[str]]:
+    return Call("ConfirmTotp", {"user_id": user_id, "code": code}, _codes)
+
+
+def regenerate_recovery_codes(*, user_id: str, code: str) -> Call[list[str]]:
+    return Call("RegenerateRecoveryCodes", {"user_id": user_id, "code": code}, _codes)
+
+
+def remove_factors(*, user_id: str, code: str) -> Call[None]:
+    return Call("RemoveFactors", {"user_id": user_id, "code": code}, _nothing)

@@ -300,6 +300,26 @@ class Client(SyncConnection):
         an error: the result has ``is_valid=False`` and a ``message``."""
         return self._send(_calls.verify_token(token=token))
 
+    # Two-step sign-in (micro-user's addition) -----------------------------------
+
+    def start_totp(self, user_id: str) -> tuple[str, str]:
+        """Begin setting up an authenticator app for the account: its key (base32) and
+        ``otpauth://`` URI (for a QR code). Not in force until :meth:`confirm_totp`."""
+        return self._send(_calls.start_totp(user_id=user_id))
+
+    def confirm_totp(self, user_id: str, code: str) -> builtins.list[str]:
+        """Put the authenticator in force with a code from it; the ten recovery codes,
+        shown only now. From then on :meth:`login` needs ``factor_code``."""
+        return self._send(_calls.confirm_totp(user_id=user_id, code=code))
+
+    def regenerate_recovery_codes(self, user_id: str, code: str) -> builtins.list[str]:
+        """New recovery codes, given a current code; the old ones stop working."""
+        return self._send(_calls.regenerate_recovery_codes(user_id=user_id, code=code))
+
+    def remove_factors(self, user_id: str, code: str) -> None:
+        """Turn two-step sign-in off, given a current code."""
+        self._send(_calls.remove_factors(user_id=user_id, code=code))
+
 
 class AsyncConnection:
     """The async twin of :class:`SyncConnection`: ``transport`` is an
@@ -503,3 +523,21 @@ class AsyncClient(AsyncConnection):
     async def verify_token(self, token: str) -> VerifyTokenResult:
         """Turn a magic-link token into a session; see :meth:`Client.verify_token`."""
         return await self._send(_calls.verify_token(token=token))
+
+    # Two-step sign-in (micro-user's addition) -----------------------------------
+
+    async def start_totp(self, user_id: str) -> tuple[str, str]:
+        """:meth:`Client.start_totp`, awaited."""
+        return await self._send(_calls.start_totp(user_id=user_id))
+
+    async def confirm_totp(self, user_id: str, code: str) -> builtins.list[str]:
+        """:meth:`Client.confirm_totp`, awaited."""
+        return await self._send(_calls.confirm_totp(user_id=user_id, code=code))
+
+    async def regenerate_recovery_codes(self, user_id: str, code: str) -> builtins.list[str]:
+        """:meth:`Client.regenerate_recovery_codes`, awaited."""
+        return await self._send(_calls.regenerate_recovery_codes(user_id=user_id, code=code))
+
+    async def remove_factors(self, user_id: str, code: str) -> None:
+        """:meth:`Client.remove_factors`, awaited."""
+        await self._send(_calls.remove_factors(user_id=user_id, code=code))

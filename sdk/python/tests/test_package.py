@@ -74,7 +74,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 @pytest.mark.parametrize(
     ("sync_class", "async_class", "endpoints"),
-    [(Client, AsyncClient, 16), (AuthClient, AsyncAuthClient, 18)],
+    [(Client, AsyncClient, 20), (AuthClient, AsyncAuthClient, 18)],
     ids=["user", "auth"],
 )
 def test_each_client_and_its_async_twin_are_a_strict_pair(
