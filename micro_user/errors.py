@@ -139,6 +139,13 @@ CATALOGUE: dict[str, ErrorKind] = {
         "the password was right and the account has a second factor: send Login again with "
         "factor_code",
     ),
+    "user.login.second_factor_setup": _check(
+        {401},
+        "the password was right; the namespace requires a second factor the account has not set up",
+    ),
+    "factors.policy": _check(
+        {400}, "a second-factor policy is none, everyone, or roles with the roles named"
+    ),
     "factors.totp": _check(
         {400, 404},
         "setting up an authenticator: none started, a code that is not the app's, or one is "

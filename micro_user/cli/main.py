@@ -478,6 +478,32 @@ def user_reset_factors(
     typer.echo(f"second factors removed from {run(work)}", err=True)
 
 
+factor_policy_app = typer.Typer(
+    help="Who must sign in with a second factor in a namespace.", no_args_is_help=True
+)
+app.add_typer(factor_policy_app, name="factor-policy")
+
+
+@factor_policy_app.command("set")
+def factor_policy_set(
+    require: Annotated[str, typer.Option(help="none, everyone, or roles (the holders of --role).")],
+    role: Annotated[
+        list[str] | None, typer.Option(help="A role whose holders must; repeat for more.")
+    ] = None,
+    namespace: Namespace = "",
+) -> None:
+    """Require a second factor of everyone, or of the holders of some roles (admin...).
+    Users without one set it up at their next sign-in on the hosted pages; the API's
+    Login answers them 401 user.login.second_factor_setup."""
+    emit(run(lambda s: s.factors.set_policy(ns(namespace), require, role)))
+
+
+@factor_policy_app.command("show")
+def factor_policy_show(namespace: Namespace = "") -> None:
+    """Print the namespace's second-factor policy."""
+    emit(run(lambda s: s.factors.policy(ns(namespace))))
+
+
 # session -------------------------------------------------------------------
 
 

@@ -398,7 +398,11 @@ class EmailFlows:
             if row is None or row.namespace != namespace:
                 return False, "token not found", None
             account = await accounts_repo.find_account(conn, namespace, id=row.account_id)
-        if account is not None and await self.sessions.factors.required(namespace, account.id):
+        factors = self.sessions.factors
+        if account is not None and (
+            await factors.required(namespace, account.id)
+            or await factors.must_have(namespace, account.id)
+        ):
             # A mailed link is one factor; this account asks for two.
             return False, "this account signs in with its password and second factor", None
         # Hashed outside the transaction: a password nobody knows, for an unproven account.

@@ -19,11 +19,13 @@ import pyotp
 from micro_user.abuse.protection import AbuseProtection
 from micro_user.accounts.models import Account
 from micro_user.auth.key_encryption import KeyRing
+from micro_user.auth.models import USER
 from micro_user.clock import Clock
 from micro_user.crypto import CODE_ALPHABET, digest, new_code
 from micro_user.errors import BadRequest, NotFound, Unauthorized
 from micro_user.events import outbox
 from micro_user.events.outbox import Outbox
+from micro_user.storage import auth as auth_repo
 from micro_user.storage import factors as repo
 from micro_user.storage.database import Connection, Database
 
@@ -45,6 +47,28 @@ class SecondFactorRequired(Unauthorized):
             "this account signs in with a second factor: send Login again with factor_code "
             "(a code from the authenticator app, or a recovery code)",
         )
+
+
+def second_factor_setup_required() -> Unauthorized:
+    """The password was right; the namespace requires a second factor this account has
+    not set up."""
+    return Unauthorized(
+        "user.login.second_factor_setup",
+        "this namespace requires a second factor and the account has none: set one up on "
+        "the hosted sign-in page, or with StartTotp and ConfirmTotp (an admin key may)",
+    )
+
+
+POLICIES = ("none", "everyone", "roles")
+
+
+@dataclass(frozen=True, slots=True)
+class FactorPolicy:
+    """Who must have a second factor: nobody ("none", the default), "everyone", or the
+    holders of ``roles``."""
+
+    required: str = "none"
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +115,36 @@ class Factors:
         return FactorStatus(row is not None and row.confirmed is not None, left)
 
     async def required(self, namespace: str, account_id: str) -> bool:
+        """Whether the account has a second factor in force (and so must give it)."""
         return (await self.status(namespace, account_id)).totp
+
+    async def policy(self, namespace: str) -> FactorPolicy:
+        async with self.db.read() as conn:
+            found = await repo.find_policy(conn, namespace)
+        return FactorPolicy() if found is None else FactorPolicy(found[0], tuple(found[1].split()))
+
+    async def set_policy(
+        self, namespace: str, required: str, roles: list[str] | None = None
+    ) -> FactorPolicy:
+        if required not in POLICIES:
+            raise BadRequest("factors.policy", f"required is one of {', '.join(POLICIES)}")
+        chosen = tuple(dict.fromkeys(r.strip() for r in roles or () if r.strip()))
+        if (required == "roles") != bool(chosen):
+            raise BadRequest("factors.policy", 'name the roles with "roles", and only with it')
+        async with self.db.write() as conn:
+            await repo.save_policy(conn, namespace, required, " ".join(chosen), self.clock())
+        return FactorPolicy(required, chosen)
+
+    async def must_have(self, namespace: str, account_id: str) -> bool:
+        """Whether the namespace's policy requires this user to have a second factor."""
+        policy = await self.policy(namespace)
+        if policy.required == "everyone":
+            return True
+        if policy.required != "roles":
+            return False
+        async with self.db.read() as conn:
+            held = await auth_repo.roles_of(conn, namespace, USER, account_id)
+        return bool(set(held) & set(policy.roles))
 
     async def start_totp(self, account: Account) -> tuple[str, str]:
         """A new secret, not yet in force: (secret, otpauth URI for the QR code). A secret
@@ -145,7 +198,12 @@ class Factors:
 
     async def remove(self, account: Account, *, reason: str) -> None:
         """Remove the authenticator and the recovery codes (``reason``: "user" with a code
-        checked by the caller, or "operator" for the audited recovery path)."""
+        checked by the caller, which the namespace's policy may forbid, or "operator" for
+        the audited recovery path, after which the user sets up a new one to sign in)."""
+        if reason == "user" and await self.must_have(account.namespace, account.id):
+            raise BadRequest(
+                "factors.totp", "this namespace requires a second factor: it cannot be removed"
+            )
         async with self.db.write() as conn:
             if not await repo.delete_factors(conn, account.namespace, account.id):
                 raise NotFound("factors.totp", "this account has no second factor")

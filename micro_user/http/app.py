@@ -391,6 +391,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ("/oauth/logout", pages.handled(pages.logout), "pages.logout", both),
         ("/signin", pages.handled(pages.signin), "pages.signin", both),
         ("/signin/factor", pages.handled(pages.signin_factor), "pages.signin", post),
+        ("/signin/setup", pages.handled(pages.signin_setup), "pages.signin", post),
         ("/signup", pages.handled(pages.signup), "pages.signup", both),
         ("/forgot", pages.handled(pages.forgot), "pages.forgot", both),
         ("/reset", pages.handled(pages.reset), "pages.reset", both),

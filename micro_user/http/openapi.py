@@ -612,6 +612,14 @@ def _page_paths() -> dict[str, Any]:
             form={"pending": "The sign-in the password began", "code": "The code"},
             statuses=(400, 401, 429),
         ),
+        "/signin/setup": operations(
+            "signin.setup",
+            "Setting up the second factor a namespace requires, inside sign-in: the "
+            "authenticator's first code",
+            ("post",),
+            form={"pending": "The sign-in the password began", "code": "The code"},
+            statuses=(400, 401, 429),
+        ),
         "/signup": operations(
             "signup",
             "Create an account, where the namespace's rules let anyone call User.Create",
@@ -684,6 +692,7 @@ ISSUER_ROUTES = (
     "/oauth/logout",
     "/signin",
     "/signin/factor",
+    "/signin/setup",
     "/signup",
     "/forgot",
     "/reset",

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from micro_user.abuse.protection import client_address
-from micro_user.accounts.models import Session
+from micro_user.accounts.models import Account, Session
 from micro_user.accounts.validation import control_character
 from micro_user.email.flows import CODE_PLACEHOLDER, LINK_PLACEHOLDER
 from micro_user.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
@@ -358,9 +358,13 @@ class Pages:
                     login=login,
                     error="Wrong username, email or password.",
                 )
-            if await self.services.factors.required(namespace, account.id):
+            factors = self.services.factors
+            if await factors.required(namespace, account.id):
                 pending = await sessions.begin_second_factor(account)
                 return await self.factor_page(request, namespace, carried, pending)
+            if await factors.must_have(namespace, account.id):
+                pending = await sessions.begin_second_factor(account)
+                return await self.setup_page(request, account, carried, pending)
             session = await sessions.start(
                 account, "pwd", rehash=(stored, password) if renew else None
             )
@@ -392,6 +396,74 @@ class Pages:
             error=error,
             form_targets=(request_.redirect_uri,) if request_ else (),
         )
+
+    async def setup_page(
+        self,
+        request: Request,
+        account: Account,
+        carried: dict[str, str],
+        pending: str,
+        *,
+        error: str = "",
+    ) -> Response:
+        """Setting up the authenticator the namespace's policy requires, inside sign-in."""
+        secret, uri = await self.services.factors.start_totp(account)
+        return self.render(
+            request,
+            "setup.html",
+            status=400 if error else 200,
+            title="Set up two-step sign-in",
+            carried=carried,
+            pending=pending,
+            secret=secret,
+            qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
+            error=error,
+        )
+
+    async def signin_setup(self, request: Request) -> Response:
+        """The first code of the authenticator set up inside sign-in: the session, and the
+        recovery codes, shown once, before going on."""
+        namespace = self.namespace(request)
+        form = await self.read_form(request)
+        carried, pending = self.carried_of(form), form.get("pending", "")
+        sessions = self.services.sessions
+        try:
+            session, codes = await sessions.finish_with_new_factor(
+                namespace, pending, form.get("code", "")
+            )
+        except BadRequest:
+            account = await sessions.pending_account(namespace, pending)
+            return await self.setup_page(
+                request, account, carried, pending, error="That code is not the app's code now."
+            )
+        except Unauthorized:
+            return self.message(
+                request,
+                "This sign-in has expired",
+                "Sign in again.",
+                status=401,
+                link=f"{self.base(namespace)}/signin{self.query_of(carried)}",
+                link_text="Sign in",
+            )
+        base = self.base(namespace)
+        # On with the request; the sign-in just made answers a prompt=login.
+        going = dict(carried)
+        prompts = [p for p in going.pop("prompt", "").split() if p != "login"]
+        if prompts:
+            going["prompt"] = " ".join(prompts)
+        going_on = self.query_of(going)
+        response = self.render(
+            request,
+            "factors.html",
+            title="Two-step sign-in is on",
+            codes=codes,
+            qr="",
+            factor=None,
+            next_url=f"{base}/oauth/authorize{going_on}" if carried else f"{base}/account",
+            next_text="Continue",
+        )
+        self.sign_in_browser(response, session)
+        return response
 
     async def signin_factor(self, request: Request) -> Response:
         """The second step of signing in to an account with a second factor."""

@@ -17,7 +17,11 @@ from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from micro_user.events import outbox
 from micro_user.events.outbox import Outbox
-from micro_user.factors.service import Factors, SecondFactorRequired
+from micro_user.factors.service import (
+    Factors,
+    SecondFactorRequired,
+    second_factor_setup_required,
+)
 from micro_user.observability import LOGINS
 from micro_user.settings import Settings
 from micro_user.storage import accounts as repo
@@ -28,6 +32,7 @@ INVALID_CREDENTIALS = "invalid credentials"
 # A password checked, waiting for its account's second factor (the hosted pages).
 SECOND_FACTOR = "second_factor"
 SECOND_FACTOR_SECONDS = 300
+SIGN_IN_EXPIRED = "this sign-in has expired: start again"
 
 
 class SessionService:
@@ -68,6 +73,8 @@ class SessionService:
             if not factor_code:
                 raise SecondFactorRequired()
             amr = f"pwd {await self.factors.check(account, factor_code, 'user.login')} mfa"
+        elif await self.factors.must_have(namespace, account.id):
+            raise second_factor_setup_required()
         return await self.start(account, amr, rehash=(stored, password) if needs_rehash else None)
 
     async def start(
@@ -111,7 +118,24 @@ class SessionService:
     async def finish_second_factor(self, namespace: str, pending: str, code: str) -> Session:
         """The session of a sign-in begun with ``begin_second_factor``, once its code is
         right (a wrong one counts against the account); the token works once."""
-        error_id = "user.login"
+        account = await self.pending_account(namespace, pending)
+        amr = await self.factors.check(account, code, "user.login")
+        await self._spend_pending(pending)
+        return await self.start(account, f"pwd {amr} mfa")
+
+    async def finish_with_new_factor(
+        self, namespace: str, pending: str, code: str
+    ) -> tuple[Session, list[str]]:
+        """A sign-in begun with ``begin_second_factor`` for an account the namespace's
+        policy requires a second factor of, once the authenticator it set up gives its
+        first code: the session and the new recovery codes."""
+        account = await self.pending_account(namespace, pending)
+        codes = await self.factors.confirm_totp(account, code)
+        await self._spend_pending(pending)
+        return await self.start(account, "pwd otp mfa"), codes
+
+    async def pending_account(self, namespace: str, pending: str) -> Account:
+        """The account whose password a live ``begin_second_factor`` token stands for."""
         now = self.clock()
         async with self.db.read() as conn:
             row = await tokens_repo.find_token(conn, digest(pending), SECOND_FACTOR)
@@ -124,12 +148,15 @@ class SessionService:
                 else None
             )
         if account is None:
-            raise Unauthorized(error_id, "this sign-in has expired: start again")
-        amr = await self.factors.check(account, code, error_id)
+            raise Unauthorized("user.login", SIGN_IN_EXPIRED)
+        return account
+
+    async def _spend_pending(self, pending: str) -> None:
         async with self.db.write() as conn:
-            if not await tokens_repo.consume_token(conn, digest(pending), SECOND_FACTOR, now):
-                raise Unauthorized(error_id, "this sign-in has expired: start again")
-        return await self.start(account, f"pwd {amr} mfa")
+            if not await tokens_repo.consume_token(
+                conn, digest(pending), SECOND_FACTOR, self.clock()
+            ):
+                raise Unauthorized("user.login", SIGN_IN_EXPIRED)
 
     async def authenticate(
         self, namespace: str, *, username: str = "", email: str = "", password: str

@@ -8,7 +8,7 @@ from sqlalchemy import Table, and_, delete, func, insert, select, update
 
 from micro_user.storage.database import Connection
 from micro_user.storage.rows import TotpRow
-from micro_user.storage.tables import recovery_codes, totp_factors
+from micro_user.storage.tables import factor_policies, recovery_codes, totp_factors
 
 
 def _of(table: Table, namespace: str, account_id: str) -> Any:
@@ -117,4 +117,26 @@ async def reseal_totp(
         update(totp_factors)
         .where(_of(totp_factors, namespace, account_id))
         .values(kek_id=kek_id, sealed_secret=sealed)
+    )
+
+
+async def find_policy(conn: Connection, namespace: str) -> tuple[str, str] | None:
+    row = (
+        await conn.execute(
+            select(factor_policies.c.required, factor_policies.c.roles).where(
+                factor_policies.c.namespace == namespace
+            )
+        )
+    ).first()
+    return None if row is None else (str(row.required), str(row.roles))
+
+
+async def save_policy(
+    conn: Connection, namespace: str, required: str, roles: str, now: int
+) -> None:
+    await conn.execute(delete(factor_policies).where(factor_policies.c.namespace == namespace))
+    await conn.execute(
+        insert(factor_policies).values(
+            namespace=namespace, required=required, roles=roles, updated=now
+        )
     )

@@ -413,6 +413,17 @@ totp_factors = Table(
     ),
 )
 
+# Who must have a second factor in a namespace: "none", "everyone", or the holders of
+# ``roles`` (space-separated).
+factor_policies = Table(
+    "factor_policies",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("required", String(16), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+)
+
 recovery_codes = Table(
     "recovery_codes",
     metadata,

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import jwt
 import pyotp
 
-from tests.oidc.test_code_flow_refusals import Flow
+from conftest import unique
+from tests.oidc.test_authlib_relying_party import REDIRECT_URI, register, user_in_new_namespace
+from tests.oidc.test_code_flow_refusals import Flow, pkce
 from tests.support.forms import Agent
 from tests.support.services import ADMIN_KEY, ServerProcess
 
@@ -97,3 +100,64 @@ def test_turning_it_off_takes_a_code_and_the_operator_can_reset_it(
     assert login(server, user["username"], password).status_code == 200
     audit = server.cli("audit", "--account", user["id"])
     assert "factor.disabled" in audit.stdout and "operator" in audit.stdout
+
+
+def test_a_namespace_that_requires_it_has_users_set_it_up_while_signing_in(
+    server: ServerProcess,
+) -> None:
+    namespace, user, password = user_in_new_namespace(server)
+    required = server.cli("factor-policy", "set", "--require", "everyone", "--namespace", namespace)
+    assert required.returncode == 0, required.stderr
+    client = register(server, namespace=namespace)
+    issuer = f"{server.base_url}/namespaces/{namespace}"
+    agent = Agent(server.base_url)
+    verifier, challenge = pkce()
+    query = urlencode(
+        {
+            "client_id": client["id"],
+            "redirect_uri": REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "prompt": "login",
+        }
+    )
+    agent.go(f"{issuer}/oauth/authorize?{query}")
+    setup = agent.submit({"login": user["username"], "password": password})
+    assert setup.status_code == 200 and "Set up two-step sign-in" in setup.text
+    app = pyotp.TOTP(re.search(r'<code id="secret">([A-Z2-7]+)</code>', setup.text).group(1))
+    done = agent.submit({"code": app.now()})
+    assert len(re.findall(r"<li><code>", done.text)) == 10
+    going_on = re.search(r'<a href="([^"]+)">Continue</a>', done.text).group(1)
+    back = agent.go(going_on.replace("&amp;", "&"))
+    assert back.status_code == 303 and back.headers["location"].startswith(REDIRECT_URI)
+    code = parse_qs(urlsplit(back.headers["location"]).query)["code"][0]
+    tokens = httpx.post(
+        f"{issuer}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        auth=(client["id"], client["secret"]),
+    ).json()
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    # The API's Login of such a user without a factor: its own id.
+    name = unique()
+    key = server.cli("key", "create", "--namespace", namespace).stdout.strip()
+    made = httpx.post(
+        f"{server.base_url}/v1/user/Create",
+        json={"username": name, "email": f"{name}@example.com", "password": password},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert made.status_code == 200
+    refused = httpx.post(
+        f"{server.base_url}/v1/user/Login",
+        json={"username": name, "password": password},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert refused.status_code == 401
+    assert refused.json()["id"] == "user.login.second_factor_setup"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from micro_user.auth.key_encryption import key_id, new_key
-from micro_user.errors import TooManyRequests, Unauthorized
+from micro_user.errors import BadRequest, TooManyRequests, Unauthorized
 from micro_user.factors.service import SecondFactorRequired
 from micro_user.storage.tables import events, mail_queue, totp_factors
 
@@ -151,3 +151,34 @@ async def test_totp_keys_are_resealed_when_the_key_encryption_key_rotates(make_s
     assert row.kek_id == key_id(base64.b64decode(new))
     assert await only_new.factors.check(ada, app.at(clock.now), "user.login") == "otp"
     await only_new.close()
+
+
+async def test_a_policy_requires_a_factor_of_everyone_or_of_roles(services, ada, clock):
+    with pytest.raises(BadRequest, match="none, everyone, roles"):
+        await services.factors.set_policy("micro", "some")
+    with pytest.raises(BadRequest, match="roles"):
+        await services.factors.set_policy("micro", "roles")
+    await services.factors.set_policy("micro", "roles", ["auditor"])
+    assert not await services.factors.must_have("micro", ada.id)
+    await services.roles.create("micro", "auditor")
+    await services.roles.grant("micro", "user", ada.id, "auditor")
+    assert await services.factors.must_have("micro", ada.id)
+    with pytest.raises(Unauthorized) as asked:
+        await services.sessions.login("micro", username="ada", password=PASSWORD)
+    assert asked.value.id == "user.login.second_factor_setup"
+    # Inside sign-in: the password parks as a pending token; the first code finishes it.
+    account, _, _ = await services.sessions.authenticate("micro", username="ada", password=PASSWORD)
+    pending = await services.sessions.begin_second_factor(account)
+    secret, _ = await services.factors.start_totp(account)
+    session, codes = await services.sessions.finish_with_new_factor(
+        "micro", pending, pyotp.TOTP(secret).at(clock.now)
+    )
+    assert session.amr == "pwd otp mfa" and len(codes) == 10
+    with pytest.raises(Unauthorized, match="expired"):  # the pending sign-in worked once
+        await services.sessions.finish_second_factor("micro", pending, codes[0])
+    # The policy keeps the factor: the user cannot remove it (an operator can).
+    with pytest.raises(BadRequest, match="requires a second factor"):
+        await services.factors.remove(ada, reason="user")
+    await services.factors.remove(ada, reason="operator")
+    await services.factors.set_policy("micro", "none")
+    assert (await services.sessions.login("micro", username="ada", password=PASSWORD)).amr == "pwd"

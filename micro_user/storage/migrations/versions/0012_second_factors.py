@@ -1,4 +1,4 @@
-"""second factors: TOTP authenticators and recovery codes
+"""second factors: TOTP authenticators, recovery codes, and who must have one
 
 Revision ID: 0012
 Revises: 0011
@@ -34,6 +34,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("namespace", "account_id", name=op.f("pk_totp_factors")),
     )
     op.create_table(
+        "factor_policies",
+        sa.Column("namespace", sa.String(length=64), nullable=False),
+        sa.Column("required", sa.String(length=16), nullable=False),
+        sa.Column("roles", sa.Text(), nullable=False),
+        sa.Column("updated", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("namespace", name=op.f("pk_factor_policies")),
+    )
+    op.create_table(
         "recovery_codes",
         sa.Column("namespace", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=128), nullable=False),
@@ -60,3 +68,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_recovery_codes_namespace_account_id"), table_name="recovery_codes")
     op.drop_table("recovery_codes")
     op.drop_table("totp_factors")
+    op.drop_table("factor_policies")
