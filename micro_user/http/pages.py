@@ -44,6 +44,7 @@ from micro_user.oidc.requests import (
     single_values,
 )
 from micro_user.services import Services
+from micro_user.sessions.service import SIGN_IN_EXPIRED
 from micro_user.storage import accounts as accounts_repo
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -73,6 +74,12 @@ class CsrfRefused(Exception):
 
 class BadInput(Exception):
     """A form or query no page can take (a control character, a body too large)."""
+
+
+def qr_image(uri: str) -> str:
+    """The QR code of an otpauth:// URI, as an SVG data URI (the pages' policy allows
+    images from data:, no script)."""
+    return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
 
 
 def session_cookie(namespace: str) -> str:
@@ -397,6 +404,18 @@ class Pages:
             form_targets=(request_.redirect_uri,) if request_ else (),
         )
 
+    def expired_sign_in(
+        self, request: Request, namespace: str, carried: dict[str, str]
+    ) -> Response:
+        return self.message(
+            request,
+            "This sign-in has expired",
+            "Sign in again.",
+            status=401,
+            link=f"{self.base(namespace)}/signin{self.query_of(carried)}",
+            link_text="Sign in",
+        )
+
     async def setup_page(
         self,
         request: Request,
@@ -416,7 +435,7 @@ class Pages:
             carried=carried,
             pending=pending,
             secret=secret,
-            qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
+            qr=qr_image(uri),
             error=error,
         )
 
@@ -437,14 +456,7 @@ class Pages:
                 request, account, carried, pending, error="That code is not the app's code now."
             )
         except Unauthorized:
-            return self.message(
-                request,
-                "This sign-in has expired",
-                "Sign in again.",
-                status=401,
-                link=f"{self.base(namespace)}/signin{self.query_of(carried)}",
-                link_text="Sign in",
-            )
+            return self.expired_sign_in(request, namespace, carried)
         base = self.base(namespace)
         # On with the request; the sign-in just made answers a prompt=login.
         going = dict(carried)
@@ -475,15 +487,8 @@ class Pages:
                 namespace, pending, form.get("code", "")
             )
         except Unauthorized as exc:
-            if "expired" in exc.detail:
-                return self.message(
-                    request,
-                    "This sign-in has expired",
-                    "Sign in again.",
-                    status=401,
-                    link=f"{self.base(namespace)}/signin{self.query_of(carried)}",
-                    link_text="Sign in",
-                )
+            if exc.detail == SIGN_IN_EXPIRED:
+                return self.expired_sign_in(request, namespace, carried)
             return await self.factor_page(
                 request, namespace, carried, pending, error="That code is not right."
             )
@@ -508,7 +513,7 @@ class Pages:
         try:
             if action == "start":
                 secret, uri = await factors.start_totp(account)
-                qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+                qr = qr_image(uri)
                 context.update(qr=qr, secret=secret)
             elif action == "confirm":
                 context["codes"] = await factors.confirm_totp(account, code)
