@@ -44,7 +44,7 @@ from micro_user.errors import (
     Unavailable,
 )
 from micro_user.http.client import address_of
-from micro_user.oidc.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from micro_user.oidc.claims import ACR_VALUES, SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from micro_user.oidc.provider import GrantRefused, TokenAnswer
 from micro_user.services import Services
 
@@ -257,6 +257,7 @@ class OAuth:
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": [algorithm],
                 "claims_supported": list(SUPPORTED_CLAIMS),
+                "acr_values_supported": list(ACR_VALUES),
                 "prompt_values_supported": ["none", "login", "consent"],
                 "authorization_response_iss_parameter_supported": True,
                 "request_parameter_supported": False,

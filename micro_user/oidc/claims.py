@@ -29,6 +29,7 @@ SUPPORTED_CLAIMS = (
     "auth_time",
     "nonce",
     "amr",
+    "acr",
     "sid",
     "at_hash",
     "azp",
@@ -38,6 +39,15 @@ SUPPORTED_CLAIMS = (
     "email",
     "email_verified",
 )
+
+
+# The authentication context classes (OpenID Connect Core section 2, ``acr``): "1" one
+# factor (a password, or a mailed link), "2" two (a password and a second factor).
+ACR_VALUES = ("1", "2")
+
+
+def acr_of(amr: list[str]) -> str:
+    return "2" if "mfa" in amr else "1"
 
 
 def half_hash(value: str, algorithm: str) -> str:

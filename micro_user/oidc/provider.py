@@ -29,7 +29,7 @@ from micro_user.crypto import digest
 from micro_user.errors import Unauthorized
 from micro_user.events import outbox
 from micro_user.events.outbox import Outbox
-from micro_user.oidc.claims import half_hash, user_claims
+from micro_user.oidc.claims import acr_of, half_hash, user_claims
 from micro_user.oidc.requests import (
     CODE_CHALLENGE,
     AuthorizationError,
@@ -324,7 +324,8 @@ class Provider:
             "iat": pair.created,
             "exp": pair.expiry,
             "auth_time": session.created,
-            "amr": (session.amr or "pwd").split(),
+            "amr": (amr := (session.amr or "pwd").split()),
+            "acr": acr_of(amr),
             "at_hash": half_hash(pair.access_token, algorithm),
         }
         if session.sid:

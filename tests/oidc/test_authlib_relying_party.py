@@ -131,7 +131,8 @@ def test_a_confidential_client_signs_a_user_in_refreshes_and_logs_out(
     claims = id_token_claims(metadata, token, registered["id"], nonce)
     assert claims["sub"] == user["id"]
     assert claims["aud"] == registered["id"]
-    assert claims["amr"] == ["pwd"]
+    assert claims["amr"] == ["pwd"] and claims["acr"] == "1"
+    assert metadata["acr_values_supported"] == ["1", "2"]
     assert claims["email"] == user["email"]
     assert claims["preferred_username"] == user["username"]
     assert claims["name"] == "Ada Lovelace"

@@ -73,7 +73,7 @@ def test_every_way_in_asks_for_the_second_factor(server: ServerProcess, new_user
     code = back.headers["location"].split("code=")[1].split("&")[0]
     tokens = flow.exchange(code).json()
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
-    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "2"
 
 
 def test_turning_it_off_takes_a_code_and_the_operator_can_reset_it(
@@ -144,7 +144,7 @@ def test_a_namespace_that_requires_it_has_users_set_it_up_while_signing_in(
         auth=(client["id"], client["secret"]),
     ).json()
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
-    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "2"
     # The API's Login of such a user without a factor: its own id.
     name = unique()
     key = server.cli("key", "create", "--namespace", namespace).stdout.strip()
