@@ -124,7 +124,11 @@ CATALOGUE: dict[str, ErrorKind] = {
         {400, 401, 404}, f"{MALFORMED}; 401: the old password is wrong; 404: no such account"
     ),
     "user.login": _endpoint({400, 401}, f"{MALFORMED}; 401: invalid credentials"),
-    "user.starttotp": _endpoint({400, 404}, f"{MALFORMED}, or an authenticator is in force"),
+    "user.starttotp": _endpoint(
+        {400, 401, 404},
+        f"{MALFORMED}, or an authenticator is in force; 401: the password (asked when the "
+        "user calls it on their own account) is wrong",
+    ),
     "user.confirmtotp": _endpoint(
         {400, 404}, f"{MALFORMED}, none was started, or the code is not the app's now"
     ),
@@ -147,9 +151,10 @@ CATALOGUE: dict[str, ErrorKind] = {
         {400}, "a second-factor policy is none, everyone, or roles with the roles named"
     ),
     "factors.totp": _check(
-        {400, 404},
+        {400, 401, 404},
         "setting up an authenticator: none started, a code that is not the app's, or one is "
-        "set up already; 404: the account has no second factor",
+        "set up already; 401: a wrong password or code; 404: the account has no second "
+        "factor",
     ),
     "user.logout": _endpoint({400, 404}, f"{MALFORMED}; 404: no such session"),
     "user.logoutall": _endpoint({400, 404}, f"{MALFORMED}; 404: no such account"),

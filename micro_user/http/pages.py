@@ -512,6 +512,11 @@ class Pages:
         context: dict[str, Any] = {"title": "Two-step sign-in", "codes": [], "qr": ""}
         try:
             if action == "start":
+                # Step-up: whoever holds only the session cookie cannot add their own
+                # authenticator and lock the owner out.
+                await self.services.sessions.confirm_password(
+                    account, form.get("password", ""), "factors.totp"
+                )
                 secret, uri = await factors.start_totp(account)
                 qr = qr_image(uri)
                 context.update(qr=qr, secret=secret)

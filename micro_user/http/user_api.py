@@ -454,6 +454,9 @@ async def verify_token(ctx: Context, req: VerifyTokenRequest) -> VerifyTokenResp
 class FactorRequest(WireRequest):
     required_fields: ClassVar[frozenset[str]] = frozenset({"user_id"})
     user_id: Text = ""
+    # The account's password: required when the user calls it on their own account (a
+    # stolen session or token alone cannot add an authenticator); not asked of a key.
+    password: Secret = ""
 
 
 class FactorCodeRequest(WireRequest):
@@ -491,7 +494,10 @@ async def _account(ctx: Context, user_id: str, error_id: str) -> Account:
     owner="user_id",
 )
 async def start_totp(ctx: Context, req: FactorRequest) -> StartTotpResponse:
-    account = await _account(ctx, req.user_id, "user.starttotp")
+    error_id = "user.starttotp"
+    account = await _account(ctx, req.user_id, error_id)
+    if ctx.identity is not None and ctx.identity.type == USER:
+        await ctx.services.sessions.confirm_password(account, req.password, error_id)
     secret, uri = await ctx.services.factors.start_totp(account)
     return StartTotpResponse(secret, uri)
 

@@ -158,6 +158,19 @@ class SessionService:
             ):
                 raise Unauthorized("user.login", SIGN_IN_EXPIRED)
 
+    async def confirm_password(self, account: Account, password: str, error_id: str) -> None:
+        """Step-up: the signed-in user types the password again before a sensitive change
+        (adding a second factor); throttled like Login, on the same lock."""
+        async with self.db.read() as conn:
+            found = await repo.find_credentials(conn, account.namespace, id=account.id)
+        stored = found[1] if found else None
+        subject = self.abuse.account_subject(account.id, "", "")
+        had_failures = await self.abuse.before_secret_check(error_id, account.namespace, subject)
+        ok, _ = await self.hasher.verify(stored, password)
+        await self.abuse.after_secret_check(error_id, account.namespace, subject, ok, had_failures)
+        if not ok:
+            raise Unauthorized(error_id, "the password is not the account's password")
+
     async def authenticate(
         self, namespace: str, *, username: str = "", email: str = "", password: str
     ) -> tuple[Account, str | None, bool]:

@@ -25,14 +25,17 @@ def set_up(agent: Agent, login: str, password: str) -> tuple[pyotp.TOTP, list[st
     assert agent.submit({"login": login, "password": password}).status_code == 200
     page = agent.go("/account/factors")
     assert "Two-step sign-in is off" in page.text
-    shown = agent.submit()
+    # Step-up: the session alone cannot add an authenticator; the password must come too.
+    refused = agent.submit({"password": "not the password"})
+    assert refused.status_code == 400 and "password is not the account" in refused.text
+    shown = agent.submit({"password": password})
     secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', shown.text).group(1)
     assert 'src="data:image/svg+xml' in shown.text  # the QR code
     app = pyotp.TOTP(secret)
     wrong = agent.submit({"code": "000000" if app.now() != "000000" else "111111"})
     assert wrong.status_code == 400
     agent.go("/account/factors")
-    shown = agent.submit()
+    shown = agent.submit({"password": password})
     app = pyotp.TOTP(re.search(r'<code id="secret">([A-Z2-7]+)</code>', shown.text).group(1))
     done = agent.submit({"code": app.now()})
     codes = re.findall(r"<li><code>([A-Z0-9-]+)</code></li>", done.text)
@@ -161,3 +164,17 @@ def test_a_namespace_that_requires_it_has_users_set_it_up_while_signing_in(
     )
     assert refused.status_code == 401
     assert refused.json()["id"] == "user.login.second_factor_setup"
+
+
+def test_a_user_adds_an_authenticator_through_the_api_only_with_the_password(
+    server: ServerProcess, new_user
+) -> None:
+    user, password = new_user()
+    session = login(server, user["username"], password).json()["session"]["id"]
+    own = {"Authorization": f"Bearer {session}"}
+    url = f"{server.base_url}/v1/user/StartTotp"
+    stolen = httpx.post(url, json={"user_id": user["id"]}, headers=own)
+    assert stolen.status_code == 401 and stolen.json()["id"] == "user.starttotp"
+    started = httpx.post(url, json={"user_id": user["id"], "password": password}, headers=own)
+    assert started.status_code == 200, started.text
+    assert started.json()["uri"].startswith("otpauth://totp/")
