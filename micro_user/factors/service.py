@@ -115,8 +115,11 @@ class Factors:
         return FactorStatus(row is not None and row.confirmed is not None, left)
 
     async def required(self, namespace: str, account_id: str) -> bool:
-        """Whether the account has a second factor in force (and so must give it)."""
-        return (await self.status(namespace, account_id)).totp
+        """Whether the account has a second factor in force (and so must give it): one
+        primary-key read on every sign-in."""
+        async with self.db.read() as conn:
+            row = await repo.find_totp(conn, namespace, account_id)
+        return row is not None and row.confirmed is not None
 
     async def policy(self, namespace: str) -> FactorPolicy:
         async with self.db.read() as conn:
