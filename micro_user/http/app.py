@@ -37,7 +37,6 @@ from micro_user.errors import (
     BadRequest,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
     ServiceError,
     Unavailable,
 )
@@ -60,6 +59,7 @@ from micro_user.http.wire import (
     encode,
     error_response,
     parse_request,
+    read_body,
 )
 from micro_user.observability import (
     LATENCY,
@@ -79,20 +79,6 @@ log = logging.getLogger("micro_user.http")
 Handler = Callable[[Request], Awaitable[Response]]
 METRICS_RESOURCE = Resource("service", "micro-user", "Metrics.Scrape")
 JSON = "application/json"
-
-
-async def read_body(request: Request, limit: int, error_id: str) -> bytes:
-    declared = request.headers.get("content-length")
-    too_large = PayloadTooLarge(error_id, f"the body is larger than {limit} bytes")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def merged_payload(

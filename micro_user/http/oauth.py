@@ -38,12 +38,14 @@ from micro_user.errors import (
     BadRequest,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     ServiceError,
     TooManyRequests,
     Unauthorized,
     Unavailable,
 )
 from micro_user.http.client import address_of
+from micro_user.http.wire import read_body
 from micro_user.oidc.claims import ACR_VALUES, SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from micro_user.oidc.provider import GrantRefused, TokenAnswer
 from micro_user.services import Services
@@ -76,11 +78,10 @@ class OAuthError(Exception):
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > FORM_LIMIT:
-            raise OAuthError("invalid_request", f"the body is larger than {FORM_LIMIT} bytes", 413)
+    try:
+        body = await read_body(request, FORM_LIMIT, "oauth.token")
+    except PayloadTooLarge as exc:
+        raise OAuthError("invalid_request", exc.detail, 413) from None
     try:
         form = dict(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError:

@@ -30,10 +30,18 @@ from micro_user.abuse.protection import client_address
 from micro_user.accounts.models import Account, Session
 from micro_user.accounts.validation import control_character
 from micro_user.email.flows import CODE_PLACEHOLDER, LINK_PLACEHOLDER
-from micro_user.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from micro_user.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+)
 from micro_user.events import outbox
 from micro_user.http.client import address_of
-from micro_user.http.oauth import issuer_of_path
+from micro_user.http.oauth import FORM_LIMIT, issuer_of_path
+from micro_user.http.wire import read_body
 from micro_user.oidc.branding import DEFAULT
 from micro_user.oidc.provider import AskConsent, BrowserSession, Decision, Redirect, SignIn
 from micro_user.oidc.requests import (
@@ -52,7 +60,6 @@ STATIC = Path(__file__).parent / "static"
 ASSETS_PATH = "/assets"
 CSRF_COOKIE = "mu_csrf"
 CSRF_FIELD = "csrf"
-FORM_LIMIT = 16 * 1024
 SIGN_UP = Resource("service", "user", "User.Create")
 SCOPE_TEXT = {
     "openid": "know who you are",
@@ -235,11 +242,10 @@ class Pages:
 
     async def posted(self, request: Request) -> list[tuple[str, str]]:
         """The fields of a posted form, read up to ``FORM_LIMIT`` bytes."""
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > FORM_LIMIT:
-                raise BadInput(f"the form is larger than {FORM_LIMIT} bytes")
+        try:
+            body = await read_body(request, FORM_LIMIT, "pages")
+        except PayloadTooLarge:
+            raise BadInput(f"the form is larger than {FORM_LIMIT} bytes") from None
         try:
             return parse_qsl(body.decode(), keep_blank_values=True)
         except UnicodeDecodeError:

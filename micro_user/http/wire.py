@@ -32,6 +32,7 @@ from micro_user.accounts.validation import CONTROL
 from micro_user.errors import (
     BadRequest,
     MethodNotAllowed,
+    PayloadTooLarge,
     ServiceError,
     TooManyRequests,
     catalogued,
@@ -329,3 +330,19 @@ def catalogue_checked(request: Request, error: ServiceError) -> ServiceError:
         return error
     log.error("error %s %d is not in the catalogue (micro_user/errors.py)", error.id, error.code)
     return ServiceError("micro-user.internal", f"uncatalogued error {error.id} {error.code}")
+
+
+async def read_body(request: Request, limit: int, error_id: str) -> bytes:
+    """The body, read up to ``limit`` bytes (``PayloadTooLarge`` past it, also when the
+    declared length says so before anything is read)."""
+    declared = request.headers.get("content-length")
+    too_large = PayloadTooLarge(error_id, f"the body is larger than {limit} bytes")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
