@@ -156,6 +156,13 @@ CATALOGUE: dict[str, ErrorKind] = {
         "set up already; 401: a wrong password or code; 404: the account has no second "
         "factor",
     ),
+    "factors.passkey": _check(
+        {400, 401, 404},
+        "a passkey: passkeys are off (the public URL has no host name), the browser sent no "
+        "answer or one that is not a passkey, or it is registered already; 401: an answer not "
+        "for this page, expired, used already, of an unknown passkey or with a counter that "
+        "went backwards (a clone), or a wrong password; 404: the account has no such passkey",
+    ),
     "user.logout": _endpoint({400, 404}, f"{MALFORMED}; 404: no such session"),
     "user.logoutall": _endpoint({400, 404}, f"{MALFORMED}; 404: no such account"),
     "user.readsession": _endpoint({400, 401}, f"{MALFORMED}; 401: expired or ended"),

@@ -29,6 +29,7 @@ from micro_user.events.audit import AuditLog
 from micro_user.events.nats import CURSOR as NATS_CURSOR
 from micro_user.events.outbox import Outbox
 from micro_user.events.webhooks import Dispatcher, WebhookService
+from micro_user.factors.passkeys import Passkeys
 from micro_user.factors.service import Factors
 from micro_user.observability import watch_cache
 from micro_user.oidc.branding import Brandings
@@ -71,6 +72,7 @@ class Services:
     provider: Provider
     brandings: Brandings
     factors: Factors
+    passkeys: Passkeys
     guard: Guard
     webhooks: WebhookService
     dispatcher: Dispatcher
@@ -108,6 +110,9 @@ class Services:
         )
         # The TOTP secrets are sealed with the key-encryption key, like signing keys.
         factors = Factors(db, lambda: signing.ring, abuse, events, clock)
+        passkeys = Passkeys(
+            db, lambda: signing.ring, events, clock, settings.public_url, factors.new_recovery_codes
+        )
         sessions = SessionService(db, hasher, settings, clock, abuse, events, factors)
         keys = KeyService(db, events, clock, settings.key_cache_seconds)
         rules = RuleService(db, events, clock)
@@ -141,6 +146,7 @@ class Services:
             provider=Provider(db, clients, sessions, tokens, signing, issuers, events, clock),
             brandings=Brandings(db, clock),
             factors=factors,
+            passkeys=passkeys,
             guard=Guard(db, keys, tokens, state, clock, abuse, settings.default_namespace),
             webhooks=WebhookService(db, events, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),

@@ -1,4 +1,5 @@
-"""Second factors: a TOTP authenticator (RFC 6238) and ten recovery codes.
+"""Second factors: a TOTP authenticator (RFC 6238), passkeys (``passkeys.py``) and ten
+recovery codes, which an account has while it has either.
 
 The TOTP secret is the one secret here that cannot be stored as a digest (the server must
 compute codes from it), so it is sealed with the key-encryption key, bound to its account.
@@ -27,6 +28,7 @@ from micro_user.events import outbox
 from micro_user.events.outbox import Outbox
 from micro_user.storage import auth as auth_repo
 from micro_user.storage import factors as repo
+from micro_user.storage import passkeys as passkeys_repo
 from micro_user.storage.database import Connection, Database
 
 STEP_SECONDS = 30
@@ -75,6 +77,11 @@ class FactorPolicy:
 class FactorStatus:
     totp: bool
     recovery_codes_left: int
+    passkeys: int = 0
+
+    @property
+    def any(self) -> bool:
+        return self.totp or self.passkeys > 0
 
 
 def recovery_code() -> str:
@@ -112,14 +119,17 @@ class Factors:
         async with self.db.read() as conn:
             row = await repo.find_totp(conn, namespace, account_id)
             left = await repo.count_recovery_codes(conn, namespace, account_id)
-        return FactorStatus(row is not None and row.confirmed is not None, left)
+            keys = await passkeys_repo.count(conn, namespace, account_id)
+        return FactorStatus(row is not None and row.confirmed is not None, left, keys)
 
     async def required(self, namespace: str, account_id: str) -> bool:
-        """Whether the account has a second factor in force (and so must give it): one
-        primary-key read on every sign-in."""
+        """Whether the account has a second factor in force (and so must give it): a
+        primary-key read and an indexed count on every sign-in."""
         async with self.db.read() as conn:
             row = await repo.find_totp(conn, namespace, account_id)
-        return row is not None and row.confirmed is not None
+            if row is not None and row.confirmed is not None:
+                return True
+            return await passkeys_repo.count(conn, namespace, account_id) > 0
 
     async def policy(self, namespace: str) -> FactorPolicy:
         async with self.db.read() as conn:
@@ -182,17 +192,17 @@ class Factors:
                 )
             now = self.clock()
             await repo.confirm_totp(conn, account.namespace, account.id, now, step)
-            codes = await self._new_recovery_codes(conn, account)
+            codes = await self.new_recovery_codes(conn, account)
             await self._event(conn, account, outbox.FACTOR_ENABLED, "totp")
         return codes
 
     async def regenerate_recovery_codes(self, account: Account) -> list[str]:
         async with self.db.write() as conn:
-            codes = await self._new_recovery_codes(conn, account)
+            codes = await self.new_recovery_codes(conn, account)
             await self._event(conn, account, outbox.RECOVERY_CODES_REGENERATED, "recovery")
         return codes
 
-    async def _new_recovery_codes(self, conn: Connection, account: Account) -> list[str]:
+    async def new_recovery_codes(self, conn: Connection, account: Account) -> list[str]:
         codes = [recovery_code() for _ in range(RECOVERY_CODES)]
         await repo.replace_recovery_codes(
             conn, account.namespace, account.id, [digest(normalised(c)) for c in codes]
@@ -204,13 +214,31 @@ class Factors:
         checked by the caller, which the namespace's policy may forbid, or "operator" for
         the audited recovery path, after which the user sets up a new one to sign in)."""
         if reason == "user" and await self.must_have(account.namespace, account.id):
-            raise BadRequest(
-                "factors.totp", "this namespace requires a second factor: it cannot be removed"
-            )
+            async with self.db.read() as conn:
+                others = await passkeys_repo.count(conn, account.namespace, account.id)
+            if not others:
+                raise BadRequest(
+                    "factors.totp",
+                    "this namespace requires a second factor: it cannot be removed",
+                )
         async with self.db.write() as conn:
-            if not await repo.delete_factors(conn, account.namespace, account.id):
-                raise NotFound("factors.totp", "this account has no second factor")
-            await self._event(conn, account, outbox.FACTOR_DISABLED, "totp", reason=reason)
+            keys = await passkeys_repo.of_account(conn, account.namespace, account.id)
+            operator = reason == "operator"
+            if operator:
+                for key in keys:
+                    await passkeys_repo.remove(conn, account.namespace, account.id, key.id)
+            removed = await repo.delete_factors(
+                conn, account.namespace, account.id, keep_codes=bool(keys) and not operator
+            )
+            if not removed and not (operator and keys):
+                raise NotFound("factors.totp", "this account has no authenticator app")
+            await self._event(
+                conn,
+                account,
+                outbox.FACTOR_DISABLED,
+                "all" if operator else "totp",
+                reason=reason,
+            )
 
     async def check(self, account: Account, code: str, error_id: str) -> str:
         """The amr of a right code (TOTP, or a recovery code, which is spent); Unauthorized
@@ -228,13 +256,12 @@ class Factors:
     async def _spend(self, account: Account, code: str) -> str | None:
         async with self.db.write() as conn:
             row = await repo.find_totp(conn, account.namespace, account.id)
-            if row is None or row.confirmed is None:
-                return None
-            step = self._matching_step(account, row.kek_id, row.sealed_secret, code)
-            if step is not None:
-                if await repo.advance_step(conn, account.namespace, account.id, step):
-                    return TOTP_AMR
-                return None  # this step's code was used already
+            if row is not None and row.confirmed is not None:
+                step = self._matching_step(account, row.kek_id, row.sealed_secret, code)
+                if step is not None:
+                    if await repo.advance_step(conn, account.namespace, account.id, step):
+                        return TOTP_AMR
+                    return None  # this step's code was used already
             normal = normalised(code)
             if len(normal) == 16 and await repo.spend_recovery_code(
                 conn, account.namespace, account.id, digest(normal), self.clock()

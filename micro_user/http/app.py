@@ -353,12 +353,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             )
         return FileResponse(swagger_ui / name, media_type=docs.DOCS_ASSETS[name])
 
-    async def pages_stylesheet(request: Request) -> Response:
-        return FileResponse(
-            STATIC / "pages.css",
-            media_type="text/css; charset=utf-8",
-            headers={"Cache-Control": "public, max-age=3600"},
-        )
+    def asset(name: str, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(request: Request) -> Response:
+            return FileResponse(
+                STATIC / name,
+                media_type=media_type,
+                headers={"Cache-Control": "public, max-age=3600"},
+            )
+
+        return serve
 
     oauth = OAuth(services)
     gateway = ForwardAuth(services)
@@ -378,6 +381,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ("/signin", pages.handled(pages.signin), "pages.signin", both),
         ("/signin/factor", pages.handled(pages.signin_factor), "pages.signin", post),
         ("/signin/setup", pages.handled(pages.signin_setup), "pages.signin", post),
+        ("/signin/passkey", pages.handled(pages.signin_passkey), "pages.signin", post),
         ("/signup", pages.handled(pages.signup), "pages.signup", both),
         ("/forgot", pages.handled(pages.forgot), "pages.forgot", both),
         ("/reset", pages.handled(pages.reset), "pages.reset", both),
@@ -405,7 +409,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             for prefix, wrap in (("", same), (issuer_prefix, oauth.at_issuer))
             for path, handler, label, methods in issuer_routes
         ),
-        Route(ASSETS_PATH + "/pages.css", pages_stylesheet, methods=["GET"]),
+        Route(ASSETS_PATH + "/pages.css", asset("pages.css", "text/css; charset=utf-8")),
+        Route(ASSETS_PATH + "/passkeys.js", asset("passkeys.js", "text/javascript; charset=utf-8")),
         Route(FORWARD_PREFIX, guarded(gateway.check, "gateway.forward"), methods=any_method),
         Route(
             FORWARD_PREFIX + "/{path:path}",

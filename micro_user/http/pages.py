@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,26 @@ def qr_image(uri: str) -> str:
     """The QR code of an otpauth:// URI, as an SVG data URI (the pages' policy allows
     images from data:, no script)."""
     return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
+
+
+def day(at: int | None) -> str:
+    return "" if at is None else time.strftime("%Y-%m-%d", time.gmtime(at))
+
+
+def passkey_name(user_agent: str) -> str:
+    """A first name for a new passkey: the kind of device it is being made on."""
+    for marker, name in (
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android phone"),
+        ("Macintosh", "Mac"),
+        ("Windows", "Windows computer"),
+        ("CrOS", "Chromebook"),
+        ("Linux", "Linux computer"),
+    ):
+        if marker in user_agent:
+            return f"Passkey on {name}"
+    return "Passkey"
 
 
 def session_cookie(namespace: str) -> str:
@@ -175,6 +196,10 @@ class Pages:
         context.setdefault("carried", {})
         context.setdefault("notice", "")
         context.setdefault("error", "")
+        context.setdefault("passkey_options", "")
+        context.setdefault("passkey_create", "")
+        context.setdefault("passkey_name", "")
+        script = bool(context["passkey_options"] or context["passkey_create"])
         html = _templates.get_template(template).render(
             title=title,
             brand=getattr(request.state, "brand", DEFAULT),
@@ -182,11 +207,13 @@ class Pages:
             assets=ASSETS_PATH,
             csrf=csrf,
             nonce=nonce,
+            passkey_script=script,
             **context,
         )
         targets = " ".join(dict.fromkeys(origin_of(t) for t in form_targets))
+        scripts = "script-src 'self'; " if script else ""
         policy = (
-            f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
+            f"default-src 'none'; {scripts}style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
             f"form-action 'self' {targets}".rstrip()
             + "; frame-ancestors 'none'; base-uri 'none'"
         )
@@ -399,6 +426,7 @@ class Pages:
         error: str = "",
     ) -> Response:
         request_ = await self.pending(namespace, carried)
+        account = await self.services.sessions.pending_account(namespace, pending)
         return self.render(
             request,
             "factor.html",
@@ -407,6 +435,7 @@ class Pages:
             carried=carried,
             pending=pending,
             error=error,
+            passkey_options=await self.services.passkeys.second_step_options(account) or "",
             form_targets=(request_.redirect_uri,) if request_ else (),
         )
 
@@ -488,15 +517,60 @@ class Pages:
         namespace = self.namespace(request)
         form = await self.read_form(request)
         carried, pending = self.carried_of(form), form.get("pending", "")
+        sessions, answer = self.services.sessions, form.get("credential", "")
         try:
-            session = await self.services.sessions.finish_second_factor(
-                namespace, pending, form.get("code", "")
-            )
+            if "credential" in form:
+                session = await sessions.finish_second_step(
+                    namespace,
+                    pending,
+                    lambda account: self.services.passkeys.second_step(
+                        account, self.passkey_answer(answer)
+                    ),
+                )
+            else:
+                session = await sessions.finish_second_factor(
+                    namespace, pending, form.get("code", "")
+                )
         except Unauthorized as exc:
             if exc.detail == SIGN_IN_EXPIRED:
                 return self.expired_sign_in(request, namespace, carried)
+            wrong = "That passkey did not work." if "credential" in form else ""
             return await self.factor_page(
-                request, namespace, carried, pending, error="That code is not right."
+                request, namespace, carried, pending, error=wrong or "That code is not right."
+            )
+        except BadRequest as exc:
+            return await self.factor_page(
+                request, namespace, carried, pending, error=f"{exc.detail}."
+            )
+        return await self.after_sign_in(request, namespace, session, carried)
+
+    def passkey_answer(self, answer: str) -> str:
+        if not answer:
+            raise BadRequest(
+                "factors.passkey",
+                "the browser sent no passkey: passkeys need JavaScript, and a browser that "
+                "has them",
+            )
+        return answer
+
+    async def signin_passkey(self, request: Request) -> Response:
+        """Signing in with a passkey alone (the sign-in page's second form)."""
+        namespace = self.namespace(request)
+        form = await self.read_form(request)
+        carried = self.carried_of(form)
+        passkeys = self.services.passkeys
+        try:
+            account_id, amr = await passkeys.sign_in(
+                namespace, self.passkey_answer(form.get("credential", ""))
+            )
+            async with self.services.db.read() as conn:
+                account = await accounts_repo.find_account(conn, namespace, id=account_id)
+            if account is None:
+                raise Unauthorized("factors.passkey", "this passkey's account is gone")
+            session = await self.services.sessions.start(account, amr)
+        except (BadRequest, Unauthorized) as exc:
+            return await self.signin_page(
+                request, namespace, carried, status=401, error=f"{exc.detail}."
             )
         return await self.after_sign_in(request, namespace, session, carried)
 
@@ -513,7 +587,7 @@ class Pages:
             account = await accounts_repo.find_account(conn, namespace, id=session.account_id)
         if account is None:
             return await self.signin_page(request, namespace, {})
-        factors = self.services.factors
+        factors, passkeys = self.services.factors, self.services.passkeys
         action, code = form.get("action", ""), form.get("code", "")
         context: dict[str, Any] = {"title": "Two-step sign-in", "codes": [], "qr": ""}
         try:
@@ -528,6 +602,24 @@ class Pages:
                 context.update(qr=qr, secret=secret)
             elif action == "confirm":
                 context["codes"] = await factors.confirm_totp(account, code)
+            elif action == "passkey-start":
+                await self.services.sessions.confirm_password(
+                    account, form.get("password", ""), "factors.passkey"
+                )
+                context["passkey_create"] = await passkeys.registration_options(account)
+                context["passkey_name"] = passkey_name(request.headers.get("user-agent", ""))
+            elif action == "passkey-finish":
+                answer = self.passkey_answer(form.get("credential", ""))
+                context["codes"] = await passkeys.register(account, answer, form.get("name", ""))
+                if not context["codes"]:
+                    context["notice"] = "The passkey is added."
+            elif action == "passkey-remove":
+                await self.services.sessions.confirm_password(
+                    account, form.get("password", ""), "factors.passkey"
+                )
+                allowed = not await factors.must_have(namespace, account.id)
+                await passkeys.remove(account, form.get("passkey", ""), last_allowed=allowed)
+                context["notice"] = "The passkey is removed."
             elif action in ("codes", "remove"):
                 await factors.check(account, code, "factors.totp")
                 if action == "codes":
@@ -535,9 +627,14 @@ class Pages:
                 else:
                     await factors.remove(account, reason="user")
                     context["notice"] = "Two-step sign-in is off."
-        except (BadRequest, Unauthorized) as exc:
+        except (BadRequest, NotFound, Unauthorized) as exc:
             context["error"] = f"{exc.detail}."
         context["factor"] = await factors.status(namespace, account.id)
+        context["passkeys_available"] = passkeys.available
+        context["passkeys"] = [
+            {"id": row.id, "name": row.name, "added": day(row.created), "used": day(row.last_used)}
+            for row in await passkeys.of_account(account)
+        ]
         status = 400 if context.get("error") else 200
         return self.render(request, "factors.html", status=status, **context)
 
@@ -565,6 +662,11 @@ class Pages:
             signup=self.sign_up_allowed(namespace),
             error=error,
             notice=notice,
+            passkey_options=(
+                self.services.passkeys.sign_in_options(namespace)
+                if self.services.passkeys.available
+                else ""
+            ),
             form_targets=(pending.redirect_uri,) if pending else (),
         )
 

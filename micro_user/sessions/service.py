@@ -6,6 +6,8 @@ database holds no usable session.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.exc import IntegrityError
 
 from micro_user.abuse.protection import AbuseProtection
@@ -118,8 +120,17 @@ class SessionService:
     async def finish_second_factor(self, namespace: str, pending: str, code: str) -> Session:
         """The session of a sign-in begun with ``begin_second_factor``, once its code is
         right (a wrong one counts against the account); the token works once."""
+        return await self.finish_second_step(
+            namespace, pending, lambda account: self.factors.check(account, code, "user.login")
+        )
+
+    async def finish_second_step(
+        self, namespace: str, pending: str, check: Callable[[Account], Awaitable[str]]
+    ) -> Session:
+        """The session of a sign-in begun with ``begin_second_factor``, once ``check``
+        passes (it answers the second factor's amr: a code's, or a passkey's)."""
         account = await self.pending_account(namespace, pending)
-        amr = await self.factors.check(account, code, "user.login")
+        amr = await check(account)
         await self._spend_pending(pending)
         return await self.start(account, f"pwd {amr} mfa")
 

@@ -98,11 +98,16 @@ async def count_recovery_codes(conn: Connection, namespace: str, account_id: str
     return int(value or 0)
 
 
-async def delete_factors(conn: Connection, namespace: str, account_id: str) -> bool:
+async def delete_factors(
+    conn: Connection, namespace: str, account_id: str, *, keep_codes: bool = False
+) -> bool:
+    """Remove the authenticator app and (unless ``keep_codes``, for an account that keeps
+    another factor) the recovery codes; whether there was an authenticator."""
     removed = await conn.execute(
         delete(totp_factors).where(_of(totp_factors, namespace, account_id))
     )
-    await conn.execute(delete(recovery_codes).where(_of(recovery_codes, namespace, account_id)))
+    if not keep_codes:
+        await conn.execute(delete(recovery_codes).where(_of(recovery_codes, namespace, account_id)))
     return bool(removed.rowcount)
 
 

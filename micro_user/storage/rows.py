@@ -243,3 +243,19 @@ class TotpRow(NamedTuple):
     created: int
     confirmed: int | None
     last_step: int
+
+
+class PasskeyRow(NamedTuple):
+    """A row of ``passkeys``."""
+
+    id: str
+    namespace: str
+    account_id: str
+    credential_id: str
+    public_key: str
+    sign_count: int
+    user_handle: str
+    name: str
+    transports: str
+    created: int
+    last_used: int | None

@@ -413,6 +413,43 @@ totp_factors = Table(
     ),
 )
 
+# Passkeys (WebAuthn credentials): several per account. ``credential_id`` and ``public_key``
+# are base64url; ``user_handle`` is the random WebAuthn user id the account's passkeys share
+# (never the account id, which may say who the user is).
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("namespace", String(64), nullable=False),
+    Column("account_id", String(128), nullable=False),
+    Column("credential_id", String(1400), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("user_handle", String(64), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("transports", String(128), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("last_used", BigInteger, nullable=True),
+    ForeignKeyConstraint(
+        ["namespace", "account_id"],
+        ["accounts.namespace", "accounts.id"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+    UniqueConstraint("namespace", "credential_id"),
+    Index(None, "namespace", "account_id"),
+)
+
+# WebAuthn challenges answered already (the challenges themselves are sealed, not stored):
+# an answer replayed finds its challenge here and is refused. Rows go once expired.
+spent_challenges = Table(
+    "spent_challenges",
+    metadata,
+    Column("challenge_hash", String(64), primary_key=True),
+    Column("expires", BigInteger, nullable=False),
+    Index(None, "expires"),
+)
+
 # Who must have a second factor in a namespace: "none", "everyone", or the holders of
 # ``roles`` (space-separated).
 factor_policies = Table(
