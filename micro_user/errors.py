@@ -163,6 +163,11 @@ CATALOGUE: dict[str, ErrorKind] = {
         "for this page, expired, used already, of an unknown passkey or with a counter that "
         "went backwards (a clone), or a wrong password; 404: the account has no such passkey",
     ),
+    "federation.signin": _check(
+        {400, 401, 404, 409},
+        "signing in through an external identity provider did not work (the page says why); "
+        "409: its email belongs to an account it cannot be linked to without the password",
+    ),
     "user.logout": _endpoint({400, 404}, f"{MALFORMED}; 404: no such session"),
     "user.logoutall": _endpoint({400, 404}, f"{MALFORMED}; 404: no such account"),
     "user.readsession": _endpoint({400, 401}, f"{MALFORMED}; 401: expired or ended"),
@@ -217,6 +222,13 @@ CATALOGUE: dict[str, ErrorKind] = {
         "fragment or wildcard) or a scope",
     ),
     "auth.clients.list": _endpoint({400}, MALFORMED),
+    "auth.providers.create": _endpoint(
+        {400, 409},
+        f"{MALFORMED}, a URL that is not https, or an issuer whose discovery document is "
+        "missing or names another issuer; 409: the id is taken",
+    ),
+    "auth.providers.list": _endpoint({400}, MALFORMED),
+    "auth.providers.delete": _endpoint({400, 404}, f"{MALFORMED}; 404: no such provider"),
     "auth.clients.delete": _endpoint({400, 404}, f"{MALFORMED}; 404: no such client"),
     "branding": _check(
         {400}, "a namespace's page branding: name, https logo URL or #rrggbb colour (command line)"

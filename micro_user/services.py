@@ -31,6 +31,7 @@ from micro_user.events.outbox import Outbox
 from micro_user.events.webhooks import Dispatcher, WebhookService
 from micro_user.factors.passkeys import Passkeys
 from micro_user.factors.service import Factors
+from micro_user.federation.providers import Federation
 from micro_user.observability import watch_cache
 from micro_user.oidc.branding import Brandings
 from micro_user.oidc.provider import Provider
@@ -73,6 +74,7 @@ class Services:
     brandings: Brandings
     factors: Factors
     passkeys: Passkeys
+    federation: Federation
     guard: Guard
     webhooks: WebhookService
     dispatcher: Dispatcher
@@ -147,6 +149,7 @@ class Services:
             brandings=Brandings(db, clock),
             factors=factors,
             passkeys=passkeys,
+            federation=Federation(db, lambda: signing.ring, events, clock),
             guard=Guard(db, keys, tokens, state, clock, abuse, settings.default_namespace),
             webhooks=WebhookService(db, events, settings, clock),
             dispatcher=Dispatcher(db, settings, clock),

@@ -68,6 +68,11 @@ branding_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(branding_app, name="branding")
+provider_app = typer.Typer(
+    help='External identity providers: "Sign in with ..." on the hosted pages.',
+    no_args_is_help=True,
+)
+app.add_typer(provider_app, name="provider")
 app.add_typer(keys_app, name="keys")
 webhook_app = typer.Typer(help="Webhooks that receive lifecycle events.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
@@ -789,6 +794,87 @@ def client_delete(id: str, namespace: Namespace = "") -> None:
     """Delete an OAuth client."""
     run(lambda s: s.clients.delete(ns(namespace), id))
     typer.echo(f"deleted client {id}", err=True)
+
+
+# external identity providers ------------------------------------------------------
+
+
+@provider_app.command("add")
+def provider_add(
+    id: Annotated[str, typer.Argument(help="A short name: lower-case letters, digits, hyphens.")],
+    name: Annotated[str, typer.Option(help="The button says 'Sign in with <name>'.")],
+    client_id: Annotated[str, typer.Option(help="This service's client id at the provider.")],
+    client_secret: Annotated[
+        str,
+        typer.Option(
+            envvar="MICRO_USER_PROVIDER_CLIENT_SECRET",
+            help="Its client secret (or MICRO_USER_PROVIDER_CLIENT_SECRET).",
+        ),
+    ],
+    issuer: Annotated[
+        str, typer.Option(help="OpenID Connect: the issuer; the endpoints come from discovery.")
+    ] = "",
+    authorization_endpoint: Annotated[str, typer.Option(help="Plain OAuth 2.0 only.")] = "",
+    token_endpoint: Annotated[str, typer.Option(help="Plain OAuth 2.0 only.")] = "",
+    userinfo_endpoint: Annotated[str, typer.Option(help="Plain OAuth 2.0 only.")] = "",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="A scope to ask for (OpenID default: openid email profile); repeat."),
+    ] = None,
+    subject_claim: Annotated[
+        str, typer.Option(help="Plain OAuth 2.0: the userinfo field naming the user (id).")
+    ] = "",
+    email_claim: Annotated[str, typer.Option(help="The field with the email (email).")] = "",
+    verified_claim: Annotated[
+        str,
+        typer.Option(
+            help="Plain OAuth 2.0: a field that is true when the email is verified (without "
+            "one, no email from this provider counts as verified)."
+        ),
+    ] = "",
+    keep_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--keep-tokens", help="Keep the provider's tokens (sealed) after each sign-in."
+        ),
+    ] = False,
+    namespace: Namespace = "",
+) -> None:
+    """Add an identity provider: OpenID Connect with --issuer, plain OAuth 2.0 with the
+    three endpoints. Its callback is <issuer of the namespace>/signin/callback."""
+    found = run(
+        lambda s: s.federation.create(
+            ns(namespace),
+            id=id,
+            kind="oidc" if issuer else "oauth2",
+            name=name,
+            client_id=client_id,
+            client_secret=client_secret,
+            issuer=issuer,
+            authorization_endpoint=authorization_endpoint,
+            token_endpoint=token_endpoint,
+            userinfo_endpoint=userinfo_endpoint,
+            scopes=scope,
+            subject_claim=subject_claim,
+            email_claim=email_claim,
+            verified_claim=verified_claim,
+            keep_tokens=keep_tokens,
+        )
+    )
+    emit(asdict(found))
+
+
+@provider_app.command("list")
+def provider_list(namespace: Namespace = "") -> None:
+    """Print the identity providers as JSON (never their secrets)."""
+    emit([asdict(p) for p in run(lambda s: s.federation.of_namespace(ns(namespace)))])
+
+
+@provider_app.command("remove")
+def provider_remove(id: str, namespace: Namespace = "") -> None:
+    """Remove an identity provider and every account's link to it."""
+    run(lambda s: s.federation.delete(ns(namespace), id))
+    typer.echo(f"removed provider {id}", err=True)
 
 
 # branding ----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import webauthn
+from sqlalchemy.exc import IntegrityError
 from webauthn.helpers import (
     base64url_to_bytes,
     bytes_to_base64url,
@@ -218,14 +219,18 @@ class Passkeys:
             created=self.clock(),
             last_used=None,
         )
-        async with self.db.write() as conn:
-            if await repo.find(conn, account.namespace, row.credential_id) is not None:
-                raise BadRequest(ERROR_ID, "this passkey is registered already")
-            await repo.add(conn, row)
-            codes: list[str] = []
-            if not await factors_repo.count_recovery_codes(conn, account.namespace, account.id):
-                codes = await self.new_recovery_codes(conn, account)
-            await self._event(conn, account, outbox.FACTOR_ENABLED, row)
+        already = BadRequest(ERROR_ID, "this passkey is registered already")
+        try:
+            async with self.db.write() as conn:
+                if await repo.find(conn, account.namespace, row.credential_id) is not None:
+                    raise already
+                await repo.add(conn, row)
+                codes: list[str] = []
+                if not await factors_repo.count_recovery_codes(conn, account.namespace, account.id):
+                    codes = await self.new_recovery_codes(conn, account)
+                await self._event(conn, account, outbox.FACTOR_ENABLED, row)
+        except IntegrityError:  # the same credential id registered at the same moment
+            raise already from None
         return codes
 
     # -- signing in -------------------------------------------------------------------

@@ -47,6 +47,7 @@ from micro_user.http import openapi as docs
 from micro_user.http.client import address_of
 from micro_user.http.cors import OpenToBrowsers
 from micro_user.http.endpoints import Context, Endpoint, registry
+from micro_user.http.federated_pages import FederatedPages
 from micro_user.http.forward_auth import PREFIX as FORWARD_PREFIX
 from micro_user.http.forward_auth import ForwardAuth
 from micro_user.http.headers import SecurityHeaders
@@ -368,6 +369,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     any_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     issuer_prefix = NAMESPACES_PATH + "/{namespace}"
     pages = Pages(services)
+    upstream = FederatedPages(pages)
     get, post, both = ["GET"], ["POST"], ["GET", "POST"]
     issuer_routes = (
         ("/.well-known/openid-configuration", oauth.discovery, "oauth.discovery", get),
@@ -382,6 +384,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ("/signin/factor", pages.handled(pages.signin_factor), "pages.signin", post),
         ("/signin/setup", pages.handled(pages.signin_setup), "pages.signin", post),
         ("/signin/passkey", pages.handled(pages.signin_passkey), "pages.signin", post),
+        ("/signin/with/{provider}", pages.handled(upstream.start), "pages.upstream", get),
+        ("/signin/callback", pages.handled(upstream.callback), "pages.upstream", get),
+        ("/signin/link", pages.handled(upstream.link), "pages.upstream", post),
         ("/signup", pages.handled(pages.signup), "pages.signup", both),
         ("/forgot", pages.handled(pages.forgot), "pages.forgot", both),
         ("/reset", pages.handled(pages.reset), "pages.reset", both),

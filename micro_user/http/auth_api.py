@@ -13,6 +13,7 @@ from micro_user.auth.models import AuthAccount, Identity, TokenPair
 from micro_user.auth.rules import ADMIN_ROLE, RESOURCE_PART_MAX, ROLE_RE, check_resource
 from micro_user.auth.signing import InvalidToken
 from micro_user.errors import BadRequest, Forbidden, Unauthorized
+from micro_user.federation.providers import IdentityProvider
 from micro_user.http.endpoints import Context, registry
 from micro_user.http.wire import (
     ID_HINT,
@@ -630,4 +631,135 @@ async def list_clients(ctx: Context, req: NoFields) -> ListClientsResponse:
 @registry.add(auth, "Clients.Delete", IdRequest, Empty, "Delete an OAuth client")
 async def delete_client(ctx: Context, req: IdRequest) -> Empty:
     await ctx.services.clients.delete(ctx.namespace, required(req.id, "id", "auth.clients.delete"))
+    return EMPTY
+
+
+# Identity providers (external sign-in on the hosted pages) ------------------------
+
+
+@wire_response
+class ProviderOut:
+    """An external identity provider (never its client secret)."""
+
+    id: str
+    kind: str
+    name: str
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str
+    client_id: str
+    scopes: list[str]
+    subject_claim: str
+    email_claim: str
+    verified_claim: str
+    keep_tokens: bool
+    created: Int64Out
+
+    @classmethod
+    def of(cls, p: IdentityProvider) -> ProviderOut:
+        return cls(
+            p.id,
+            p.kind,
+            p.name,
+            p.issuer,
+            p.authorization_endpoint,
+            p.token_endpoint,
+            p.userinfo_endpoint,
+            p.client_id,
+            list(p.scopes),
+            p.subject_claim,
+            p.email_claim,
+            p.verified_claim,
+            p.keep_tokens,
+            str(p.created),
+        )
+
+
+class CreateProviderRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "id": {"pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+        "kind": {"enum": ["oidc", "oauth2"]},
+        "name": {"minLength": 1, "maxLength": 128},
+        "client_id": {"minLength": 1, "maxLength": 256},
+        "client_secret": {"minLength": 1, "maxLength": 1024},
+    }
+    required_fields: ClassVar[frozenset[str]] = frozenset(
+        {"id", "kind", "name", "client_id", "client_secret"}
+    )
+    id: Text = ""
+    kind: Text = ""
+    name: Text = ""
+    client_id: Text = ""
+    client_secret: Secret = ""
+    issuer: Text = ""
+    authorization_endpoint: Text = ""
+    token_endpoint: Text = ""
+    userinfo_endpoint: Text = ""
+    scopes: Annotated[list[Text], Field(max_length=16)] = []
+    subject_claim: Text = ""
+    email_claim: Text = ""
+    verified_claim: Text = ""
+    keep_tokens: StrictBool = False
+
+
+@wire_response
+class ProviderResponse:
+    provider: ProviderOut
+
+
+@wire_response
+class ListProvidersResponse:
+    providers: list[ProviderOut]
+
+
+@registry.add(
+    auth,
+    "Providers.Create",
+    CreateProviderRequest,
+    ProviderResponse,
+    "Add an external identity provider (OpenID Connect by its issuer, or plain OAuth 2.0 "
+    "by its endpoints); the hosted sign-in page shows a button for it",
+)
+async def create_provider(ctx: Context, req: CreateProviderRequest) -> ProviderResponse:
+    found = await ctx.services.federation.create(
+        ctx.namespace,
+        id=req.id,
+        kind=req.kind,
+        name=req.name,
+        client_id=req.client_id,
+        client_secret=req.client_secret,
+        issuer=req.issuer,
+        authorization_endpoint=req.authorization_endpoint,
+        token_endpoint=req.token_endpoint,
+        userinfo_endpoint=req.userinfo_endpoint,
+        scopes=req.scopes or None,
+        subject_claim=req.subject_claim,
+        email_claim=req.email_claim,
+        verified_claim=req.verified_claim,
+        keep_tokens=req.keep_tokens,
+    )
+    return ProviderResponse(ProviderOut.of(found))
+
+
+@registry.add(
+    auth,
+    "Providers.List",
+    NoFields,
+    ListProvidersResponse,
+    "List the identity providers",
+    safe=True,
+)
+async def list_providers(ctx: Context, req: NoFields) -> ListProvidersResponse:
+    found = await ctx.services.federation.of_namespace(ctx.namespace)
+    return ListProvidersResponse([ProviderOut.of(p) for p in found])
+
+
+@registry.add(
+    auth, "Providers.Delete", IdRequest, Empty, "Remove an identity provider and its links"
+)
+async def delete_provider(ctx: Context, req: IdRequest) -> Empty:
+    await ctx.services.federation.delete(
+        ctx.namespace, required(req.id, "id", "auth.providers.delete")
+    )
     return EMPTY

@@ -461,6 +461,9 @@ def _other_paths() -> dict[str, Any]:
         },
         "/openapi.json": page("openapi", "This document", open_json),
         "/assets/pages.css": page("pages.stylesheet", "The hosted pages' styles", "text/css"),
+        "/assets/passkeys.js": page(
+            "pages.passkeys", "The hosted pages' one script (passkeys)", "text/javascript"
+        ),
         "/docs": page("docs", "This reference, to read and try", "text/html"),
         "/docs/assets/{name}": {
             "get": {
@@ -612,6 +615,37 @@ def _page_paths() -> dict[str, Any]:
             form={"pending": "The sign-in the password began", "code": "The code"},
             statuses=(400, 401, 429),
         ),
+        "/signin/passkey": operations(
+            "signin.passkey",
+            "Sign in with a passkey alone: the browser's WebAuthn answer to the page's options",
+            ("post",),
+            form={"credential": "The WebAuthn answer (JSON), which the page's script fills"},
+            statuses=(400, 401, 429),
+        ),
+        "/signin/with/{provider}": operations(
+            "signin.with",
+            "Sign in through an external identity provider: off to it (link=1: link it to "
+            "the signed-in account)",
+            ("get",),
+            query={**AUTHORIZE_PARAMETERS, "link": "1 to link to the signed-in account"},
+            statuses=(404,),
+            path_parameter="provider",
+        ),
+        "/signin/callback": operations(
+            "signin.callback",
+            "Where an external identity provider sends the browser back (its redirect URI)",
+            ("get",),
+            query={"code": "The provider's code", "state": "The state sent", "error": ""},
+            statuses=(400, 401, 404, 409, 429),
+        ),
+        "/signin/link": operations(
+            "signin.link",
+            "Link an external identity to the account its verified email names: the "
+            "account's password",
+            ("post",),
+            form={"password": "The account's password"},
+            statuses=(400, 401, 429),
+        ),
         "/signin/setup": operations(
             "signin.setup",
             "Setting up the second factor a namespace requires, inside sign-in: the "
@@ -693,6 +727,10 @@ ISSUER_ROUTES = (
     "/signin",
     "/signin/factor",
     "/signin/setup",
+    "/signin/passkey",
+    "/signin/with/{provider}",
+    "/signin/callback",
+    "/signin/link",
     "/signup",
     "/forgot",
     "/reset",

@@ -662,6 +662,7 @@ class Pages:
             signup=self.sign_up_allowed(namespace),
             error=error,
             notice=notice,
+            providers=await self.services.federation.of_namespace(namespace),
             passkey_options=(
                 self.services.passkeys.sign_in_options(namespace)
                 if self.services.passkeys.available
@@ -901,14 +902,30 @@ class Pages:
             # Signed out: the sign-in page, which leads back here.
             return await self.signin_page(request, namespace, {})
         notice = ""
-        if form:
-            client_id = form.get("revoke", "")
-            if await self.provider.revoke_consent(namespace, session.account_id, client_id):
-                notice = "Access removed."
         async with self.services.db.read() as conn:
             account = await accounts_repo.find_account(conn, namespace, id=session.account_id)
         if account is None:
             return self.redirect(f"{self.base(namespace)}/signin")
+        federation = self.services.federation
+        if form.get("revoke"):
+            client_id = form["revoke"]
+            if await self.provider.revoke_consent(namespace, session.account_id, client_id):
+                notice = "Access removed."
+        elif form.get("unlink"):
+            try:
+                await federation.unlink(account, form["unlink"])
+                notice = "Unlinked."
+            except NotFound:
+                pass
+        elif request.query_params.get("linked"):
+            notice = "Linked: you can sign in with it now."
+        providers = {p.id: p for p in await federation.of_namespace(namespace)}
+        identities = [
+            {**link, "name": providers[link["provider_id"]].name}
+            for link in await federation.links_of(namespace, account.id)
+            if link["provider_id"] in providers
+        ]
+        linked = {identity["provider_id"] for identity in identities}
         consents = []
         for client_id, scope, _ in await self.provider.consents(namespace, account.id):
             client = await self.services.clients.find(namespace, client_id)
@@ -920,6 +937,8 @@ class Pages:
             account=account,
             consents=consents,
             notice=notice,
+            identities=identities,
+            linkable=[p for p in providers.values() if p.id not in linked],
             two_step=await self.services.factors.required(namespace, account.id),
         )
 

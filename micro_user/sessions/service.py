@@ -96,10 +96,11 @@ class SessionService:
             # The account was deleted while the sign-in was being checked.
             raise Unauthorized("user.login", INVALID_CREDENTIALS) from None
 
-    async def begin_second_factor(self, account: Account) -> str:
-        """After the right password of an account with a second factor (the hosted pages):
-        a token, good for ``SECOND_FACTOR_SECONDS``, that stands for the checked password
-        until the code comes (stored as its digest)."""
+    async def begin_second_factor(self, account: Account, first: str = "pwd") -> str:
+        """After the first step of signing in to an account with a second factor (the hosted
+        pages; ``first``: its amr, "pwd" for the password, "fed" for an external provider):
+        a token, good for ``SECOND_FACTOR_SECONDS``, that stands for the first step until
+        the code comes (stored as its digest)."""
         pending = new_token()
         now = self.clock()
         async with self.db.write() as conn:
@@ -112,7 +113,8 @@ class SessionService:
                 email=account.email,
                 created=now,
                 expires=now + SECOND_FACTOR_SECONDS,
-                redirect_url="",
+                # A pending sign-in redirects nowhere: the column keeps the first step's amr.
+                redirect_url=first,
                 failure_redirect_url="",
             )
         return pending
@@ -129,10 +131,10 @@ class SessionService:
     ) -> Session:
         """The session of a sign-in begun with ``begin_second_factor``, once ``check``
         passes (it answers the second factor's amr: a code's, or a passkey's)."""
-        account = await self.pending_account(namespace, pending)
+        account, first = await self._pending(namespace, pending)
         amr = await check(account)
         await self._spend_pending(pending)
-        return await self.start(account, f"pwd {amr} mfa")
+        return await self.start(account, f"{first} {amr} mfa")
 
     async def finish_with_new_factor(
         self, namespace: str, pending: str, code: str
@@ -140,13 +142,16 @@ class SessionService:
         """A sign-in begun with ``begin_second_factor`` for an account the namespace's
         policy requires a second factor of, once the authenticator it set up gives its
         first code: the session and the new recovery codes."""
-        account = await self.pending_account(namespace, pending)
+        account, first = await self._pending(namespace, pending)
         codes = await self.factors.confirm_totp(account, code)
         await self._spend_pending(pending)
-        return await self.start(account, "pwd otp mfa"), codes
+        return await self.start(account, f"{first} otp mfa"), codes
 
     async def pending_account(self, namespace: str, pending: str) -> Account:
-        """The account whose password a live ``begin_second_factor`` token stands for."""
+        """The account whose first step a live ``begin_second_factor`` token stands for."""
+        return (await self._pending(namespace, pending))[0]
+
+    async def _pending(self, namespace: str, pending: str) -> tuple[Account, str]:
         now = self.clock()
         async with self.db.read() as conn:
             row = await tokens_repo.find_token(conn, digest(pending), SECOND_FACTOR)
@@ -158,9 +163,9 @@ class SessionService:
                 and row.used_at is None
                 else None
             )
-        if account is None:
+        if account is None or row is None:
             raise Unauthorized("user.login", SIGN_IN_EXPIRED)
-        return account
+        return account, row.redirect_url or "pwd"
 
     async def _spend_pending(self, pending: str) -> None:
         async with self.db.write() as conn:

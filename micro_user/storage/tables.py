@@ -440,6 +440,60 @@ passkeys = Table(
     Index(None, "namespace", "account_id"),
 )
 
+# External identity providers a namespace signs users in through ("Sign in with ..."):
+# OpenID Connect ones by their discovery document, plain OAuth 2.0 ones with a userinfo
+# endpoint. The client secret is sealed with the key-encryption key.
+identity_providers = Table(
+    "identity_providers",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("authorization_endpoint", Text, nullable=False),
+    Column("token_endpoint", Text, nullable=False),
+    Column("userinfo_endpoint", Text, nullable=False),
+    Column("jwks_uri", Text, nullable=False),
+    Column("client_id", String(256), nullable=False),
+    Column("kek_id", String(64), nullable=False),
+    Column("sealed_secret", Text, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("subject_claim", String(64), nullable=False),
+    Column("email_claim", String(64), nullable=False),
+    Column("verified_claim", String(64), nullable=False),
+    Column("keep_tokens", Boolean, nullable=False),
+    Column("created", BigInteger, nullable=False),
+)
+
+# Which account an identity at an external provider signs in. The provider's tokens only
+# when the provider keeps them (sealed).
+linked_identities = Table(
+    "linked_identities",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("provider_id", String(64), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("account_id", String(128), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("last_used", BigInteger, nullable=True),
+    Column("kek_id", String(64), nullable=True),
+    Column("sealed_tokens", Text, nullable=True),
+    ForeignKeyConstraint(
+        ["namespace", "account_id"],
+        ["accounts.namespace", "accounts.id"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+    ForeignKeyConstraint(
+        ["namespace", "provider_id"],
+        ["identity_providers.namespace", "identity_providers.id"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "namespace", "account_id"),
+)
+
 # WebAuthn challenges answered already (the challenges themselves are sealed, not stored):
 # an answer replayed finds its challenge here and is refused. Rows go once expired.
 spent_challenges = Table(

@@ -1,0 +1,335 @@
+"""The hosted pages' side of external identity providers ("Sign in with ..."):
+``/signin/with/{provider}`` sends the browser to the provider, ``/signin/callback`` takes it
+back, ``/signin/link`` links an identity to an existing account once its password is given.
+
+What the browser carries between the two legs (provider, ``state``, ``nonce``, the PKCE
+verifier, the authorization request it came with) is sealed with the key-encryption key in
+one HttpOnly cookie, so no row is written before the provider answers; the ``state`` in the
+callback must equal the cookie's, which binds the answer to this browser.
+
+Which account an identity signs in:
+- an identity linked already: its account (and its second factor, if it has one);
+- else, an account with the provider's email, only if the provider says the email is
+  verified, and only after the account's password is given here (then the two are linked);
+  an unverified email never links, and never signs in;
+- else a new account, where the namespace's rules let anyone sign up."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from micro_user.accounts.models import Account
+from micro_user.errors import BadRequest, Conflict, NotFound, Unauthorized
+from micro_user.federation.providers import Identity, IdentityProvider, pkce_pair
+from micro_user.http.pages import Pages
+from micro_user.storage import accounts as accounts_repo
+
+COOKIE = "mu_upstream"
+LEG_SECONDS = 600
+# The amr of a sign-in through an external provider (RFC 8176 has no value for it).
+FEDERATED_AMR = "fed"
+
+
+def _username_of(identity: Identity) -> str:
+    wanted = identity.username or identity.email.split("@")[0]
+    cleaned = re.sub(r"[^a-z0-9._-]", "", wanted.lower())[:24].strip("._-")
+    return cleaned if len(cleaned) >= 3 else "user"
+
+
+class FederatedPages:
+    def __init__(self, pages: Pages) -> None:
+        self.pages = pages
+        self.services = pages.services
+        self.federation = pages.services.federation
+
+    def _seal(self, namespace: str, fields: dict[str, Any]) -> str:
+        kek_id, sealed = self.services.signing.ring.seal(
+            f"upstream-leg:{namespace}", json.dumps(fields).encode()
+        )
+        return f"{kek_id}.{sealed}"
+
+    def _opened(self, request: Request, namespace: str) -> dict[str, Any] | None:
+        value = request.cookies.get(COOKIE, "")
+        try:
+            kek_id, sealed = value.split(".", 1)
+            fields = json.loads(
+                self.services.signing.ring.open(f"upstream-leg:{namespace}", kek_id, sealed)
+            )
+        except Exception:  # any cookie that does not open is no cookie
+            return None
+        if (
+            not isinstance(fields, dict)
+            or int(fields.get("e", 0)) <= self.services.sessions.clock()
+        ):
+            return None
+        return fields
+
+    def _carry(self, response: Response, value: str) -> None:
+        self.pages.set_cookie(response, COOKIE, value, max_age=LEG_SECONDS)
+
+    def redirect_uri(self, namespace: str) -> str:
+        return f"{self.services.issuers.issuer(namespace)}/signin/callback"
+
+    # -- the first leg ----------------------------------------------------------------
+
+    async def start(self, request: Request) -> Response:
+        """Off to the provider (``?link=1``: to link it to the signed-in account)."""
+        pages = self.pages
+        namespace = pages.namespace(request)
+        try:
+            provider = await self.federation.get(namespace, request.path_params["provider"])
+        except NotFound:
+            return pages.message(request, "No such way to sign in", status=404)
+        carried = pages.carried_of(dict(request.query_params))
+        linking = ""
+        if request.query_params.get("link") == "1":
+            session = await pages.current(request, namespace)
+            if session is None:
+                return pages.redirect(f"{pages.base(namespace)}/signin")
+            linking = session.account_id
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        verifier, challenge = pkce_pair()
+        leg = {
+            "p": provider.id,
+            "s": state,
+            "n": nonce,
+            "v": verifier,
+            "c": carried,
+            "l": linking,
+            "e": self.services.sessions.clock() + LEG_SECONDS,
+        }
+        response = pages.redirect(
+            self.federation.authorization_url(
+                provider, self.redirect_uri(namespace), state, nonce, challenge
+            )
+        )
+        self._carry(response, self._seal(namespace, leg))
+        return response
+
+    # -- the way back -----------------------------------------------------------------
+
+    async def callback(self, request: Request) -> Response:
+        pages = self.pages
+        namespace = pages.namespace(request)
+        leg = self._opened(request, namespace)
+        state = request.query_params.get("state", "")
+        if leg is None or not hmac.compare_digest(str(leg.get("s", "")).encode(), state.encode()):
+            return self._ended(
+                pages.message(
+                    request,
+                    "This sign-in has expired",
+                    "It took too long, or it was started in another browser. Sign in again.",
+                    status=400,
+                    link=f"{pages.base(namespace)}/signin",
+                    link_text="Sign in",
+                )
+            )
+        carried = {str(k): str(v) for k, v in dict(leg.get("c") or {}).items()}
+        try:
+            provider = await self.federation.get(namespace, str(leg["p"]))
+            if "error" in request.query_params:
+                raise Unauthorized("federation.signin", f"{provider.name} did not sign you in")
+            identity = await self.federation.identity(
+                provider,
+                request.query_params.get("code", ""),
+                str(leg["v"]),
+                self.redirect_uri(namespace),
+                str(leg["n"]),
+            )
+            if leg.get("l"):
+                return self._ended(await self._link_signed_in(request, str(leg["l"]), identity))
+            return self._ended(await self._sign_in(request, identity, carried))
+        except (Unauthorized, NotFound, Conflict, BadRequest) as exc:
+            return self._ended(
+                pages.message(
+                    request,
+                    "Signing in did not work",
+                    f"{exc.detail}.",
+                    status=exc.code,
+                    link=f"{pages.base(namespace)}/signin{pages.query_of(carried)}",
+                    link_text="Back to sign-in",
+                )
+            )
+
+    def _ended(self, response: Response) -> Response:
+        """The leg's cookie goes, unless the response carries a new one (a link to ask
+        the password for)."""
+        marker = f"{COOKIE}=".encode()
+        if not any(
+            name == b"set-cookie" and value.startswith(marker)
+            for name, value in response.raw_headers
+        ):
+            response.delete_cookie(COOKIE, path="/")
+        return response
+
+    async def _account(self, namespace: str, **by: str) -> Account | None:
+        async with self.services.db.read() as conn:
+            return await accounts_repo.find_account(conn, namespace, **by)
+
+    async def _sign_in(
+        self, request: Request, identity: Identity, carried: dict[str, str]
+    ) -> Response:
+        pages = self.pages
+        provider = identity.provider
+        namespace = provider.namespace
+        linked = await self.federation.linked_account(identity)
+        if linked is not None:
+            account = await self._account(namespace, id=linked)
+            if account is None:
+                raise Unauthorized("federation.signin", "the linked account is gone")
+            return await self.continue_sign_in(request, account, carried)
+        if not identity.email:
+            raise Unauthorized(
+                "federation.signin", f"{provider.name} did not share an email address"
+            )
+        existing = await self._account(namespace, email=identity.email)
+        if existing is not None:
+            if not identity.email_verified:
+                raise Conflict(
+                    "federation.signin",
+                    f"an account uses {identity.email}, and {provider.name} does not say the "
+                    "address is verified: sign in to that account, then link "
+                    f"{provider.name} on your account page",
+                )
+            return self._ask_password(request, existing, identity, carried)
+        if not pages.sign_up_allowed(namespace):
+            raise Unauthorized(
+                "federation.signin",
+                f"no account is linked to this {provider.name} sign-in, and sign-up is closed",
+            )
+        account = await self._new_account(identity)
+        await self.federation.link(account, identity)
+        return await self.continue_sign_in(request, account, carried)
+
+    async def _new_account(self, identity: Identity) -> Account:
+        namespace = identity.provider.namespace
+        await self.services.sessions.abuse.before_sign_up("user.create")
+        base = _username_of(identity)
+        for attempt in range(5):
+            username = base if attempt == 0 else f"{base}-{secrets.token_hex(3)}"
+            try:
+                account = await self.services.accounts.create(
+                    namespace,
+                    username=username,
+                    email=identity.email,
+                    # No password of its own: one nobody knows (the user can set one with
+                    # "Forgot your password?").
+                    password=secrets.token_urlsafe(32),
+                )
+            except Conflict as exc:
+                if "username" in exc.detail:
+                    continue
+                raise
+            if identity.email_verified:
+                async with self.services.db.write() as conn:
+                    await accounts_repo.update_account(conn, namespace, account.id, verified=True)
+            return account
+        raise Conflict("federation.signin", "no free username was found: try again")
+
+    async def continue_sign_in(
+        self, request: Request, account: Account, carried: dict[str, str]
+    ) -> Response:
+        """The account's second factor, if it has or must have one; else signed in."""
+        pages, sessions = self.pages, self.services.sessions
+        factors = self.services.factors
+        namespace = account.namespace
+        if await factors.required(namespace, account.id):
+            pending = await sessions.begin_second_factor(account, FEDERATED_AMR)
+            return await pages.factor_page(request, namespace, carried, pending)
+        if await factors.must_have(namespace, account.id):
+            pending = await sessions.begin_second_factor(account, FEDERATED_AMR)
+            return await pages.setup_page(request, account, carried, pending)
+        session = await sessions.start(account, FEDERATED_AMR)
+        return await pages.after_sign_in(request, namespace, session, carried)
+
+    # -- linking ----------------------------------------------------------------------
+
+    def _ask_password(
+        self,
+        request: Request,
+        account: Account,
+        identity: Identity,
+        carried: dict[str, str],
+        *,
+        error: str = "",
+    ) -> Response:
+        provider = identity.provider
+        response = self.pages.render(
+            request,
+            "link.html",
+            status=401 if error else 200,
+            title=f"Link {provider.name} to your account",
+            provider=provider,
+            email=identity.email,
+            carried=carried,
+            error=error,
+        )
+        pending = {
+            "link": True,
+            "p": provider.id,
+            "sub": identity.subject,
+            "email": identity.email,
+            "a": account.id,
+            "c": carried,
+            "e": self.services.sessions.clock() + LEG_SECONDS,
+        }
+        self._carry(response, self._seal(provider.namespace, pending))
+        return response
+
+    async def link(self, request: Request) -> Response:
+        """The password of the account an identity's verified email names: linked, and on
+        with the sign-in."""
+        pages = self.pages
+        namespace = pages.namespace(request)
+        form = await pages.read_form(request)
+        pending = self._opened(request, namespace)
+        if pending is None or not pending.get("link"):
+            return pages.message(
+                request,
+                "This sign-in has expired",
+                "Sign in again.",
+                status=400,
+                link=f"{pages.base(namespace)}/signin",
+                link_text="Sign in",
+            )
+        carried = {str(k): str(v) for k, v in dict(pending.get("c") or {}).items()}
+        account = await self._account(namespace, id=str(pending["a"]))
+        provider: IdentityProvider | None
+        try:
+            provider = await self.federation.get(namespace, str(pending["p"]))
+        except NotFound:
+            provider = None
+        if account is None or provider is None:
+            return self._ended(pages.message(request, "This sign-in has expired", status=400))
+        identity = Identity(provider, str(pending["sub"]), str(pending["email"]), True, "", {})
+        try:
+            await self.services.sessions.confirm_password(
+                account, form.get("password", ""), "federation.signin"
+            )
+        except Unauthorized:
+            return self._ask_password(
+                request, account, identity, carried, error="That is not the account's password."
+            )
+        await self.federation.link(account, identity)
+        return self._ended(await self.continue_sign_in(request, account, carried))
+
+    async def _link_signed_in(
+        self, request: Request, account_id: str, identity: Identity
+    ) -> Response:
+        """Linking started from the account page: the browser must still be signed in to
+        the account that started it."""
+        pages = self.pages
+        namespace = identity.provider.namespace
+        session = await pages.current(request, namespace)
+        account = await self._account(namespace, id=account_id)
+        if session is None or session.account_id != account_id or account is None:
+            raise Unauthorized("federation.signin", "sign in again, then link from your account")
+        await self.federation.link(account, identity)
+        return pages.redirect(f"{pages.base(namespace)}/account?linked={identity.provider.id}")
