@@ -164,9 +164,9 @@ CATALOGUE: dict[str, ErrorKind] = {
         "went backwards (a clone), or a wrong password; 404: the account has no such passkey",
     ),
     "federation.signin": _check(
-        {400, 401, 404, 409},
-        "signing in through an external identity provider did not work (the page says why); "
-        "409: its email belongs to an account it cannot be linked to without the password",
+        {400, 401, 404},
+        "signing in through an external identity provider did not work (the page says why): "
+        "400 also when its email belongs to an account it may not be linked to (unverified)",
     ),
     "user.logout": _endpoint({400, 404}, f"{MALFORMED}; 404: no such session"),
     "user.logoutall": _endpoint({400, 404}, f"{MALFORMED}; 404: no such account"),
@@ -223,9 +223,9 @@ CATALOGUE: dict[str, ErrorKind] = {
     ),
     "auth.clients.list": _endpoint({400}, MALFORMED),
     "auth.providers.create": _endpoint(
-        {400, 409},
-        f"{MALFORMED}, a URL that is not https, or an issuer whose discovery document is "
-        "missing or names another issuer; 409: the id is taken",
+        {400},
+        f"{MALFORMED}, a URL that is not https, an issuer whose discovery document is "
+        "missing or names another issuer, or an id that is taken",
     ),
     "auth.providers.list": _endpoint({400}, MALFORMED),
     "auth.providers.delete": _endpoint({400, 404}, f"{MALFORMED}; 404: no such provider"),

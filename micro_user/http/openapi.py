@@ -636,7 +636,7 @@ def _page_paths() -> dict[str, Any]:
             "Where an external identity provider sends the browser back (its redirect URI)",
             ("get",),
             query={"code": "The provider's code", "state": "The state sent", "error": ""},
-            statuses=(400, 401, 404, 409, 429),
+            statuses=(400, 401, 404, 429),
         ),
         "/signin/link": operations(
             "signin.link",

@@ -1,0 +1,160 @@
+"""External identity providers over HTTP, with oidc-provider as the real upstream:
+a plain OAuth 2.0 provider (identity from its userinfo endpoint), the attacks on the way
+back (a callback without the browser's cookie, a foreign state, a code carried to another
+browser), and the auth API's Providers.* (what is refused, and that no secret comes back).
+The browser walk is tests/browser/test_external_providers.py."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
+import pytest
+
+from conftest import unique
+from tests.browser.test_external_providers import SECRET, open_sign_up
+from tests.support.forms import forms_of
+from tests.support.services import ADMIN_KEY, ServerProcess
+from tests.support.upstream import upstream_provider
+
+ACCOUNT = {
+    "sub": "plain-1", "login": "plainuser", "password": "plain pass 1",
+    "email": "plain-user@example.com", "email_verified": True, "name": "Plain",
+}  # fmt: skip
+
+
+def client_for(issuer: str) -> dict[str, Any]:
+    return {
+        "client_id": "micro-user",
+        "client_secret": SECRET,
+        "redirect_uris": [f"{issuer}/signin/callback"],
+    }
+
+
+def to_provider_login(browser: httpx.Client, start: str, upstream: str) -> httpx.Response:
+    """Start at our /signin/with/..., arrive at the provider's login form."""
+    page = browser.get(start, follow_redirects=True)
+    assert str(page.url).startswith(upstream), page.url
+    return page
+
+
+def log_in_at_provider(
+    browser: httpx.Client, page: httpx.Response, login: str, password: str
+) -> str:
+    """Post the provider's login form; the URL it sends the browser back to (not followed
+    into our server)."""
+    [form] = forms_of(page.text)
+    answer = browser.post(
+        urljoin(str(page.url), form.action), data={"login": login, "password": password}
+    )
+    while answer.status_code in (302, 303) and answer.headers["location"].startswith(
+        ("/", str(page.url).split("/interaction")[0])
+    ):
+        answer = browser.get(urljoin(str(answer.url), answer.headers["location"]))
+    assert answer.status_code in (302, 303), answer.text
+    return urljoin(str(answer.url), answer.headers["location"])
+
+
+@pytest.fixture
+def namespace_with_plain_provider(server: ServerProcess):
+    namespace = unique("plain")
+    issuer = f"{server.base_url}/namespaces/{namespace}"
+    open_sign_up(server, namespace)
+    with upstream_provider([client_for(issuer)], [ACCOUNT]) as upstream:
+        added = server.cli(
+            "provider", "add", "plain", "--name", "Plain", "--namespace", namespace,
+            "--client-id", "micro-user", "--client-secret", SECRET,
+            "--authorization-endpoint", f"{upstream.issuer}/auth",
+            "--token-endpoint", f"{upstream.issuer}/token",
+            "--userinfo-endpoint", f"{upstream.issuer}/me",
+            "--scope", "openid", "--scope", "email", "--scope", "profile",
+            "--subject-claim", "sub", "--verified-claim", "email_verified",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        yield issuer, upstream.issuer
+
+
+def test_a_plain_oauth2_provider_signs_in_by_its_userinfo(namespace_with_plain_provider) -> None:
+    issuer, upstream = namespace_with_plain_provider
+    with httpx.Client(timeout=30) as browser:
+        page = to_provider_login(browser, f"{issuer}/signin/with/plain", upstream)
+        back = log_in_at_provider(browser, page, "plainuser", "plain pass 1")
+        assert back.startswith(f"{issuer}/signin/callback?")
+        account = browser.get(back, follow_redirects=True)
+        assert account.status_code == 200, account.text
+        assert "Your account" in account.text and "plainuser" in account.text
+        assert "(confirmed)" in account.text  # the verified_claim said so
+
+
+def test_the_way_back_is_bound_to_the_browser_that_left(namespace_with_plain_provider) -> None:
+    issuer, upstream = namespace_with_plain_provider
+    with httpx.Client(timeout=30) as victim, httpx.Client(timeout=30) as attacker:
+        page = to_provider_login(victim, f"{issuer}/signin/with/plain", upstream)
+        back = log_in_at_provider(victim, page, "plainuser", "plain pass 1")
+        # The code and state carried to a browser that did not start the sign-in.
+        stolen = attacker.get(back, follow_redirects=True)
+        assert stolen.status_code == 400 and "expired" in stolen.text
+        assert not any(c.startswith("mu_session_") for c in attacker.cookies)
+        # A state that is not the one sent, in the browser that left.
+        state = parse_qs(urlsplit(back).query)["state"][0]
+        forged = back.replace(state, state[:-2] + "xx")
+        assert victim.get(forged).status_code == 400
+        # The leg ended with that refusal: the real answer no longer finds its cookie.
+        assert victim.get(back).status_code == 400
+
+
+def test_the_provider_says_no(namespace_with_plain_provider) -> None:
+    issuer, upstream = namespace_with_plain_provider
+    with httpx.Client(timeout=30) as browser:
+        page = to_provider_login(browser, f"{issuer}/signin/with/plain", upstream)
+        [form] = forms_of(page.text)
+        wrong = browser.post(
+            urljoin(str(page.url), form.action), data={"login": "plainuser", "password": "no"}
+        )
+        assert wrong.status_code == 200 and "Wrong" in wrong.text  # the provider's own page
+        # The provider sends the user back with an error instead of a code.
+        state = browser.cookies.get("mu_upstream")
+        assert state  # still ours, HttpOnly, until the leg ends
+        refused = browser.get(f"{issuer}/signin/callback?error=access_denied&state=x")
+        assert refused.status_code == 400
+
+
+def test_providers_through_the_auth_api(server: ServerProcess) -> None:
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+    def call(endpoint: str, **fields: Any) -> httpx.Response:
+        return httpx.post(f"{server.base_url}/v1/auth/{endpoint}", json=fields, headers=headers)
+
+    name = unique("p")[:20]
+    with upstream_provider([client_for(server.base_url)], [ACCOUNT]) as upstream:
+        made = call(
+            "Providers.Create", id=name, kind="oidc", name="Upstream", issuer=upstream.issuer,
+            client_id="micro-user", client_secret=SECRET,
+        )  # fmt: skip
+        assert made.status_code == 200, made.text
+        provider = made.json()["provider"]
+        assert provider["authorization_endpoint"].startswith(upstream.issuer)
+        assert provider["scopes"] == ["openid", "email", "profile"]
+        assert SECRET not in made.text
+        listed = call("Providers.List")
+        assert name in [p["id"] for p in listed.json()["providers"]] and SECRET not in listed.text
+        again = call(
+            "Providers.Create", id=name, kind="oidc", name="Upstream", issuer=upstream.issuer,
+            client_id="micro-user", client_secret=SECRET,
+        )  # fmt: skip
+        assert again.status_code == 400 and "exists already" in again.json()["detail"]
+        # An issuer its discovery document does not name.
+        liar = call(
+            "Providers.Create", id=f"{name}-x", kind="oidc", name="X",
+            issuer=upstream.issuer + "/other", client_id="c", client_secret="s",
+        )  # fmt: skip
+        assert liar.status_code == 400 and liar.json()["id"] == "auth.providers.create"
+    plain_http = call(
+        "Providers.Create", id=f"{name}-y", kind="oauth2", name="Y", client_id="c",
+        client_secret="s", authorization_endpoint="http://id.example/auth",
+        token_endpoint="https://id.example/token", userinfo_endpoint="https://id.example/me",
+    )  # fmt: skip
+    assert plain_http.status_code == 400 and "https" in plain_http.json()["detail"]
+    assert call("Providers.Delete", id=name).status_code == 200
+    assert call("Providers.Delete", id=name).status_code == 404
