@@ -228,6 +228,8 @@ CATALOGUE: dict[str, ErrorKind] = {
         "missing or names another issuer, or an id that is taken",
     ),
     "auth.providers.list": _endpoint({400}, MALFORMED),
+    "auth.factorpolicy.read": _endpoint({400}, MALFORMED),
+    "auth.factorpolicy.set": _endpoint({400}, MALFORMED),
     "auth.providers.delete": _endpoint({400, 404}, f"{MALFORMED}; 404: no such provider"),
     "auth.clients.delete": _endpoint({400, 404}, f"{MALFORMED}; 404: no such client"),
     "branding": _check(

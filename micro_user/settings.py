@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     verification_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     magic_link_ttl_seconds: int = Field(default=15 * 60, ge=60)
+    step_up_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="How long after signing in the hosted pages change the second factors "
+        "without asking for the password again (0: always ask).",
+    )
     reset_code_max_attempts: int = Field(default=5, ge=1)
     cleanup_interval_seconds: float = Field(default=300.0, gt=0)
     # The test suites' check that the error catalogue (micro_user/errors.py) is complete:

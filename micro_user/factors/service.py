@@ -146,6 +146,13 @@ class Factors:
             raise BadRequest("factors.policy", 'name the roles with "roles", and only with it')
         async with self.db.write() as conn:
             await repo.save_policy(conn, namespace, required, " ".join(chosen), self.clock())
+            await self.outbox.record(
+                conn,
+                namespace,
+                outbox.FACTOR_POLICY_CHANGED,
+                self.clock(),
+                payload={"required": required, "roles": list(chosen)},
+            )
         return FactorPolicy(required, chosen)
 
     async def must_have(self, namespace: str, account_id: str) -> bool:

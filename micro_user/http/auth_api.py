@@ -763,3 +763,56 @@ async def delete_provider(ctx: Context, req: IdRequest) -> Empty:
         ctx.namespace, required(req.id, "id", "auth.providers.delete")
     )
     return EMPTY
+
+
+# Who must have a second factor (the namespace's policy) ----------------------------
+
+
+@wire_response
+class FactorPolicyOut:
+    """``required``: none (each user's choice), everyone, or roles (the holders of
+    ``roles``)."""
+
+    required: str
+    roles: list[str]
+
+
+@wire_response
+class FactorPolicyResponse:
+    policy: FactorPolicyOut
+
+
+class SetFactorPolicyRequest(WireRequest):
+    field_hints: ClassVar[dict[str, dict[str, Any]]] = {
+        "required": {"enum": ["none", "everyone", "roles"]},
+        "roles": {"items": {"pattern": ROLE_RE.pattern}},
+    }
+    required_fields: ClassVar[frozenset[str]] = frozenset({"required"})
+    required: Text = ""
+    roles: Annotated[list[Text], Field(max_length=64)] = []
+
+
+@registry.add(
+    auth,
+    "FactorPolicy.Read",
+    NoFields,
+    FactorPolicyResponse,
+    "Who in the namespace must have a second factor",
+    safe=True,
+)
+async def read_factor_policy(ctx: Context, req: NoFields) -> FactorPolicyResponse:
+    found = await ctx.services.factors.policy(ctx.namespace)
+    return FactorPolicyResponse(FactorPolicyOut(found.required, list(found.roles)))
+
+
+@registry.add(
+    auth,
+    "FactorPolicy.Set",
+    SetFactorPolicyRequest,
+    FactorPolicyResponse,
+    "Require a second factor of nobody, everyone, or the holders of some roles (who then "
+    "set one up inside their next sign-in)",
+)
+async def set_factor_policy(ctx: Context, req: SetFactorPolicyRequest) -> FactorPolicyResponse:
+    found = await ctx.services.factors.set_policy(ctx.namespace, req.required, req.roles)
+    return FactorPolicyResponse(FactorPolicyOut(found.required, list(found.roles)))

@@ -628,7 +628,7 @@ def _page_paths() -> dict[str, Any]:
             "the signed-in account)",
             ("get",),
             query={**AUTHORIZE_PARAMETERS, "link": "1 to link to the signed-in account"},
-            statuses=(404,),
+            statuses=(400, 404),
             path_parameter="provider",
         ),
         "/signin/callback": operations(
@@ -758,7 +758,13 @@ def _issuer_paths(paths: dict[str, Any]) -> dict[str, Any]:
         operations = {}
         for method, operation in paths[route].items():
             responses = {**operation["responses"]}
-            responses.setdefault("404", _error(404))
+            unknown = _error(404)  # an unknown namespace, as JSON
+            if "404" in responses:  # the page's own 404 (a page), beside it
+                unknown = {
+                    "description": f"{responses['404']['description']}; or no such namespace",
+                    "content": {**responses["404"]["content"], **unknown["content"]},
+                }
+            responses["404"] = unknown
             operations[method] = {
                 **operation,
                 "operationId": f"{operation['operationId']}.namespace",

@@ -592,20 +592,16 @@ class Pages:
         context: dict[str, Any] = {"title": "Two-step sign-in", "codes": [], "qr": ""}
         try:
             if action == "start":
-                # Step-up: whoever holds only the session cookie cannot add their own
+                # Step-up: whoever holds only an old session cookie cannot add their own
                 # authenticator and lock the owner out.
-                await self.services.sessions.confirm_password(
-                    account, form.get("password", ""), "factors.totp"
-                )
+                await self.stepped_up(session, account, form, "factors.totp")
                 secret, uri = await factors.start_totp(account)
                 qr = qr_image(uri)
                 context.update(qr=qr, secret=secret)
             elif action == "confirm":
                 context["codes"] = await factors.confirm_totp(account, code)
             elif action == "passkey-start":
-                await self.services.sessions.confirm_password(
-                    account, form.get("password", ""), "factors.passkey"
-                )
+                await self.stepped_up(session, account, form, "factors.passkey")
                 context["passkey_create"] = await passkeys.registration_options(account)
                 context["passkey_name"] = passkey_name(request.headers.get("user-agent", ""))
             elif action == "passkey-finish":
@@ -614,9 +610,7 @@ class Pages:
                 if not context["codes"]:
                     context["notice"] = "The passkey is added."
             elif action == "passkey-remove":
-                await self.services.sessions.confirm_password(
-                    account, form.get("password", ""), "factors.passkey"
-                )
+                await self.stepped_up(session, account, form, "factors.passkey")
                 allowed = not await factors.must_have(namespace, account.id)
                 await passkeys.remove(account, form.get("passkey", ""), last_allowed=allowed)
                 context["notice"] = "The passkey is removed."
@@ -630,6 +624,7 @@ class Pages:
         except (BadRequest, NotFound, Unauthorized) as exc:
             context["error"] = f"{exc.detail}."
         context["factor"] = await factors.status(namespace, account.id)
+        context["fresh"] = self.fresh(session)
         context["passkeys_available"] = passkeys.available
         context["passkeys"] = [
             {"id": row.id, "name": row.name, "added": day(row.created), "used": day(row.last_used)}
@@ -637,6 +632,21 @@ class Pages:
         ]
         status = 400 if context.get("error") else 200
         return self.render(request, "factors.html", status=status, **context)
+
+    def fresh(self, session: BrowserSession) -> bool:
+        """Whether the browser signed in within ``step_up_seconds``."""
+        now = self.services.sessions.clock()
+        return session.auth_time > now - self.settings.step_up_seconds
+
+    async def stepped_up(
+        self, session: BrowserSession, account: Account, form: dict[str, str], error_id: str
+    ) -> None:
+        """Step-up before a change to the second factors: a sign-in within
+        ``step_up_seconds``, or else the password again (a password sent is checked
+        either way)."""
+        if self.fresh(session) and not form.get("password"):
+            return
+        await self.services.sessions.confirm_password(account, form.get("password", ""), error_id)
 
     async def signin_page(
         self,

@@ -195,6 +195,9 @@ def test_openapi_describes_every_endpoint_and_docs_page_lists_them(server):
         "Clients/Create",
         "Clients/List",
         "Clients/Delete",
+        "Providers/Create",
+        "Providers/List",
+        "Providers/Delete",
     }
     create = document["paths"]["/v1/user/Create"]["post"]
     assert {"400", "401"} <= set(create["responses"])

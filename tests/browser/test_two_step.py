@@ -48,7 +48,7 @@ def test_a_user_sets_up_an_authenticator_and_signs_in_with_it(
         page("Your account")
         browser.find_element(By.PARTIAL_LINK_TEXT, "Two-step sign-in: off").click()
         page("Two-step sign-in")
-        fill(password=password)
+        # Just signed in: no password asked again (step-up by a recent sign-in).
         press("Set up an authenticator app")
         wait.until(when.presence_of_element_located((By.CSS_SELECTOR, "img.qr")))
         qr = browser.find_element(By.CSS_SELECTOR, "img.qr")

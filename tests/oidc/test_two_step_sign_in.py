@@ -25,7 +25,7 @@ def set_up(agent: Agent, login: str, password: str) -> tuple[pyotp.TOTP, list[st
     assert agent.submit({"login": login, "password": password}).status_code == 200
     page = agent.go("/account/factors")
     assert "Two-step sign-in is off" in page.text
-    # Step-up: the session alone cannot add an authenticator; the password must come too.
+    # Just signed in, no password is asked; one that is sent is checked all the same.
     refused = agent.submit({"password": "not the password"})
     assert refused.status_code == 400 and "password is not the account" in refused.text
     shown = agent.submit({"password": password})
@@ -178,3 +178,34 @@ def test_a_user_adds_an_authenticator_through_the_api_only_with_the_password(
     started = httpx.post(url, json={"user_id": user["id"], "password": password}, headers=own)
     assert started.status_code == 200, started.text
     assert started.json()["uri"].startswith("otpauth://totp/")
+
+
+def test_changes_to_factors_ask_for_the_password_once_the_sign_in_is_old(
+    server: ServerProcess, new_user, tmp_path
+) -> None:
+    """Step-up: within MICRO_USER_STEP_UP_SECONDS of signing in, setting up a factor asks
+    nothing more; after it, the password (or signing in again). A session cookie stolen
+    later cannot add the thief's authenticator."""
+    user, password = new_user()
+    fresh = Agent(server.base_url)
+    fresh.go("/signin")
+    fresh.submit({"login": user["username"], "password": password})
+    page = fresh.go("/account/factors")
+    assert 'id="password"' not in page.text and "a while ago" not in page.text
+    started = fresh.submit({"action": "start"}, index=0)
+    assert started.status_code == 200 and 'id="secret"' in started.text
+
+    old = server.sibling(tmp_path, {"MICRO_USER_STEP_UP_SECONDS": "0"}).start()
+    try:
+        agent = Agent(old.base_url)
+        agent.go("/signin")
+        agent.submit({"login": user["username"], "password": password})
+        page = agent.go("/account/factors")
+        assert 'id="password"' in page.text and "a while ago" in page.text
+        refused = agent.submit({"action": "start"}, index=0)
+        assert refused.status_code == 400 and "password is not the account" in refused.text
+        assert 'id="secret"' not in refused.text
+        shown = agent.submit({"action": "start", "password": password}, index=0)
+        assert shown.status_code == 200 and 'id="secret"' in shown.text
+    finally:
+        old.stop()
