@@ -198,6 +198,8 @@ def test_openapi_describes_every_endpoint_and_docs_page_lists_them(server):
         "Providers/Create",
         "Providers/List",
         "Providers/Delete",
+        "FactorPolicy/Read",
+        "FactorPolicy/Set",
     }
     create = document["paths"]["/v1/user/Create"]["post"]
     assert {"400", "401"} <= set(create["responses"])
