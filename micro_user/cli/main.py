@@ -465,14 +465,42 @@ def user_factors(
     emit(run(work))
 
 
+@user_app.command("identities")
+def user_identities(
+    account: Annotated[str, typer.Argument(help=ACCOUNT_HELP)] = "",
+    id: Annotated[str, typer.Option("--id", help="The account's id (instead of ACCOUNT).")] = "",
+    tokens: Annotated[
+        bool,
+        typer.Option(
+            "--tokens",
+            help="With the provider's tokens, where its provider keeps them (--keep-tokens).",
+        ),
+    ] = False,
+    namespace: Namespace = "",
+) -> None:
+    """Print the identities at external providers linked to the account, as JSON."""
+    who = named(account, id)
+
+    async def work(services: Services) -> Any:
+        found = await find_account(services, ns(namespace), who)
+        links = await services.federation.links_of(ns(namespace), found.id)
+        for link in links if tokens else ():
+            link["tokens"] = await services.federation.tokens_of(
+                ns(namespace), found.id, link["provider_id"]
+            )
+        return links
+
+    emit(run(work))
+
+
 @user_app.command("reset-factors")
 def user_reset_factors(
     account: Annotated[str, typer.Argument(help=ACCOUNT_HELP)] = "",
     id: Annotated[str, typer.Option("--id", help="The account's id (instead of ACCOUNT).")] = "",
     namespace: Namespace = "",
 ) -> None:
-    """Remove the account's authenticator and recovery codes (a user who lost both: check
-    who they are first). Recorded as a factor.disabled event with reason "operator"."""
+    """Remove the account's second factors: authenticator app, passkeys and recovery codes
+    (a user who lost them: check who they are first). Recorded as a factor.disabled event with reason "operator"."""
     who = named(account, id)
 
     async def work(services: Services) -> str:

@@ -6,11 +6,13 @@ The browser walk is tests/browser/test_external_providers.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
+import sqlalchemy
 
 from conftest import unique
 from tests.browser.test_external_providers import SECRET, open_sign_up
@@ -158,3 +160,44 @@ def test_providers_through_the_auth_api(server: ServerProcess) -> None:
     assert plain_http.status_code == 400 and "https" in plain_http.json()["detail"]
     assert call("Providers.Delete", id=name).status_code == 200
     assert call("Providers.Delete", id=name).status_code == 404
+
+
+def test_kept_tokens_are_sealed_at_rest(server: ServerProcess) -> None:
+    """A provider added with --keep-tokens keeps the provider's tokens after sign-in, sealed
+    (the database never holds them readable); the operator reads them with the CLI. One
+    without it keeps none."""
+    namespace = unique("kept")
+    issuer = f"{server.base_url}/namespaces/{namespace}"
+    open_sign_up(server, namespace)
+    account = {**ACCOUNT, "login": unique("kept"), "email": f"{namespace}@example.com"}
+    with upstream_provider([client_for(issuer)], [account]) as upstream:
+        added = server.cli(
+            "provider", "add", "kept", "--name", "Kept", "--issuer", upstream.issuer,
+            "--client-id", "micro-user", "--client-secret", SECRET, "--keep-tokens",
+            "--namespace", namespace,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        with httpx.Client(timeout=30) as browser:
+            page = to_provider_login(browser, f"{issuer}/signin/with/kept", upstream.issuer)
+            back = log_in_at_provider(browser, page, account["login"], account["password"])
+            assert "Your account" in browser.get(back, follow_redirects=True).text
+    shown = server.cli("user", "identities", account["login"], "--tokens", "-n", namespace)
+    assert shown.returncode == 0, shown.stderr
+    [identity] = json.loads(shown.stdout)
+    assert identity["provider_id"] == "kept" and identity["subject"] == account["sub"]
+    access_token = identity["tokens"]["access_token"]
+    assert access_token and identity["tokens"]["id_token"].count(".") == 2
+    url = server.env["MICRO_USER_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sqlalchemy.text("SELECT * FROM linked_identities")).all()
+            providers = conn.execute(sqlalchemy.text("SELECT * FROM identity_providers")).all()
+    finally:
+        engine.dispose()
+    stored = repr(rows)
+    assert account["sub"] in stored  # the row is there
+    assert access_token not in stored and SECRET not in stored
+    assert SECRET not in repr(providers)  # the client secret is sealed too
+    plain = server.cli("user", "identities", account["login"], "-n", namespace)
+    assert "tokens" not in json.loads(plain.stdout)[0]
