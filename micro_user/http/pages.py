@@ -614,6 +614,11 @@ class Pages:
                 allowed = not await factors.must_have(namespace, account.id)
                 await passkeys.remove(account, form.get("passkey", ""), last_allowed=allowed)
                 context["notice"] = "The passkey is removed."
+            elif action == "renew-codes":  # an account with passkeys and no app
+                await self.stepped_up(session, account, form, "factors.passkey")
+                if not (await factors.status(namespace, account.id)).passkeys:
+                    raise BadRequest("factors.passkey", "this account has no passkey")
+                context["codes"] = await factors.regenerate_recovery_codes(account)
             elif action in ("codes", "remove"):
                 await factors.check(account, code, "factors.totp")
                 if action == "codes":

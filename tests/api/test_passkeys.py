@@ -340,3 +340,23 @@ def test_a_passkey_form_sent_without_javascript_gets_a_clear_error(
     agent.submit({"password": PASSWORD})
     unmade = agent.submit({"credential": "", "name": "Laptop"})
     assert unmade.status_code == 400 and needs_script in unmade.text
+
+
+def test_an_account_with_passkeys_only_renews_its_recovery_codes(server: ServerProcess) -> None:
+    """No authenticator app, so no app code to renew them with: a recent sign-in (or the
+    password) does it, and the old codes stop working."""
+    user, key, codes = user_with_passkey(server)
+    agent = signed_in_with_passkey(server, key)
+    page = agent.go("/account/factors")
+    assert 'id="passkey-codes-left">10<' in page.text
+    renew = [
+        i
+        for i, form in enumerate(forms_of(page.text))
+        if form.fields.get("action") == "renew-codes"
+    ]
+    assert len(renew) == 1
+    renewed = agent.submit({}, index=renew[0])
+    fresh = recovery_codes(renewed)
+    assert len(fresh) == 10 and not set(fresh) & set(codes)
+    assert login(server, user["username"], factor_code=codes[1]).status_code == 401
+    assert login(server, user["username"], factor_code=fresh[0]).status_code == 200
