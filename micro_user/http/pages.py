@@ -13,6 +13,7 @@ against). The abuse protection is the API's: the same services, with the same li
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 import time
@@ -263,9 +264,17 @@ class Pages:
             samesite="lax",
         )
 
-    def sign_in_browser(self, response: Response, session: Session) -> None:
+    async def sign_in_browser(self, request: Request, response: Response, session: Session) -> None:
+        """The browser's cookie holds the new session. An earlier session of another
+        account in this browser ends (its cookie is gone; nobody should hold it on); one
+        of the same account stays, with the tokens its applications got from it."""
+        cookie = session_cookie(session.namespace)
+        earlier = await self.current(request, session.namespace)
+        if earlier is not None and earlier.account_id != session.account_id:
+            with contextlib.suppress(NotFound):
+                await self.services.sessions.logout(session.namespace, earlier.id)
         max_age = max(1, session.expires - self.services.sessions.clock())
-        self.set_cookie(response, session_cookie(session.namespace), session.id, max_age=max_age)
+        self.set_cookie(response, cookie, session.id, max_age=max_age)
 
     async def posted(self, request: Request) -> list[tuple[str, str]]:
         """The fields of a posted form, read up to ``FORM_LIMIT`` bytes."""
@@ -356,7 +365,7 @@ class Pages:
             response = await self.answer(
                 request, await self.provider.decide(pending, browser, fresh=True)
             )
-        self.sign_in_browser(response, session)
+        await self.sign_in_browser(request, response, session)
         return response
 
     def sign_up_allowed(self, namespace: str) -> bool:
@@ -509,7 +518,7 @@ class Pages:
             next_url=f"{base}/oauth/authorize{going_on}" if carried else f"{base}/account",
             next_text="Continue",
         )
-        self.sign_in_browser(response, session)
+        await self.sign_in_browser(request, response, session)
         return response
 
     async def signin_factor(self, request: Request) -> Response:
