@@ -164,7 +164,7 @@ CATALOGUE: dict[str, ErrorKind] = {
         "went backwards (a clone), or a wrong password; 404: the account has no such passkey",
     ),
     "federation.signin": _check(
-        {400, 401, 404},
+        {400, 401, 404, 429},
         "signing in through an external identity provider did not work (the page says why): "
         "400 also when its email belongs to an account it may not be linked to (unverified)",
     ),

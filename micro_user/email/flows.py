@@ -36,6 +36,8 @@ from micro_user.storage.database import Connection, Database
 from micro_user.urls import split_url
 
 VERIFY, RESET, MAGIC = "verify", "reset", "magic"
+# A mailed link that proves an address before an external identity is linked to its account.
+IDENTITY_LINK = "identity_link"
 LINK_PLACEHOLDER = "$micro_verification_link"
 CODE_PLACEHOLDER = "$code"
 RESET_DEFAULT_SECONDS = 1800
@@ -384,6 +386,39 @@ class EmailFlows:
             self.settings.magic_link_ttl_seconds,
             (subject, text_content.replace(LINK_PLACEHOLDER, link), from_name),
         )
+
+    # Proving an address before linking an external identity ---------------------
+
+    async def send_link_confirmation(
+        self, account: Account, token: str, subject: str, text_content: str
+    ) -> None:
+        """Mail ``text_content`` (holding the link made of ``token``) to the account's
+        address; the token works once, for ``magic_link_ttl_seconds``."""
+        await self.sessions.abuse.before_mail("federation.signin", account.namespace, account.email)
+        await self._issue_and_mail(
+            account.namespace,
+            account,
+            IDENTITY_LINK,
+            digest(token),
+            self.settings.magic_link_ttl_seconds,
+            (subject, text_content, ""),
+        )
+
+    async def spend_link_confirmation(self, namespace: str, token: str) -> Account | None:
+        """The account a live link-confirmation token was mailed to, spending the token
+        (None when it is unknown, spent, expired, or the address changed since)."""
+        await self.sessions.abuse.before_code_check("federation.signin")
+        token_hash = digest(token)
+        async with self.db.write() as conn:
+            row = await repo.find_token(conn, token_hash, IDENTITY_LINK)
+            if row is None or row.namespace != namespace:
+                return None
+            account = await accounts_repo.find_account(conn, namespace, id=row.account_id)
+            if account is None or account.email != row.email:
+                return None
+            if not await repo.consume_token(conn, token_hash, IDENTITY_LINK, self.clock()):
+                return None
+        return account
 
     async def verify_token(self, namespace: str, token: str) -> tuple[bool, str, Session | None]:
         """Log in with a magic link. The link proves the address: an account not yet verified

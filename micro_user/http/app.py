@@ -387,6 +387,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ("/signin/with/{provider}", pages.handled(upstream.start), "pages.upstream", get),
         ("/signin/callback", pages.handled(upstream.callback), "pages.upstream", get),
         ("/signin/link", pages.handled(upstream.link), "pages.upstream", post),
+        ("/signin/link/{token}", pages.handled(upstream.link_landing), "pages.upstream", both),
         ("/signup", pages.handled(pages.signup), "pages.signup", both),
         ("/forgot", pages.handled(pages.forgot), "pages.forgot", both),
         ("/reset", pages.handled(pages.reset), "pages.reset", both),

@@ -21,11 +21,13 @@ import json
 import re
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from micro_user.accounts.models import Account
+from micro_user.crypto import digest, new_token
 from micro_user.errors import BadRequest, Conflict, NotFound, Unauthorized
 from micro_user.federation.providers import Identity, IdentityProvider, pkce_pair
 from micro_user.http.pages import Pages
@@ -309,6 +311,8 @@ class FederatedPages:
         if account is None or provider is None:
             return self._ended(pages.message(request, "This sign-in has expired", status=400))
         identity = Identity(provider, str(pending["sub"]), str(pending["email"]), True, "", {})
+        if form.get("action") == "mail":
+            return self._ended(await self._mail_link(request, account, identity, carried))
         try:
             await self.services.sessions.confirm_password(
                 account, form.get("password", ""), "federation.signin"
@@ -333,3 +337,80 @@ class FederatedPages:
             raise Unauthorized("federation.signin", "sign in again, then link from your account")
         await self.federation.link(account, identity)
         return pages.redirect(f"{pages.base(namespace)}/account?linked={identity.provider.id}")
+
+    # -- or a mailed link, for an account whose password the user does not have --------
+
+    def _link_bound(self, namespace: str, token: str) -> str:
+        return f"identity-link:{namespace}:{digest(token)}"
+
+    async def _mail_link(
+        self, request: Request, account: Account, identity: Identity, carried: dict[str, str]
+    ) -> Response:
+        pages = self.pages
+        provider = identity.provider
+        namespace = provider.namespace
+        token = new_token()
+        kek_id, sealed = self.services.signing.ring.seal(
+            self._link_bound(namespace, token),
+            json.dumps({"p": provider.id, "sub": identity.subject, "c": carried}).encode(),
+        )
+        link = (
+            f"{self.services.issuers.issuer(namespace)}/signin/link/{token}"
+            f"?{urlencode({'i': f'{kek_id}.{sealed}'})}"
+        )
+        await self.services.email.send_link_confirmation(
+            account,
+            token,
+            f"Link {provider.name} to your account",
+            f"Someone asked to sign in to your account with {provider.name}. If it was you, "
+            f"open this link to link them:\n\n{link}\n\nIf it was not you, ignore this mail: "
+            "nothing is linked without it.",
+        )
+        return pages.message(
+            request,
+            "Check your email",
+            f"We sent a link to {account.email}. Open it in this browser to link "
+            f"{provider.name} and sign in.",
+        )
+
+    async def link_landing(self, request: Request) -> Response:
+        """The mailed link. Opening it shows a button (mail scanners open links); the
+        button links the identity and signs in."""
+        pages = self.pages
+        namespace = pages.namespace(request)
+        token = request.path_params["token"]
+        sealed = request.query_params.get("i", "")
+        action = f"{pages.base(namespace)}/signin/link/{token}?{urlencode({'i': sealed})}"
+        if request.method != "POST":
+            return pages.render(
+                request,
+                "confirm.html",
+                title="Link your account",
+                explanation="Link the other sign-in to your account, and sign in.",
+                action=action,
+                button="Link and sign in",
+            )
+        await pages.read_form(request)
+        broken = pages.message(
+            request,
+            "This link does not work",
+            "It has expired or was used already. Sign in again to ask for a new one.",
+            status=400,
+            link=f"{pages.base(namespace)}/signin",
+            link_text="Sign in",
+        )
+        try:
+            kek_id, blob = sealed.split(".", 1)
+            fields = json.loads(
+                self.services.signing.ring.open(self._link_bound(namespace, token), kek_id, blob)
+            )
+            provider = await self.federation.get(namespace, str(fields["p"]))
+        except Exception:  # a link that does not open is no link
+            return broken
+        account = await self.services.email.spend_link_confirmation(namespace, token)
+        if account is None:
+            return broken
+        carried = {str(k): str(v) for k, v in dict(fields.get("c") or {}).items()}
+        identity = Identity(provider, str(fields["sub"]), account.email, True, "", {})
+        await self.federation.link(account, identity)
+        return await self.continue_sign_in(request, account, carried)

@@ -646,6 +646,15 @@ def _page_paths() -> dict[str, Any]:
             form={"password": "The account's password"},
             statuses=(400, 401, 429),
         ),
+        "/signin/link/{token}": operations(
+            "signin.link.mailed",
+            "The mailed link that proves the account's address before an external identity "
+            "is linked to it: a button that links and signs in",
+            both,
+            query={"i": "The identity to link, sealed"},
+            statuses=(400, 429),
+            path_parameter="token",
+        ),
         "/signin/setup": operations(
             "signin.setup",
             "Setting up the second factor a namespace requires, inside sign-in: the "
@@ -731,6 +740,7 @@ ISSUER_ROUTES = (
     "/signin/with/{provider}",
     "/signin/callback",
     "/signin/link",
+    "/signin/link/{token}",
     "/signup",
     "/forgot",
     "/reset",

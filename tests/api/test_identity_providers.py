@@ -7,6 +7,7 @@ The browser walk is tests/browser/test_external_providers.py."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -16,7 +17,7 @@ import sqlalchemy
 
 from conftest import unique
 from tests.browser.test_external_providers import SECRET, open_sign_up
-from tests.support.forms import forms_of
+from tests.support.forms import Agent, forms_of
 from tests.support.services import ADMIN_KEY, ServerProcess
 from tests.support.upstream import upstream_provider
 
@@ -201,3 +202,53 @@ def test_kept_tokens_are_sealed_at_rest(server: ServerProcess) -> None:
     assert SECRET not in repr(providers)  # the client secret is sealed too
     plain = server.cli("user", "identities", account["login"], "-n", namespace)
     assert "tokens" not in json.loads(plain.stdout)[0]
+
+
+def test_an_existing_account_is_linked_by_a_mailed_link(server: ServerProcess, mailbox) -> None:
+    """Instead of the password (an account may not have one it knows), a link mailed to
+    the account's address proves it: opened in the browser, a button links and signs in;
+    it works once, and a link whose sealed identity was changed does not work."""
+    namespace = unique("mailed")
+    issuer = f"{server.base_url}/namespaces/{namespace}"
+    email = f"{namespace}@example.com"
+    made = server.cli(
+        "user", "create", "--username", namespace, "--email", email,
+        "--password", "correct horse 1", "--namespace", namespace,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    account = {**ACCOUNT, "login": "mailed", "email": email}
+    with upstream_provider([client_for(issuer)], [account]) as upstream:
+        added = server.cli(
+            "provider", "add", "corp", "--name", "Corp", "--issuer", upstream.issuer,
+            "--client-id", "micro-user", "--client-secret", SECRET, "--namespace", namespace,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        browser = Agent(server.base_url)
+        page = to_provider_login(browser.http, f"{issuer}/signin/with/corp", upstream.issuer)
+        back = log_in_at_provider(browser.http, page, "mailed", account["password"])
+        asked = browser.go(back)
+        assert "Link Corp to your account" in asked.text
+        sent = browser.submit({}, index=1)  # "Email me a link instead"
+        assert sent.status_code == 200 and "Check your email" in sent.text
+        [mail] = mailbox.wait_for(email, timeout=30)
+        [link] = re.findall(r"https?://\S+", mail.get_payload(decode=True).decode())
+        assert link.startswith(f"{issuer}/signin/link/")
+        # A link whose sealed identity was changed: refused, and the token not spent.
+        token, sealed = link.split("?i=")
+        landing = browser.go(f"{token}?i={sealed[:-4]}AAAA")
+        assert "Link and sign in" in landing.text
+        assert browser.submit({}).status_code == 400
+        # The real one: opening shows a button; the button links and signs in.
+        landing = browser.go(link)
+        assert "Link and sign in" in landing.text and "Your account" not in landing.text
+        signed_in = browser.submit({})
+        assert signed_in.status_code == 200 and "Your account" in signed_in.text, signed_in.text
+        assert namespace in signed_in.text and "Corp" in signed_in.text
+        # Once only.
+        browser.go(link)
+        assert browser.submit({}).status_code == 400
+        # Linked: the provider alone signs in now.
+        again = Agent(server.base_url)
+        page = to_provider_login(again.http, f"{issuer}/signin/with/corp", upstream.issuer)
+        back = log_in_at_provider(again.http, page, "mailed", account["password"])
+        assert "Your account" in again.go(back).text
