@@ -1,6 +1,6 @@
 // Package auth is the client of micro-user's auth service: service accounts and their
 // tokens, rules and roles, one method per endpoint of the Micro auth API (plus
-// Auth.Verify and Roles, micro-user's additions).
+// Auth.Verify, Roles, Clients, Providers and FactorPolicy, micro-user's additions).
 //
 //	client := microuser.NewClient(microuser.WithAddress("http://localhost:8080"), microuser.WithToken(key))
 //	authService := auth.NewAuthService(client)
@@ -69,6 +69,50 @@ type Client struct {
 	Created int64 `json:"created,string"`
 	// Secret of a confidential client, shown once: by CreateClient only.
 	Secret string `json:"secret"`
+}
+
+// Provider is an external identity provider that users sign in with on the hosted
+// pages: OpenID Connect (Kind "oidc", its endpoints found from its Issuer) or plain
+// OAuth 2.0 ("oauth2", who signed in read from its UserinfoEndpoint). Its client secret
+// is never shown, not even by CreateProvider.
+type Provider struct {
+	// Id names it in URLs: 1 to 63 lower-case letters, digits and hyphens.
+	Id string `json:"id"`
+	// Kind is "oidc" or "oauth2".
+	Kind string `json:"kind"`
+	// Name is on the sign-in page's button ("Sign in with <Name>").
+	Name string `json:"name"`
+	// Issuer of an OpenID Connect provider (empty for plain OAuth 2.0).
+	Issuer string `json:"issuer"`
+	// AuthorizationEndpoint is where users are sent to sign in.
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	// TokenEndpoint is where codes become tokens.
+	TokenEndpoint string `json:"token_endpoint"`
+	// UserinfoEndpoint says who signed in (plain OAuth 2.0; optional for OpenID Connect).
+	UserinfoEndpoint string `json:"userinfo_endpoint"`
+	// ClientId is micro-user's client id at the provider.
+	ClientId string `json:"client_id"`
+	// Scopes are what is asked for.
+	Scopes []string `json:"scopes"`
+	// SubjectClaim is the field of the user's id at the provider.
+	SubjectClaim string `json:"subject_claim"`
+	// EmailClaim is the field of the user's email address.
+	EmailClaim string `json:"email_claim"`
+	// VerifiedClaim is the field saying the address is verified (empty: none).
+	VerifiedClaim string `json:"verified_claim"`
+	// KeepTokens keeps the provider's tokens (sealed) after each sign-in.
+	KeepTokens bool `json:"keep_tokens"`
+	// Created is when it was added, in unix seconds.
+	Created int64 `json:"created,string"`
+}
+
+// FactorPolicy is who in the namespace must have a second factor.
+type FactorPolicy struct {
+	// Required is "none" (each user's choice), "everyone", or "roles" (the holders of
+	// Roles).
+	Required string `json:"required"`
+	// Roles whose holders must have a second factor, when Required is "roles".
+	Roles []string `json:"roles"`
 }
 
 // Token is what Token returns: a short-lived access token (a JWT any service can check
@@ -254,6 +298,89 @@ type DeleteClientRequest struct {
 
 // DeleteClientResponse is the (empty) answer of [AuthService.DeleteClient].
 type DeleteClientResponse struct{}
+
+// CreateProviderRequest is the request of [AuthService.CreateProvider].
+type CreateProviderRequest struct {
+	// Id names it in URLs: 1 to 63 lower-case letters, digits and hyphens; required.
+	Id string `json:"id"`
+	// Kind is "oidc" (OpenID Connect: Issuer alone, its discovery document fetched now)
+	// or "oauth2" (plain OAuth 2.0: the three endpoints); required.
+	Kind string `json:"kind"`
+	// Name is on the sign-in page's button; required.
+	Name string `json:"name"`
+	// ClientId is micro-user's client id at the provider; required.
+	ClientId string `json:"client_id"`
+	// ClientSecret is kept sealed and never shown again; required.
+	ClientSecret string `json:"client_secret"`
+	// Issuer of an OpenID Connect provider.
+	Issuer string `json:"issuer,omitempty"`
+	// AuthorizationEndpoint of a plain OAuth 2.0 provider: https (http only on
+	// loopback), as are the other endpoints.
+	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
+	// TokenEndpoint of a plain OAuth 2.0 provider.
+	TokenEndpoint string `json:"token_endpoint,omitempty"`
+	// UserinfoEndpoint of a plain OAuth 2.0 provider: where it says who signed in.
+	UserinfoEndpoint string `json:"userinfo_endpoint,omitempty"`
+	// Scopes to ask for (default for OpenID Connect: openid, email, profile; they must
+	// include openid).
+	Scopes []string `json:"scopes,omitempty"`
+	// SubjectClaim is the userinfo field of the user's id (plain OAuth 2.0; default "id").
+	SubjectClaim string `json:"subject_claim,omitempty"`
+	// EmailClaim is the userinfo field of the email address (default "email").
+	EmailClaim string `json:"email_claim,omitempty"`
+	// VerifiedClaim is the userinfo field saying the address is verified (plain OAuth
+	// 2.0; none by default).
+	VerifiedClaim string `json:"verified_claim,omitempty"`
+	// KeepTokens keeps the provider's tokens (sealed) after each sign-in.
+	KeepTokens bool `json:"keep_tokens,omitempty"`
+}
+
+// CreateProviderResponse is the answer of [AuthService.CreateProvider].
+type CreateProviderResponse struct {
+	// Provider is the new provider (without its secret).
+	Provider *Provider `json:"provider"`
+}
+
+// ListProvidersRequest is the (empty) request of [AuthService.ListProviders].
+type ListProvidersRequest struct{}
+
+// ListProvidersResponse is the answer of [AuthService.ListProviders].
+type ListProvidersResponse struct {
+	// Providers are the namespace's identity providers, without their secrets.
+	Providers []*Provider `json:"providers"`
+}
+
+// DeleteProviderRequest is the request of [AuthService.DeleteProvider].
+type DeleteProviderRequest struct {
+	// Id of the provider.
+	Id string `json:"id,omitempty"`
+}
+
+// DeleteProviderResponse is the (empty) answer of [AuthService.DeleteProvider].
+type DeleteProviderResponse struct{}
+
+// ReadFactorPolicyRequest is the (empty) request of [AuthService.ReadFactorPolicy].
+type ReadFactorPolicyRequest struct{}
+
+// ReadFactorPolicyResponse is the answer of [AuthService.ReadFactorPolicy].
+type ReadFactorPolicyResponse struct {
+	// Policy is the namespace's factor policy.
+	Policy *FactorPolicy `json:"policy"`
+}
+
+// SetFactorPolicyRequest is the request of [AuthService.SetFactorPolicy].
+type SetFactorPolicyRequest struct {
+	// Required is "none" (each user's choice), "everyone", or "roles"; required.
+	Required string `json:"required"`
+	// Roles whose holders must have a second factor: given with "roles", and only with it.
+	Roles []string `json:"roles,omitempty"`
+}
+
+// SetFactorPolicyResponse is the answer of [AuthService.SetFactorPolicy].
+type SetFactorPolicyResponse struct {
+	// Policy is the namespace's factor policy, as set.
+	Policy *FactorPolicy `json:"policy"`
+}
 
 // CreateRuleRequest is the request of [AuthService.CreateRule].
 type CreateRuleRequest struct {
@@ -466,4 +593,37 @@ func (s *AuthService) ListClients(ctx context.Context, req *ListClientsRequest) 
 // "auth.clients.delete").
 func (s *AuthService) DeleteClient(ctx context.Context, req *DeleteClientRequest) (*DeleteClientResponse, error) {
 	return call[DeleteClientRequest, DeleteClientResponse](ctx, s, "Clients/Delete", req)
+}
+
+// CreateProvider adds an external identity provider; the hosted sign-in page shows a
+// button for it. A bad field, an issuer without a matching discovery document, or a
+// taken id is a 400 (ID "auth.providers.create").
+func (s *AuthService) CreateProvider(ctx context.Context, req *CreateProviderRequest) (*CreateProviderResponse, error) {
+	rsp, err := call[CreateProviderRequest, CreateProviderResponse](ctx, s, "Providers/Create", req)
+	return rpc.Require(rsp, err, Service, "Providers/Create", "provider", func(r *CreateProviderResponse) *Provider { return r.Provider })
+}
+
+// ListProviders returns the namespace's identity providers (without their secrets).
+func (s *AuthService) ListProviders(ctx context.Context, req *ListProvidersRequest) (*ListProvidersResponse, error) {
+	return call[ListProvidersRequest, ListProvidersResponse](ctx, s, "Providers/List", req)
+}
+
+// DeleteProvider removes an identity provider and the links of accounts to it. An
+// unknown provider is a 404 (ID "auth.providers.delete").
+func (s *AuthService) DeleteProvider(ctx context.Context, req *DeleteProviderRequest) (*DeleteProviderResponse, error) {
+	return call[DeleteProviderRequest, DeleteProviderResponse](ctx, s, "Providers/Delete", req)
+}
+
+// ReadFactorPolicy returns who in the namespace must have a second factor.
+func (s *AuthService) ReadFactorPolicy(ctx context.Context, req *ReadFactorPolicyRequest) (*ReadFactorPolicyResponse, error) {
+	rsp, err := call[ReadFactorPolicyRequest, ReadFactorPolicyResponse](ctx, s, "FactorPolicy/Read", req)
+	return rpc.Require(rsp, err, Service, "FactorPolicy/Read", "policy", func(r *ReadFactorPolicyResponse) *FactorPolicy { return r.Policy })
+}
+
+// SetFactorPolicy requires a second factor of nobody, everyone, or the holders of some
+// roles (who then set one up inside their next sign-in). "roles" without Roles, or
+// Roles with another choice, is a 400 (ID "factors.policy").
+func (s *AuthService) SetFactorPolicy(ctx context.Context, req *SetFactorPolicyRequest) (*SetFactorPolicyResponse, error) {
+	rsp, err := call[SetFactorPolicyRequest, SetFactorPolicyResponse](ctx, s, "FactorPolicy/Set", req)
+	return rpc.Require(rsp, err, Service, "FactorPolicy/Set", "policy", func(r *SetFactorPolicyResponse) *FactorPolicy { return r.Policy })
 }

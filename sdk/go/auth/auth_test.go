@@ -4,11 +4,14 @@ package auth_test
 // (against a stand-in).
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -274,6 +277,85 @@ func TestOAuthClients(t *testing.T) {
 	}
 	_, err = svc.DeleteClient(ctx, &auth.DeleteClientRequest{Id: c.Id})
 	wantError(t, err, "auth.clients.delete", 404)
+}
+
+func TestIdentityProviders(t *testing.T) {
+	ctx, svc := testContext(t), admin()
+	// Plain OAuth 2.0: the server fetches nothing from the provider when it is added.
+	secret := unique("provider-secret-")
+	req := &auth.CreateProviderRequest{
+		Id:                    unique("corp-"),
+		Kind:                  "oauth2",
+		Name:                  "Corp",
+		ClientId:              "micro-user",
+		ClientSecret:          secret,
+		AuthorizationEndpoint: "https://id.example.com/auth",
+		TokenEndpoint:         "https://id.example.com/token",
+		UserinfoEndpoint:      "https://id.example.com/me",
+		Scopes:                []string{"read:user"},
+	}
+	made, err := svc.CreateProvider(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := made.Provider
+	want := auth.Provider{
+		Id: req.Id, Kind: "oauth2", Name: "Corp", AuthorizationEndpoint: req.AuthorizationEndpoint,
+		TokenEndpoint: req.TokenEndpoint, UserinfoEndpoint: req.UserinfoEndpoint, ClientId: "micro-user",
+		Scopes: []string{"read:user"}, SubjectClaim: "id", EmailClaim: "email", Created: p.Created,
+	}
+	if !reflect.DeepEqual(*p, want) || p.Created == 0 || strings.Contains(fmt.Sprintf("%+v", *p), secret) {
+		t.Errorf("provider %+v, want %+v", *p, want)
+	}
+	listed, err := svc.ListProviders(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range listed.Providers {
+		found = found || reflect.DeepEqual(*l, want)
+	}
+	if !found {
+		t.Errorf("provider %s not listed: %+v", p.Id, listed.Providers)
+	}
+	plain := *req
+	plain.Id, plain.AuthorizationEndpoint = unique("plain-"), "http://id.example.com/auth"
+	_, err = svc.CreateProvider(ctx, &plain)
+	wantError(t, err, "auth.providers.create", 400)
+	if e := apiError(t, err); !strings.Contains(e.Detail, "https") {
+		t.Errorf("refused for %q, not for its http endpoint", e.Detail)
+	}
+	if _, err := svc.DeleteProvider(ctx, &auth.DeleteProviderRequest{Id: p.Id}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.DeleteProvider(ctx, &auth.DeleteProviderRequest{Id: p.Id})
+	wantError(t, err, "auth.providers.delete", 404)
+}
+
+func TestFactorPolicy(t *testing.T) {
+	ctx, svc := testContext(t), admin()
+	none := auth.FactorPolicy{Required: "none", Roles: []string{}}
+	// The live server is shared by the package's tests: leave the namespace as it was.
+	t.Cleanup(func() {
+		set, err := svc.SetFactorPolicy(context.Background(), &auth.SetFactorPolicyRequest{Required: "none"})
+		if err != nil || !reflect.DeepEqual(*set.Policy, none) {
+			t.Errorf("policy back to none: %+v, %v", set, err)
+		}
+	})
+	admins := auth.FactorPolicy{Required: "roles", Roles: []string{"admin"}}
+	set, err := svc.SetFactorPolicy(ctx, &auth.SetFactorPolicyRequest{Required: "roles", Roles: []string{"admin"}})
+	if err != nil || !reflect.DeepEqual(*set.Policy, admins) {
+		t.Fatalf("set %+v, %v", set, err)
+	}
+	read, err := svc.ReadFactorPolicy(ctx, nil)
+	if err != nil || !reflect.DeepEqual(*read.Policy, admins) {
+		t.Fatalf("read %+v, %v", read, err)
+	}
+	_, err = svc.SetFactorPolicy(ctx, &auth.SetFactorPolicyRequest{Required: "roles"})
+	wantError(t, err, "factors.policy", 400)
+	if read, err := svc.ReadFactorPolicy(ctx, nil); err != nil || !reflect.DeepEqual(*read.Policy, admins) {
+		t.Errorf("after a refused change: %+v, %v", read, err)
+	}
 }
 
 func TestRules(t *testing.T) {

@@ -1,7 +1,8 @@
 /**
  * `AuthService`: one async method per endpoint of micro-user's auth service (Micro's
- * `Auth`, `Accounts` and `Rules` handlers, plus `Auth.Verify`, `Roles`, and `Clients`: the
- * OAuth clients of the authorization code flow).
+ * `Auth`, `Accounts` and `Rules` handlers, plus `Auth.Verify`, `Roles`, `Clients`: the
+ * OAuth clients of the authorization code flow, `Providers`: the external identity
+ * providers of the hosted sign-in, and `FactorPolicy`: who must have a second factor).
  *
  * Every method sends `POST {address}/v1/auth/{Handler}/{Method}` (`/v1/auth/Rules/Create`)
  * with a JSON body of the proto's field names and `Authorization: Bearer <key>`, through
@@ -11,12 +12,16 @@
 import {
   listOf,
   parseAuthAccount,
+  parseFactorPolicy,
+  parseIdentityProvider,
   parseOAuthClient,
   parseRole,
   parseRule,
   parseToken,
   parseVerify,
   type AuthAccount,
+  type FactorPolicy,
+  type IdentityProvider,
   type OAuthClient,
   type Role,
   type Token,
@@ -141,6 +146,48 @@ export interface DeleteClientParams {
   id: string;
 }
 
+export interface CreateProviderParams {
+  /** Names it in URLs and links: 1 to 63 lower-case letters, digits and hyphens. */
+  id: string;
+  /**
+   * "oidc" (OpenID Connect: `issuer` alone, its discovery document fetched now) or
+   * "oauth2" (plain OAuth 2.0: the three endpoints).
+   */
+  kind: "oidc" | "oauth2";
+  /** The sign-in page's button says "Sign in with <name>". */
+  name: string;
+  clientId: string;
+  /** Kept sealed, and never shown again. */
+  clientSecret: string;
+  issuer?: string | undefined;
+  /** https (http only on loopback), as are the other endpoints. */
+  authorizationEndpoint?: string | undefined;
+  tokenEndpoint?: string | undefined;
+  /** Where an "oauth2" provider says who signed in. */
+  userinfoEndpoint?: string | undefined;
+  /** What to ask for (default for "oidc": openid, email, profile; it must hold openid). */
+  scopes?: readonly string[] | undefined;
+  /** The userinfo field of the user's id ("oauth2"; default `id`). */
+  subjectClaim?: string | undefined;
+  /** The userinfo field of the email address (default `email`). */
+  emailClaim?: string | undefined;
+  /** The userinfo field saying the address is verified ("oauth2"; none by default). */
+  verifiedClaim?: string | undefined;
+  /** Keep the provider's tokens (sealed) after each sign-in. */
+  keepTokens?: boolean | undefined;
+}
+
+export interface DeleteProviderParams {
+  id: string;
+}
+
+export interface SetFactorPolicyParams {
+  /** "none" (each user's choice), "everyone", or "roles" (the holders of `roles`). */
+  required: "none" | "everyone" | "roles";
+  /** Given with "roles", and only with it. */
+  roles?: readonly string[] | undefined;
+}
+
 function resourceOf(resource: Resource | string): Body {
   const { type, name, endpoint } = typeof resource === "string" ? parseResource(resource) : resource;
   return { type, name, endpoint };
@@ -148,6 +195,10 @@ function resourceOf(resource: Resource | string): Body {
 
 function account(body: Body): AuthAccount {
   return parseAuthAccount(body["account"]);
+}
+
+function policy(body: Body): FactorPolicy {
+  return parseFactorPolicy(body["policy"]);
 }
 
 /**
@@ -358,6 +409,73 @@ export class AuthService {
   /** Delete an OAuth client. 404 when there is none with this id. */
   async deleteClient(params: DeleteClientParams, options?: RequestOptions): Promise<void> {
     await this.#send("Clients/Delete", { id: params.id }, nothing, options);
+  }
+
+  // Providers --------------------------------------------------------------
+
+  /**
+   * Add an external identity provider; the hosted sign-in page shows a button for it. Its
+   * secret is never sent back. A bad field, an unreachable or lying issuer, or a taken id
+   * is a 400 (`auth.providers.create`).
+   */
+  createProvider(params: CreateProviderParams, options?: RequestOptions): Promise<IdentityProvider> {
+    const payload = {
+      id: params.id,
+      kind: params.kind,
+      name: params.name,
+      client_id: params.clientId,
+      client_secret: params.clientSecret,
+      issuer: params.issuer ?? "",
+      authorization_endpoint: params.authorizationEndpoint ?? "",
+      token_endpoint: params.tokenEndpoint ?? "",
+      userinfo_endpoint: params.userinfoEndpoint ?? "",
+      scopes: [...(params.scopes ?? [])],
+      subject_claim: params.subjectClaim ?? "",
+      email_claim: params.emailClaim ?? "",
+      verified_claim: params.verifiedClaim ?? "",
+      keep_tokens: params.keepTokens ?? false,
+    };
+    return this.#send(
+      "Providers/Create",
+      payload,
+      (body) => parseIdentityProvider(body["provider"]),
+      options,
+    );
+  }
+
+  /** The namespace's identity providers (without their secrets). */
+  listProviders(options?: RequestOptions): Promise<IdentityProvider[]> {
+    return this.#send(
+      "Providers/List",
+      {},
+      (body) => listOf(body, "providers", parseIdentityProvider),
+      options,
+    );
+  }
+
+  /**
+   * Remove an identity provider and the links of accounts to it. 404 when there is none
+   * with this id.
+   */
+  async deleteProvider(params: DeleteProviderParams, options?: RequestOptions): Promise<void> {
+    await this.#send("Providers/Delete", { id: params.id }, nothing, options);
+  }
+
+  // FactorPolicy -----------------------------------------------------------
+
+  /** Who in the namespace must have a second factor. */
+  readFactorPolicy(options?: RequestOptions): Promise<FactorPolicy> {
+    return this.#send("FactorPolicy/Read", {}, policy, options);
+  }
+
+  /**
+   * Require a second factor of nobody, everyone, or the holders of some roles (who then
+   * set one up inside their next sign-in). "roles" without roles, or roles with another
+   * choice, is a 400 (`factors.policy`).
+   */
+  setFactorPolicy(params: SetFactorPolicyParams, options?: RequestOptions): Promise<FactorPolicy> {
+    const payload = { required: params.required, roles: [...(params.roles ?? [])] };
+    return this.#send("FactorPolicy/Set", payload, policy, options);
   }
 }
 

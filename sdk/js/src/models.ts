@@ -168,6 +168,39 @@ export interface OAuthClient {
 }
 
 /**
+ * An external identity provider that users sign in with on the hosted pages: OpenID Connect
+ * (`kind` "oidc", its endpoints found from its `issuer`) or plain OAuth 2.0 ("oauth2", who
+ * signed in read from `userinfoEndpoint`). Its client secret is never shown, not even by
+ * `createProvider`.
+ */
+export interface IdentityProvider {
+  readonly id: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly issuer: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly userinfoEndpoint: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly subjectClaim: string;
+  readonly emailClaim: string;
+  readonly verifiedClaim: string;
+  readonly keepTokens: boolean;
+  /** Unix seconds. */
+  readonly created: number;
+}
+
+/**
+ * Who in the namespace must have a second factor: `required` is "none" (each user's
+ * choice), "everyone", or "roles" (the holders of `roles`).
+ */
+export interface FactorPolicy {
+  readonly required: string;
+  readonly roles: readonly string[];
+}
+
+/**
  * What `token` answers: a short-lived JWT access token (checked anywhere with
  * `TokenVerifier`), and an opaque refresh token that works once.
  */
@@ -230,6 +263,31 @@ export function parseOAuthClient(value: unknown): OAuthClient {
     created: int(data, "created"),
     secret: text(data, "secret"),
   };
+}
+
+export function parseIdentityProvider(value: unknown): IdentityProvider {
+  const data = object(value, "'provider'");
+  return {
+    id: text(data, "id"),
+    kind: text(data, "kind"),
+    name: text(data, "name"),
+    issuer: text(data, "issuer"),
+    authorizationEndpoint: text(data, "authorization_endpoint"),
+    tokenEndpoint: text(data, "token_endpoint"),
+    userinfoEndpoint: text(data, "userinfo_endpoint"),
+    clientId: text(data, "client_id"),
+    scopes: strings(data, "scopes"),
+    subjectClaim: text(data, "subject_claim"),
+    emailClaim: text(data, "email_claim"),
+    verifiedClaim: text(data, "verified_claim"),
+    keepTokens: flag(data, "keep_tokens"),
+    created: int(data, "created"),
+  };
+}
+
+export function parseFactorPolicy(value: unknown): FactorPolicy {
+  const data = object(value, "'policy'");
+  return { required: text(data, "required"), roles: strings(data, "roles") };
 }
 
 export function parseToken(value: unknown): Token {

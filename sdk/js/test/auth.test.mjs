@@ -46,6 +46,18 @@ const CLIENT = {
   redirectUris: ["https://n.example/cb"], postLogoutRedirectUris: [],
   scopes: ["openid"], created: 1623677579, secret: "mcs_s",
 };
+const WIRE_PROVIDER = {
+  id: "corp", kind: "oauth2", name: "Corp", issuer: "",
+  authorization_endpoint: "https://id.example.com/auth", token_endpoint: "https://id.example.com/token",
+  userinfo_endpoint: "https://id.example.com/me", client_id: "c", scopes: ["read:user"],
+  subject_claim: "id", email_claim: "email", verified_claim: "", keep_tokens: true, created: "1623677579",
+};
+const PROVIDER = {
+  id: "corp", kind: "oauth2", name: "Corp", issuer: "",
+  authorizationEndpoint: "https://id.example.com/auth", tokenEndpoint: "https://id.example.com/token",
+  userinfoEndpoint: "https://id.example.com/me", clientId: "c", scopes: ["read:user"],
+  subjectClaim: "id", emailClaim: "email", verifiedClaim: "", keepTokens: true, created: 1623677579,
+};
 
 // method, its argument, the endpoint, the body on the wire, the answer, and what it returns.
 const CALLS = [
@@ -103,13 +115,32 @@ const CALLS = [
     { client: WIRE_CLIENT }, CLIENT],
   ["listClients", undefined, "Clients/List", {}, { clients: [WIRE_CLIENT] }, [CLIENT]],
   ["deleteClient", { id: "mcl_1" }, "Clients/Delete", { id: "mcl_1" }, {}, undefined],
+  ["createProvider",
+    { id: "corp", kind: "oauth2", name: "Corp", clientId: "c", clientSecret: "s",
+      authorizationEndpoint: "https://id.example.com/auth", tokenEndpoint: "https://id.example.com/token",
+      userinfoEndpoint: "https://id.example.com/me", scopes: ["read:user"], keepTokens: true },
+    "Providers/Create",
+    { id: "corp", kind: "oauth2", name: "Corp", client_id: "c", client_secret: "s", issuer: "",
+      authorization_endpoint: "https://id.example.com/auth", token_endpoint: "https://id.example.com/token",
+      userinfo_endpoint: "https://id.example.com/me", scopes: ["read:user"], subject_claim: "",
+      email_claim: "", verified_claim: "", keep_tokens: true },
+    { provider: WIRE_PROVIDER }, PROVIDER],
+  ["listProviders", undefined, "Providers/List", {}, { providers: [WIRE_PROVIDER] }, [PROVIDER]],
+  ["deleteProvider", { id: "corp" }, "Providers/Delete", { id: "corp" }, {}, undefined],
+  ["readFactorPolicy", undefined, "FactorPolicy/Read", {}, { policy: { required: "none", roles: [] } },
+    { required: "none", roles: [] }],
+  ["setFactorPolicy", { required: "roles", roles: ["admin"] }, "FactorPolicy/Set",
+    { required: "roles", roles: ["admin"] }, { policy: { required: "roles", roles: ["admin"] } },
+    { required: "roles", roles: ["admin"] }],
+  ["setFactorPolicy", { required: "everyone" }, "FactorPolicy/Set", { required: "everyone", roles: [] },
+    { policy: { required: "everyone" } }, { required: "everyone", roles: [] }],
 ];
 
 describe("AuthService on the wire", () => {
   it("there is one method per endpoint of the auth service", () => {
     const methods = Object.getOwnPropertyNames(AuthService.prototype).filter((n) => n !== "constructor");
     assert.deepEqual(new Set(methods), new Set(CALLS.map(([method]) => method)));
-    assert.equal(methods.length, 18);
+    assert.equal(methods.length, 23);
   });
 
   for (const [method, params, endpoint, wire, answer, result] of CALLS) {
@@ -202,6 +233,51 @@ describe("AuthService against a live server", () => {
     );
     await auth.deleteClient({ id: notes.id });
     await assert.rejects(auth.deleteClient({ id: notes.id }), { id: "auth.clients.delete", code: 404 });
+  });
+
+  it("identity providers: createProvider, listProviders, deleteProvider", async () => {
+    // Plain OAuth 2.0: the server fetches nothing from the provider when it is added.
+    const endpoints = {
+      authorizationEndpoint: "https://id.example.com/auth",
+      tokenEndpoint: "https://id.example.com/token",
+      userinfoEndpoint: "https://id.example.com/me",
+    };
+    const secret = unique("provider-secret-");
+    const corp = await auth.createProvider({
+      id: unique("corp-"), kind: "oauth2", name: "Corp", clientId: "micro-user", clientSecret: secret,
+      scopes: ["read:user"], ...endpoints,
+    });
+    assert.deepEqual(corp, {
+      id: corp.id, kind: "oauth2", name: "Corp", issuer: "", ...endpoints, clientId: "micro-user",
+      scopes: ["read:user"], subjectClaim: "id", emailClaim: "email", verifiedClaim: "",
+      keepTokens: false, created: corp.created,
+    });
+    assert.ok(corp.created > 0 && !JSON.stringify(corp).includes(secret));
+    const listed = await auth.listProviders();
+    assert.deepEqual(listed.find((provider) => provider.id === corp.id), corp);
+    await assert.rejects(
+      auth.createProvider({
+        id: unique("plain-"), kind: "oauth2", name: "Plain", clientId: "c", clientSecret: "s",
+        ...endpoints, authorizationEndpoint: "http://id.example.com/auth",
+      }),
+      (error) => error.id === "auth.providers.create" && error.code === 400 && /https/.test(error.detail),
+    );
+    await auth.deleteProvider({ id: corp.id });
+    assert.ok(!(await auth.listProviders()).some((provider) => provider.id === corp.id));
+    await assert.rejects(auth.deleteProvider({ id: corp.id }), { id: "auth.providers.delete", code: 404 });
+  });
+
+  it("the factor policy: setFactorPolicy, readFactorPolicy", async () => {
+    try {
+      const admins = { required: "roles", roles: ["admin"] };
+      assert.deepEqual(await auth.setFactorPolicy(admins), admins);
+      assert.deepEqual(await auth.readFactorPolicy(), admins);
+      await assert.rejects(auth.setFactorPolicy({ required: "roles" }), { id: "factors.policy", code: 400 });
+      assert.deepEqual(await auth.readFactorPolicy(), admins);
+    } finally {
+      assert.deepEqual(await auth.setFactorPolicy({ required: "none" }), { required: "none", roles: [] });
+    }
+    assert.deepEqual(await auth.readFactorPolicy(), { required: "none", roles: [] });
   });
 
   it("service accounts: generate, token, inspect, listAccounts, changeSecret, deleteAccount", async () => {

@@ -59,6 +59,15 @@ const AUTH_CALLS = [
       public: true, thirdParty: true, scopes: ["openid"] }],
   ["listClients", undefined],
   ["deleteClient", { id: "i" }],
+  ["createProvider",
+    { id: "i", kind: "oidc", name: "n", clientId: "c", clientSecret: "s", issuer: "https://i.example",
+      authorizationEndpoint: "https://i.example/a", tokenEndpoint: "https://i.example/t",
+      userinfoEndpoint: "https://i.example/u", scopes: ["openid"], subjectClaim: "sub",
+      emailClaim: "email", verifiedClaim: "email_verified", keepTokens: true }],
+  ["listProviders", undefined],
+  ["deleteProvider", { id: "i" }],
+  ["readFactorPolicy", undefined],
+  ["setFactorPolicy", { required: "roles", roles: ["admin"] }],
 ];
 
 let server;

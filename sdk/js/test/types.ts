@@ -16,6 +16,8 @@ import {
   parseResource,
   subjectOf,
   type AuthAccount,
+  type FactorPolicy,
+  type IdentityProvider,
   type OAuthClient,
   type AuthServiceOptions,
   type Claims,
@@ -126,12 +128,30 @@ export async function auth(): Promise<void> {
   await service.createClient({ name: "n", redirectUris: [], public: true, thirdParty: true, scopes: ["openid"] });
   const clients: OAuthClient[] = await service.listClients();
   await service.deleteClient({ id: client.id });
-  void [expiry, inspected, holder, accounts, roles, clients];
+  const provider: IdentityProvider = await service.createProvider({
+    id: "corp", kind: "oidc", name: "Corp", clientId: "c", clientSecret: "s", issuer: "https://id.example",
+  });
+  await service.createProvider({
+    id: "gh", kind: "oauth2", name: "GitHub", clientId: "c", clientSecret: "s",
+    authorizationEndpoint: "https://a.example/auth", tokenEndpoint: "https://a.example/token",
+    userinfoEndpoint: "https://a.example/me", scopes: ["read:user"], subjectClaim: "id",
+    emailClaim: "email", verifiedClaim: "verified", keepTokens: true,
+  });
+  const providers: IdentityProvider[] = await service.listProviders();
+  await service.deleteProvider({ id: provider.id });
+  const policy: FactorPolicy = await service.setFactorPolicy({ required: "roles", roles: ["admin"] });
+  await service.setFactorPolicy({ required: "none" });
+  const required: string = (await service.readFactorPolicy()).required;
+  void [expiry, inspected, holder, accounts, roles, clients, providers, policy, required];
 
   // @ts-expect-error access is GRANTED or DENIED
   await service.createRule({ scope: "", resource: "a:b:c", access: "granted" });
   // @ts-expect-error a rule needs a scope
   await service.createRule({ resource: "a:b:c" });
+  // @ts-expect-error a provider is oidc or oauth2
+  await service.createProvider({ id: "x", kind: "saml", name: "X", clientId: "c", clientSecret: "s" });
+  // @ts-expect-error the policy requires none, everyone or roles
+  await service.setFactorPolicy({ required: "admins" });
 
   const resource: Resource = parseResource("service:user:User.Read");
   const set = new RuleSet("micro", [...BUILTIN_RULES, ...rules]);

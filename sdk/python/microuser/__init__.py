@@ -25,6 +25,8 @@ from microuser._exceptions import (
 from microuser._models import (
     Account,
     AuthAccount,
+    FactorPolicy,
+    IdentityProvider,
     OAuthClient,
     Role,
     Session,
@@ -43,7 +45,9 @@ __all__ = [
     "AuthClient",
     "BadRequestError",
     "Client",
+    "FactorPolicy",
     "ForbiddenError",
+    "IdentityProvider",
     "MicroUserError",
     "NotFoundError",
     "OAuthClient",

@@ -1,5 +1,6 @@
 """Each endpoint of the auth service once (Micro's ``Auth``, ``Accounts`` and ``Rules``
-handlers, plus ``Auth.Verify`` and ``Roles``): the fields it sends, how its answer is read.
+handlers, plus ``Auth.Verify``, ``Roles``, ``Clients``, ``Providers`` and
+``FactorPolicy``): the fields it sends, how its answer is read.
 
 ``AuthClient`` and ``AsyncAuthClient`` both send these calls; only how they wait differs.
 """
@@ -12,11 +13,15 @@ from typing import Any
 from microuser._calls import Body, Call
 from microuser._models import (
     AuthAccount,
+    FactorPolicy,
+    IdentityProvider,
     OAuthClient,
     Role,
     Token,
     VerifyResult,
     parse_auth_account,
+    parse_factor_policy,
+    parse_identity_provider,
     parse_oauth_client,
     parse_role,
     parse_token,
@@ -37,6 +42,10 @@ def _nothing(body: Body) -> None:
 
 def _account(body: Body) -> AuthAccount:
     return parse_auth_account(body["account"])
+
+
+def _policy(body: Body) -> FactorPolicy:
+    return parse_factor_policy(body["policy"])
 
 
 def _resource(resource: Resource | str) -> Body:
@@ -188,3 +197,61 @@ def list_clients() -> Call[list[OAuthClient]]:
 
 def delete_client(*, id: str) -> Call[None]:
     return _call("Clients/Delete", {"id": id}, _nothing)
+
+
+def create_provider(
+    *,
+    id: str,
+    kind: str,
+    name: str,
+    client_id: str,
+    client_secret: str,
+    issuer: str,
+    authorization_endpoint: str,
+    token_endpoint: str,
+    userinfo_endpoint: str,
+    scopes: Iterable[str],
+    subject_claim: str,
+    email_claim: str,
+    verified_claim: str,
+    keep_tokens: bool,
+) -> Call[IdentityProvider]:
+    payload = {
+        "id": id,
+        "kind": kind,
+        "name": name,
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "issuer": issuer,
+        "authorization_endpoint": authorization_endpoint,
+        "token_endpoint": token_endpoint,
+        "userinfo_endpoint": userinfo_endpoint,
+        "scopes": list(scopes),
+        "subject_claim": subject_claim,
+        "email_claim": email_claim,
+        "verified_claim": verified_claim,
+        "keep_tokens": keep_tokens,
+    }
+    return _call(
+        "Providers/Create", payload, lambda body: parse_identity_provider(body["provider"])
+    )
+
+
+def list_providers() -> Call[list[IdentityProvider]]:
+    return _call(
+        "Providers/List",
+        {},
+        lambda body: [parse_identity_provider(item) for item in body.get("providers") or []],
+    )
+
+
+def delete_provider(*, id: str) -> Call[None]:
+    return _call("Providers/Delete", {"id": id}, _nothing)
+
+
+def read_factor_policy() -> Call[FactorPolicy]:
+    return _call("FactorPolicy/Read", {}, _policy)
+
+
+def set_factor_policy(*, required: str, roles: Iterable[str]) -> Call[FactorPolicy]:
+    return _call("FactorPolicy/Set", {"required": required, "roles": list(roles)}, _policy)

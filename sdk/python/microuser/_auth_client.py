@@ -1,5 +1,6 @@
 """``AuthClient`` and ``AsyncAuthClient``: one method per endpoint of micro-user's auth
-service (service accounts, tokens, rules, roles), a strict pair over the same connection
+service (service accounts, tokens, rules, roles, OAuth clients, identity providers, the
+factor policy), a strict pair over the same connection
 code as ``Client`` and ``AsyncClient``: the same arguments, the same errors."""
 
 from __future__ import annotations
@@ -9,7 +10,15 @@ from collections.abc import Iterable, Mapping
 
 from microuser import _auth_calls
 from microuser._client import AsyncConnection, SyncConnection
-from microuser._models import AuthAccount, OAuthClient, Role, Token, VerifyResult
+from microuser._models import (
+    AuthAccount,
+    FactorPolicy,
+    IdentityProvider,
+    OAuthClient,
+    Role,
+    Token,
+    VerifyResult,
+)
 from microuser.rules import Access, Resource, Rule
 
 __all__ = ["AsyncAuthClient", "AuthClient"]
@@ -17,9 +26,9 @@ __all__ = ["AsyncAuthClient", "AuthClient"]
 
 class AuthClient(SyncConnection):
     """A blocking client of micro-user's auth service (Micro's ``Auth``, ``Accounts`` and
-    ``Rules``, plus ``Auth.Verify`` and ``Roles``); the arguments are
-    :class:`~microuser.Client`'s. Most calls need a key holding ``admin``; ``token`` needs
-    none (the grant is the credential).
+    ``Rules``, plus ``Auth.Verify``, ``Roles``, ``Clients``, ``Providers`` and
+    ``FactorPolicy``); the arguments are :class:`~microuser.Client`'s. Most calls need a
+    key holding ``admin``; ``token`` needs none (the grant is the credential).
     """
 
     def generate(
@@ -213,6 +222,77 @@ class AuthClient(SyncConnection):
         """Delete an OAuth client."""
         self._send(_auth_calls.delete_client(id=id))
 
+    def create_provider(
+        self,
+        id: str,
+        kind: str,
+        name: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        issuer: str = "",
+        authorization_endpoint: str = "",
+        token_endpoint: str = "",
+        userinfo_endpoint: str = "",
+        scopes: Iterable[str] = (),
+        subject_claim: str = "",
+        email_claim: str = "",
+        verified_claim: str = "",
+        keep_tokens: bool = False,
+    ) -> IdentityProvider:
+        """Add an external identity provider; the hosted sign-in page shows a button for it.
+        ``kind`` "oidc" (OpenID Connect) needs only the ``issuer``, whose discovery
+        document the server fetches now; "oauth2" (plain OAuth 2.0) needs the three
+        endpoints, and reads who signed in from ``userinfo_endpoint`` (``subject_claim``,
+        default ``id``; ``email_claim``, default ``email``; ``verified_claim``, if it says
+        the address is verified). URLs are https (http only on loopback). ``keep_tokens``
+        keeps the provider's tokens, sealed. The secret is never sent back. A taken id is
+        a ``BadRequestError``."""
+        return self._send(
+            _auth_calls.create_provider(
+                id=id,
+                kind=kind,
+                name=name,
+                client_id=client_id,
+                client_secret=client_secret,
+                issuer=issuer,
+                authorization_endpoint=authorization_endpoint,
+                token_endpoint=token_endpoint,
+                userinfo_endpoint=userinfo_endpoint,
+                scopes=scopes,
+                subject_claim=subject_claim,
+                email_claim=email_claim,
+                verified_claim=verified_claim,
+                keep_tokens=keep_tokens,
+            )
+        )
+
+    def list_providers(self) -> builtins.list[IdentityProvider]:
+        """The namespace's identity providers (never their secrets)."""
+        return self._send(_auth_calls.list_providers())
+
+    def delete_provider(
+        self,
+        id: str,
+    ) -> None:
+        """Remove an identity provider and the links of accounts to it; ``NotFoundError``
+        when there is none with this id."""
+        self._send(_auth_calls.delete_provider(id=id))
+
+    def read_factor_policy(self) -> FactorPolicy:
+        """Who in the namespace must have a second factor."""
+        return self._send(_auth_calls.read_factor_policy())
+
+    def set_factor_policy(
+        self,
+        required: str,
+        roles: Iterable[str] = (),
+    ) -> FactorPolicy:
+        """Require a second factor of nobody (``"none"``: each user's choice), ``"everyone"``,
+        or (``"roles"``) the holders of ``roles``, given with it and only with it; users
+        without one set it up inside their next sign-in on the hosted pages."""
+        return self._send(_auth_calls.set_factor_policy(required=required, roles=roles))
+
 
 class AsyncAuthClient(AsyncConnection):
     """The async twin of :class:`AuthClient`: same arguments, same methods, awaited."""
@@ -390,3 +470,64 @@ class AsyncAuthClient(AsyncConnection):
     ) -> None:
         """:meth:`AuthClient.delete_client`, awaited."""
         await self._send(_auth_calls.delete_client(id=id))
+
+    async def create_provider(
+        self,
+        id: str,
+        kind: str,
+        name: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        issuer: str = "",
+        authorization_endpoint: str = "",
+        token_endpoint: str = "",
+        userinfo_endpoint: str = "",
+        scopes: Iterable[str] = (),
+        subject_claim: str = "",
+        email_claim: str = "",
+        verified_claim: str = "",
+        keep_tokens: bool = False,
+    ) -> IdentityProvider:
+        """:meth:`AuthClient.create_provider`, awaited."""
+        return await self._send(
+            _auth_calls.create_provider(
+                id=id,
+                kind=kind,
+                name=name,
+                client_id=client_id,
+                client_secret=client_secret,
+                issuer=issuer,
+                authorization_endpoint=authorization_endpoint,
+                token_endpoint=token_endpoint,
+                userinfo_endpoint=userinfo_endpoint,
+                scopes=scopes,
+                subject_claim=subject_claim,
+                email_claim=email_claim,
+                verified_claim=verified_claim,
+                keep_tokens=keep_tokens,
+            )
+        )
+
+    async def list_providers(self) -> builtins.list[IdentityProvider]:
+        """:meth:`AuthClient.list_providers`, awaited."""
+        return await self._send(_auth_calls.list_providers())
+
+    async def delete_provider(
+        self,
+        id: str,
+    ) -> None:
+        """:meth:`AuthClient.delete_provider`, awaited."""
+        await self._send(_auth_calls.delete_provider(id=id))
+
+    async def read_factor_policy(self) -> FactorPolicy:
+        """:meth:`AuthClient.read_factor_policy`, awaited."""
+        return await self._send(_auth_calls.read_factor_policy())
+
+    async def set_factor_policy(
+        self,
+        required: str,
+        roles: Iterable[str] = (),
+    ) -> FactorPolicy:
+        """:meth:`AuthClient.set_factor_policy`, awaited."""
+        return await self._send(_auth_calls.set_factor_policy(required=required, roles=roles))

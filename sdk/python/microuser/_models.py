@@ -122,6 +122,38 @@ class OAuthClient:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityProvider:
+    """An external identity provider that users sign in with on the hosted pages: OpenID
+    Connect (``kind`` "oidc", its endpoints found from its ``issuer``) or plain OAuth 2.0
+    ("oauth2", who signed in read from ``userinfo_endpoint``). Its client secret is never
+    shown, not even by ``create_provider``."""
+
+    id: str
+    kind: str
+    name: str
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str
+    client_id: str
+    scopes: tuple[str, ...]
+    subject_claim: str
+    email_claim: str
+    verified_claim: str
+    keep_tokens: bool
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class FactorPolicy:
+    """Who in the namespace must have a second factor: ``required`` is "none" (each user's
+    choice), "everyone", or "roles" (the holders of ``roles``)."""
+
+    required: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     """An access token (a JWT) and its rotating refresh token; ``expiry`` is when the access
     token ends, in unix seconds."""
@@ -172,6 +204,32 @@ def parse_oauth_client(data: dict[str, Any]) -> OAuthClient:
         scopes=tuple(str(s) for s in data.get("scopes") or ()),
         created=int(data["created"]),
         secret=str(data.get("secret", "")),
+    )
+
+
+def parse_identity_provider(data: dict[str, Any]) -> IdentityProvider:
+    return IdentityProvider(
+        id=str(data["id"]),
+        kind=str(data["kind"]),
+        name=str(data["name"]),
+        issuer=str(data.get("issuer", "")),
+        authorization_endpoint=str(data.get("authorization_endpoint", "")),
+        token_endpoint=str(data.get("token_endpoint", "")),
+        userinfo_endpoint=str(data.get("userinfo_endpoint", "")),
+        client_id=str(data["client_id"]),
+        scopes=tuple(str(s) for s in data.get("scopes") or ()),
+        subject_claim=str(data.get("subject_claim", "")),
+        email_claim=str(data.get("email_claim", "")),
+        verified_claim=str(data.get("verified_claim", "")),
+        keep_tokens=bool(data.get("keep_tokens", False)),
+        created=int(data["created"]),
+    )
+
+
+def parse_factor_policy(data: dict[str, Any]) -> FactorPolicy:
+    return FactorPolicy(
+        required=str(data["required"]),
+        roles=tuple(str(r) for r in data.get("roles") or ()),
     )
 
 

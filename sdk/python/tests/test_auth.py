@@ -1,5 +1,6 @@
 """The auth service with both clients, on a live server: service accounts, tokens, rules,
-roles and Verify; tokens minted here are checked by an outside JWT library."""
+roles, Verify, OAuth clients, identity providers and the factor policy; tokens minted here
+are checked by an outside JWT library."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from sdk_testing import users_fixture as users_fixture
 from microuser import (
     AuthAccount,
     BadRequestError,
+    FactorPolicy,
     ForbiddenError,
+    IdentityProvider,
     NotFoundError,
     OAuthClient,
     Role,
@@ -204,3 +207,68 @@ async def test_oauth_clients_are_created_listed_and_deleted(auth: Users) -> None
     with pytest.raises(NotFoundError):
         await auth.delete_client(made.id)
     assert made.id not in {c.id for c in await auth.list_clients()}
+
+
+async def test_identity_providers_are_created_listed_and_deleted(auth: Users) -> None:
+    # Plain OAuth 2.0: the server fetches nothing from the provider when it is added.
+    secret = unique("provider-secret-")
+    made = await auth.create_provider(
+        unique("corp-"),
+        "oauth2",
+        "Corp",
+        "micro-user",
+        secret,
+        authorization_endpoint="https://id.example.com/auth",
+        token_endpoint="https://id.example.com/token",
+        userinfo_endpoint="https://id.example.com/me",
+        scopes=["read:user"],
+    )
+    assert made == IdentityProvider(
+        id=made.id,
+        kind="oauth2",
+        name="Corp",
+        issuer="",
+        authorization_endpoint="https://id.example.com/auth",
+        token_endpoint="https://id.example.com/token",
+        userinfo_endpoint="https://id.example.com/me",
+        client_id="micro-user",
+        scopes=("read:user",),
+        subject_claim="id",
+        email_claim="email",
+        verified_claim="",
+        keep_tokens=False,
+        created=made.created,
+    )
+    assert made.created > 0 and secret not in repr(made)
+    listed = {p.id: p for p in await auth.list_providers()}
+    assert listed[made.id] == made
+    with pytest.raises(BadRequestError) as refused:
+        await auth.create_provider(
+            unique("plain-"),
+            "oauth2",
+            "Plain",
+            "c",
+            "s",
+            authorization_endpoint="http://id.example.com/auth",
+            token_endpoint="https://id.example.com/token",
+            userinfo_endpoint="https://id.example.com/me",
+        )
+    assert refused.value.id == "auth.providers.create" and "https" in refused.value.detail
+    await auth.delete_provider(made.id)
+    with pytest.raises(NotFoundError) as gone:
+        await auth.delete_provider(made.id)
+    assert gone.value.id == "auth.providers.delete"
+    assert made.id not in {p.id for p in await auth.list_providers()}
+
+
+async def test_the_factor_policy_is_set_and_read_back(auth: Users) -> None:
+    try:
+        assert await auth.set_factor_policy("roles", ["admin"]) == FactorPolicy("roles", ("admin",))
+        assert await auth.read_factor_policy() == FactorPolicy("roles", ("admin",))
+        with pytest.raises(BadRequestError) as refused:
+            await auth.set_factor_policy("roles")
+        assert refused.value.id == "factors.policy"
+        assert await auth.read_factor_policy() == FactorPolicy("roles", ("admin",))
+    finally:  # the live server is shared: leave its default namespace as it was
+        assert await auth.set_factor_policy("none") == FactorPolicy("none", ())
+    assert await auth.read_factor_policy() == FactorPolicy("none", ())

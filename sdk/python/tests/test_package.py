@@ -23,7 +23,9 @@ def test_exported_names() -> None:
         "AuthClient",
         "BadRequestError",
         "Client",
+        "FactorPolicy",
         "ForbiddenError",
+        "IdentityProvider",
         "MicroUserError",
         "NotFoundError",
         "OAuthClient",
@@ -74,7 +76,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 @pytest.mark.parametrize(
     ("sync_class", "async_class", "endpoints"),
-    [(Client, AsyncClient, 20), (AuthClient, AsyncAuthClient, 18)],
+    [(Client, AsyncClient, 20), (AuthClient, AsyncAuthClient, 23)],
     ids=["user", "auth"],
 )
 def test_each_client_and_its_async_twin_are_a_strict_pair(
