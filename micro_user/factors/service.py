@@ -21,6 +21,7 @@ from micro_user.abuse.protection import AbuseProtection
 from micro_user.accounts.models import Account
 from micro_user.auth.key_encryption import KeyRing
 from micro_user.auth.models import USER
+from micro_user.auth.rules import ROLE_RE
 from micro_user.clock import Clock
 from micro_user.crypto import CODE_ALPHABET, digest, new_code
 from micro_user.errors import BadRequest, NotFound, Unauthorized
@@ -141,7 +142,13 @@ class Factors:
     ) -> FactorPolicy:
         if required not in POLICIES:
             raise BadRequest("factors.policy", f"required is one of {', '.join(POLICIES)}")
-        chosen = tuple(dict.fromkeys(r.strip() for r in roles or () if r.strip()))
+        for role in roles or ():
+            if not ROLE_RE.match(role):
+                raise BadRequest(
+                    "factors.policy",
+                    f"{role!r} is not a role name (letters, digits and _.:-, up to 64)",
+                )
+        chosen = tuple(dict.fromkeys(roles or ()))
         if (required == "roles") != bool(chosen):
             raise BadRequest("factors.policy", 'name the roles with "roles", and only with it')
         async with self.db.write() as conn:

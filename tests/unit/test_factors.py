@@ -158,6 +158,11 @@ async def test_a_policy_requires_a_factor_of_everyone_or_of_roles(services, ada,
         await services.factors.set_policy("micro", "some")
     with pytest.raises(BadRequest, match="roles"):
         await services.factors.set_policy("micro", "roles")
+    for wrong in ("", " auditor", "two words"):  # refused, never trimmed or dropped
+        with pytest.raises(BadRequest, match="not a role name"):
+            await services.factors.set_policy("micro", "roles", [wrong])
+    with pytest.raises(BadRequest, match="not a role name"):
+        await services.factors.set_policy("micro", "none", [""])
     await services.factors.set_policy("micro", "roles", ["auditor"])
     assert not await services.factors.must_have("micro", ada.id)
     await services.roles.create("micro", "auditor")
