@@ -570,7 +570,13 @@ def session_list(
 
 @session_app.command("revoke")
 def session_revoke(
-    handle: Annotated[str, typer.Argument(help="A handle from 'session list', or the session id.")],
+    handle: Annotated[
+        str,
+        typer.Argument(
+            help="A handle from 'session list', or the session id (one that starts with "
+            "'-' goes after '--': session revoke -- -AbC...)."
+        ),
+    ],
     namespace: Namespace = "",
 ) -> None:
     """End a session."""
