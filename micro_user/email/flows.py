@@ -31,6 +31,7 @@ from micro_user.sessions.service import SessionService
 from micro_user.settings import Settings
 from micro_user.storage import accounts as accounts_repo
 from micro_user.storage import auth as auth_repo
+from micro_user.storage import federation as federation_repo
 from micro_user.storage import tokens as repo
 from micro_user.storage.database import Connection, Database
 from micro_user.urls import split_url
@@ -423,7 +424,8 @@ class EmailFlows:
     async def verify_token(self, namespace: str, token: str) -> tuple[bool, str, Session | None]:
         """Log in with a magic link. The link proves the address: an account not yet verified
         becomes verified, and what someone set up before the owner proved it (a password,
-        sessions, refresh tokens) is ended; the owner sets a password with a reset."""
+        sessions, refresh tokens, identities linked at other providers) is ended; the owner
+        sets a password with a reset."""
         await self.sessions.abuse.before_code_check("user.verifytoken")
         if not token:
             return False, "token is empty", None
@@ -459,6 +461,7 @@ class EmailFlows:
                 conn, namespace, account.id, unknown_password, updated=now
             )
             await auth_repo.revoke_refresh_of(conn, namespace, USER, account.id, now)
+            await federation_repo.delete_links_of(conn, namespace, account.id)
             await self._mark_verified(conn, account, now, password_removed=True)
         # Sessions made before the address was proven end (and with them their refresh
         # tokens and access tokens) before the owner's own session starts.

@@ -32,6 +32,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from micro_user.accounts import validation as v
 from micro_user.accounts.models import Account
 from micro_user.auth.key_encryption import KeyRing
 from micro_user.clock import Clock
@@ -102,6 +103,21 @@ def _url(value: str, what: str) -> str:
     if parts.fragment:
         raise BadRequest(ERROR_ID, f"{what} must not have a fragment")
     return value.strip()
+
+
+def _email_of(claimed: object, verified: object) -> tuple[str, bool]:
+    """The provider's email as accounts here compare it, and whether it counts as
+    verified: only when the provider says so (true, not "true"), and only for an address
+    that normalising changes in nothing but ASCII case (a verified "\u212a@..." is not a
+    verified "k@...")."""
+    if not isinstance(claimed, str) or not claimed.strip():
+        return "", False
+    raw = claimed.strip()
+    try:
+        email = v.normalize_email(raw, check_id=SIGN_IN_ERROR)
+    except BadRequest:
+        return "", False
+    return email, verified is True and raw.isascii() and email == raw.lower()
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -179,7 +195,9 @@ class Federation:
             )
             token_endpoint = _url(str(found.get("token_endpoint", "")), "the token_endpoint")
             jwks_uri = _url(str(found.get("jwks_uri", "")), "the jwks_uri")
-            userinfo_endpoint = str(found.get("userinfo_endpoint", "") or "")
+            userinfo_endpoint = found.get("userinfo_endpoint") or ""
+            if userinfo_endpoint:
+                userinfo_endpoint = _url(str(userinfo_endpoint), "the userinfo_endpoint")
             methods = found.get("code_challenge_methods_supported")
             if isinstance(methods, list) and "S256" not in methods:
                 raise BadRequest(ERROR_ID, "the provider does not support PKCE with S256")
@@ -238,8 +256,7 @@ class Federation:
             raise BadRequest(ERROR_ID, f"no OpenID Connect discovery document at {url}")
         if found.get("issuer") != issuer:
             raise BadRequest(
-                ERROR_ID,
-                f"the discovery document names issuer {found.get('issuer')!r}, not {issuer!r}",
+                ERROR_ID, f"the discovery document at {url} names another issuer than {issuer}"
             )
         return found
 
@@ -294,16 +311,22 @@ class Federation:
         else:
             claims = await self._userinfo(provider, str(tokens.get("access_token", "")))
         subject = claims.get(provider.subject_claim)
-        if not isinstance(subject, str | int) or isinstance(subject, bool) or str(subject) == "":
+        if (
+            not isinstance(subject, str | int)
+            or isinstance(subject, bool)
+            or not 0 < len(str(subject)) <= 255  # never cut: two long ids would collide
+        ):
             raise Unauthorized(SIGN_IN_ERROR, f"{provider.name} did not say who signed in")
-        email = claims.get(provider.email_claim)
-        verified = claims.get(provider.verified_claim) if provider.verified_claim else False
+        email, verified = _email_of(
+            claims.get(provider.email_claim),
+            claims.get(provider.verified_claim) if provider.verified_claim else False,
+        )
         username = claims.get("preferred_username") or claims.get("login") or ""
         return Identity(
             provider,
-            str(subject)[:255],
-            email.strip().lower() if isinstance(email, str) else "",
-            verified is True,
+            str(subject),
+            email,
+            verified,
             username if isinstance(username, str) else "",
             tokens if provider.keep_tokens else {},
         )

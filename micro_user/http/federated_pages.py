@@ -34,6 +34,9 @@ from micro_user.http.pages import Pages
 from micro_user.storage import accounts as accounts_repo
 
 COOKIE = "mu_upstream"
+# What the cookie holds: the way to the provider and back, an identity waiting for the
+# account's password, or the mark of the browser a linking mail was asked from.
+LEG, LINK, MAILED = "leg", "link", "mailed"
 LEG_SECONDS = 600
 # The amr of a sign-in through an external provider (RFC 8176 has no value for it).
 FEDERATED_AMR = "fed"
@@ -51,18 +54,20 @@ class FederatedPages:
         self.services = pages.services
         self.federation = pages.services.federation
 
-    def _seal(self, namespace: str, fields: dict[str, Any]) -> str:
+    def _seal(self, namespace: str, kind: str, fields: dict[str, Any]) -> str:
+        """The cookie's value: ``fields`` sealed for one ``kind`` of step (LEG, LINK or
+        MAILED), so that no step takes another's cookie."""
         kek_id, sealed = self.services.signing.ring.seal(
-            f"upstream-leg:{namespace}", json.dumps(fields).encode()
+            f"upstream-{kind}:{namespace}", json.dumps(fields).encode()
         )
         return f"{kek_id}.{sealed}"
 
-    def _opened(self, request: Request, namespace: str) -> dict[str, Any] | None:
+    def _opened(self, request: Request, namespace: str, kind: str) -> dict[str, Any] | None:
         value = request.cookies.get(COOKIE, "")
         try:
             kek_id, sealed = value.split(".", 1)
             fields = json.loads(
-                self.services.signing.ring.open(f"upstream-leg:{namespace}", kek_id, sealed)
+                self.services.signing.ring.open(f"upstream-{kind}:{namespace}", kek_id, sealed)
             )
         except Exception:  # any cookie that does not open is no cookie
             return None
@@ -95,6 +100,17 @@ class FederatedPages:
             session = await pages.current(request, namespace)
             if session is None:
                 return pages.redirect(f"{pages.base(namespace)}/signin")
+            if not pages.fresh(session):
+                # Step-up: an old session cookie alone cannot add a way in.
+                return pages.message(
+                    request,
+                    "Sign in again first",
+                    f"To link {provider.name}, sign in again (then it can be linked for a "
+                    "few minutes).",
+                    status=401,
+                    link=f"{pages.base(namespace)}/signin",
+                    link_text="Sign in",
+                )
             linking = session.account_id
         state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         verifier, challenge = pkce_pair()
@@ -112,7 +128,7 @@ class FederatedPages:
                 provider, self.redirect_uri(namespace), state, nonce, challenge
             )
         )
-        self._carry(response, self._seal(namespace, leg))
+        self._carry(response, self._seal(namespace, LEG, leg))
         return response
 
     # -- the way back -----------------------------------------------------------------
@@ -120,9 +136,13 @@ class FederatedPages:
     async def callback(self, request: Request) -> Response:
         pages = self.pages
         namespace = pages.namespace(request)
-        leg = self._opened(request, namespace)
+        leg = self._opened(request, namespace, LEG)
         state = request.query_params.get("state", "")
-        if leg is None or not hmac.compare_digest(str(leg.get("s", "")).encode(), state.encode()):
+        if (
+            leg is None
+            or not state
+            or not hmac.compare_digest(str(leg.get("s", "")).encode(), state.encode())
+        ):
             return self._ended(
                 pages.message(
                     request,
@@ -191,14 +211,22 @@ class FederatedPages:
             raise Unauthorized(
                 "federation.signin", f"{provider.name} did not share an email address"
             )
+        if not identity.email_verified:
+            # Neither a new account nor a link on an address nobody proved: that would
+            # let whoever claims an address at a provider hold its account here.
+            raise Unauthorized(
+                "federation.signin",
+                f"{provider.name} does not say your email address is verified: verify it "
+                f"there, or sign in here another way and link {provider.name} on your "
+                "account page",
+            )
         existing = await self._account(namespace, email=identity.email)
         if existing is not None:
-            if not identity.email_verified:
-                raise Conflict(
+            if await self._has_second_factor(existing):
+                raise Unauthorized(
                     "federation.signin",
-                    f"an account uses {identity.email}, and {provider.name} does not say the "
-                    "address is verified: sign in to that account, then link "
-                    f"{provider.name} on your account page",
+                    "an account here uses this email address with two-step sign-in: sign in "
+                    f"to it, then link {provider.name} on your account page",
                 )
             return self._ask_password(request, existing, identity, carried)
         if not pages.sign_up_allowed(namespace):
@@ -209,6 +237,12 @@ class FederatedPages:
         account = await self._new_account(identity)
         await self.federation.link(account, identity)
         return await self.continue_sign_in(request, account, carried)
+
+    async def _has_second_factor(self, account: Account) -> bool:
+        factors = self.services.factors
+        return await factors.required(account.namespace, account.id) or await factors.must_have(
+            account.namespace, account.id
+        )
 
     async def _new_account(self, identity: Identity) -> Account:
         namespace = identity.provider.namespace
@@ -229,9 +263,8 @@ class FederatedPages:
                 if "username" in exc.detail:
                     continue
                 raise
-            if identity.email_verified:
-                async with self.services.db.write() as conn:
-                    await accounts_repo.update_account(conn, namespace, account.id, verified=True)
+            async with self.services.db.write() as conn:  # the provider verified it
+                await accounts_repo.update_account(conn, namespace, account.id, verified=True)
             return account
         raise Conflict("federation.signin", "no free username was found: try again")
 
@@ -274,7 +307,6 @@ class FederatedPages:
             error=error,
         )
         pending = {
-            "link": True,
             "p": provider.id,
             "sub": identity.subject,
             "email": identity.email,
@@ -282,7 +314,7 @@ class FederatedPages:
             "c": carried,
             "e": self.services.sessions.clock() + LEG_SECONDS,
         }
-        self._carry(response, self._seal(provider.namespace, pending))
+        self._carry(response, self._seal(provider.namespace, LINK, pending))
         return response
 
     async def link(self, request: Request) -> Response:
@@ -291,8 +323,8 @@ class FederatedPages:
         pages = self.pages
         namespace = pages.namespace(request)
         form = await pages.read_form(request)
-        pending = self._opened(request, namespace)
-        if pending is None or not pending.get("link"):
+        pending = self._opened(request, namespace, LINK)
+        if pending is None:
             return pages.message(
                 request,
                 "This sign-in has expired",
@@ -311,6 +343,8 @@ class FederatedPages:
         if account is None or provider is None:
             return self._ended(pages.message(request, "This sign-in has expired", status=400))
         identity = Identity(provider, str(pending["sub"]), str(pending["email"]), True, "", {})
+        if await self._has_second_factor(account):  # set up since the page was shown
+            return self._ended(pages.message(request, "This sign-in has expired", status=400))
         if form.get("action") == "mail":
             return self._ended(await self._mail_link(request, account, identity, carried))
         try:
@@ -349,10 +383,24 @@ class FederatedPages:
         pages = self.pages
         provider = identity.provider
         namespace = provider.namespace
+        if not account.verified:
+            # The mail would prove the address and link in one step, leaving whatever
+            # someone set up before (a password) in place: the owner proves it first.
+            return pages.message(
+                request,
+                "Confirm the address first",
+                "This account's email address is not confirmed yet. Use its password, or "
+                f"sign in with an emailed link (which confirms it), then link {provider.name} "
+                "on your account page.",
+                status=400,
+            )
         token = new_token()
+        binding = secrets.token_urlsafe(24)
         kek_id, sealed = self.services.signing.ring.seal(
             self._link_bound(namespace, token),
-            json.dumps({"p": provider.id, "sub": identity.subject, "c": carried}).encode(),
+            json.dumps(
+                {"p": provider.id, "sub": identity.subject, "c": carried, "b": binding}
+            ).encode(),
         )
         link = (
             f"{self.services.issuers.issuer(namespace)}/signin/link/{token}"
@@ -362,16 +410,20 @@ class FederatedPages:
             account,
             token,
             f"Link {provider.name} to your account",
-            f"Someone asked to sign in to your account with {provider.name}. If it was you, "
-            f"open this link to link them:\n\n{link}\n\nIf it was not you, ignore this mail: "
-            "nothing is linked without it.",
+            f"Someone asked to sign in to your account with a {provider.name} account "
+            f"(its id there: {identity.subject}). If it was you, open this link in the "
+            f"browser you asked from:\n\n{link}\n\nIf it was not you, ignore this mail: "
+            "nothing is linked without it, and the link works only in that browser.",
         )
-        return pages.message(
+        response = pages.message(
             request,
             "Check your email",
             f"We sent a link to {account.email}. Open it in this browser to link "
             f"{provider.name} and sign in.",
         )
+        mailed = {"b": binding, "e": self.services.sessions.clock() + LEG_SECONDS * 3}
+        self._carry(response, self._seal(namespace, MAILED, mailed))
+        return response
 
     async def link_landing(self, request: Request) -> Response:
         """The mailed link. Opening it shows a button (mail scanners open links); the
@@ -407,10 +459,23 @@ class FederatedPages:
             provider = await self.federation.get(namespace, str(fields["p"]))
         except Exception:  # a link that does not open is no link
             return broken
+        # Only in the browser that asked for the mail: a victim who opens a mail that an
+        # attacker had sent to them links nothing.
+        mark = self._opened(request, namespace, MAILED)
+        if mark is None or not hmac.compare_digest(
+            str(mark.get("b", "")).encode(), str(fields.get("b", "")).encode()
+        ):
+            return pages.message(
+                request,
+                "Open the link where you asked for it",
+                "This link works only in the browser that asked for the mail. If you did "
+                "not ask for it, ignore it: nothing is linked.",
+                status=400,
+            )
         account = await self.services.email.spend_link_confirmation(namespace, token)
-        if account is None:
+        if account is None or await self._has_second_factor(account):
             return broken
         carried = {str(k): str(v) for k, v in dict(fields.get("c") or {}).items()}
         identity = Identity(provider, str(fields["sub"]), account.email, True, "", {})
         await self.federation.link(account, identity)
-        return await self.continue_sign_in(request, account, carried)
+        return self._ended(await self.continue_sign_in(request, account, carried))

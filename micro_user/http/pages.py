@@ -925,7 +925,7 @@ class Pages:
         if session is None:
             # Signed out: the sign-in page, which leads back here.
             return await self.signin_page(request, namespace, {})
-        notice = ""
+        notice = error = ""
         async with self.services.db.read() as conn:
             account = await accounts_repo.find_account(conn, namespace, id=session.account_id)
         if account is None:
@@ -935,6 +935,9 @@ class Pages:
             client_id = form["revoke"]
             if await self.provider.revoke_consent(namespace, session.account_id, client_id):
                 notice = "Access removed."
+        elif form.get("unlink") and not self.fresh(session):
+            # Step-up: an old session cookie alone cannot take a way in away.
+            error = "To unlink, sign in again first (then it can be done for a few minutes)."
         elif form.get("unlink"):
             try:
                 await federation.unlink(account, form["unlink"])
@@ -961,6 +964,8 @@ class Pages:
             account=account,
             consents=consents,
             notice=notice,
+            error=error,
+            status=400 if error else 200,
             identities=identities,
             linkable=[p for p in providers.values() if p.id not in linked],
             two_step=await self.services.factors.required(namespace, account.id),

@@ -107,3 +107,15 @@ async def delete_link(conn: Connection, namespace: str, account_id: str, provide
         )
     )
     return bool(result.rowcount)
+
+
+async def delete_links_of(conn: Connection, namespace: str, account_id: str) -> int:
+    """Every identity linked to an account (when its address is first proven, what someone
+    set up before goes)."""
+    result = await conn.execute(
+        delete(linked_identities).where(
+            linked_identities.c.namespace == namespace,
+            linked_identities.c.account_id == account_id,
+        )
+    )
+    return int(result.rowcount or 0)

@@ -228,7 +228,15 @@ def test_an_existing_account_is_linked_by_a_mailed_link(server: ServerProcess, m
         back = log_in_at_provider(browser.http, page, "mailed", account["password"])
         asked = browser.go(back)
         assert "Link Corp to your account" in asked.text
-        sent = browser.submit({}, index=1)  # "Email me a link instead"
+        # Not while the account's address is unconfirmed: the mail would prove it and
+        # link at once, leaving a password someone else may have set.
+        unconfirmed = browser.submit({}, index=1)  # "Email me a link instead"
+        assert unconfirmed.status_code == 400 and "Confirm the address first" in unconfirmed.text
+        confirm(server, namespace, email)
+        # Again (the provider remembers this browser: straight back).
+        browser.page = browser.http.get(f"{issuer}/signin/with/corp", follow_redirects=True)
+        assert "Link Corp to your account" in browser.page.text
+        sent = browser.submit({}, index=1)
         assert sent.status_code == 200 and "Check your email" in sent.text
         [mail] = mailbox.wait_for(email, timeout=30)
         [link] = re.findall(r"https?://\S+", mail.get_payload(decode=True).decode())
@@ -238,6 +246,11 @@ def test_an_existing_account_is_linked_by_a_mailed_link(server: ServerProcess, m
         landing = browser.go(f"{token}?i={sealed[:-4]}AAAA")
         assert "Link and sign in" in landing.text
         assert browser.submit({}).status_code == 400
+        # Another browser (a victim handed a mail that an attacker asked for): refused.
+        elsewhere = Agent(server.base_url)
+        elsewhere.go(link)
+        refused = elsewhere.submit({})
+        assert refused.status_code == 400 and "only in the browser" in refused.text
         # The real one: opening shows a button; the button links and signs in.
         landing = browser.go(link)
         assert "Link and sign in" in landing.text and "Your account" not in landing.text
@@ -252,3 +265,88 @@ def test_an_existing_account_is_linked_by_a_mailed_link(server: ServerProcess, m
         page = to_provider_login(again.http, f"{issuer}/signin/with/corp", upstream.issuer)
         back = log_in_at_provider(again.http, page, "mailed", account["password"])
         assert "Your account" in again.go(back).text
+
+
+def confirm(server: ServerProcess, namespace: str, email: str) -> None:
+    """Mark an address confirmed, as its owner's click on the confirmation mail would (the
+    admin key of these tests acts in the default namespace only, so not through the API)."""
+    url = server.env["MICRO_USER_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sqlalchemy.text(
+                    "UPDATE accounts SET verified = true WHERE namespace = :ns AND email = :email"
+                ),
+                {"ns": namespace, "email": email},
+            )
+    finally:
+        engine.dispose()
+
+
+def test_what_never_links_or_signs_in(server: ServerProcess, tmp_path) -> None:
+    """An unverified email makes no account; an account with two-step sign-in is not
+    linked from the sign-in (its owner links from the account page, signed in with both
+    steps); and with an old session, linking and unlinking ask for a new sign-in."""
+    namespace = unique("never")
+    issuer = f"{server.base_url}/namespaces/{namespace}"
+    open_sign_up(server, namespace)
+    strict = server.sibling(tmp_path, {"MICRO_USER_STEP_UP_SECONDS": "0"}).start()
+    strict_issuer = f"{strict.base_url}/namespaces/{namespace}"
+    client = client_for(issuer)
+    client["redirect_uris"].append(f"{strict_issuer}/signin/callback")
+    guarded_email = f"guarded-{namespace}@example.com"
+    accounts = [
+        {**ACCOUNT, "sub": "n-1", "login": "unverified", "email": f"u-{namespace}@example.com",
+         "email_verified": False},
+        {**ACCOUNT, "sub": "n-2", "login": "guarded", "email": guarded_email},
+        {**ACCOUNT, "sub": "n-3", "login": "linker", "email": f"l-{namespace}@example.com"},
+    ]  # fmt: skip
+    try:
+        with upstream_provider([client], accounts) as upstream:
+            added = server.cli(
+                "provider", "add", "corp", "--name", "Corp", "--issuer", upstream.issuer,
+                "--client-id", "micro-user", "--client-secret", SECRET, "--namespace", namespace,
+            )  # fmt: skip
+            assert added.returncode == 0, added.stderr
+
+            def through(login: str, base: str = issuer) -> httpx.Response:
+                with httpx.Client(timeout=30) as browser:
+                    page = to_provider_login(browser, f"{base}/signin/with/corp", upstream.issuer)
+                    back = log_in_at_provider(browser, page, login, ACCOUNT["password"])
+                    return browser.get(back, follow_redirects=True)
+
+            refused = through("unverified")
+            assert refused.status_code == 401 and "verified" in refused.text
+            listed = server.cli("user", "list", "-n", namespace)
+            assert f"u-{namespace}@example.com" not in listed.stdout  # no account made
+
+            made = server.cli(
+                "user", "create", "--username", unique("g"), "--email", guarded_email,
+                "--password", "correct horse 1", "-n", namespace,
+            )  # fmt: skip
+            assert made.returncode == 0, made.stderr
+            policy = server.cli("factor-policy", "set", "--require", "everyone", "-n", namespace)
+            assert policy.returncode == 0, policy.stderr
+            guarded = through("guarded")
+            assert guarded.status_code == 401 and "two-step sign-in" in guarded.text
+            assert "Link Corp to your account" not in guarded.text
+            server.cli("factor-policy", "set", "--require", "none", "-n", namespace)
+
+            # Signed in on the strict instance (every session is old at once).
+            linker = unique("l")
+            made = server.cli(
+                "user", "create", "--username", linker, "--email", f"x-{namespace}@example.com",
+                "--password", "correct horse 1", "-n", namespace,
+            )  # fmt: skip
+            agent = Agent(strict_issuer)
+            agent.go(f"{strict_issuer}/signin")
+            assert (
+                "Your account"
+                in agent.submit({"login": linker, "password": "correct horse 1"}, index=0).text
+            )
+            stale = agent.http.get(f"{strict_issuer}/signin/with/corp?link=1")
+            assert stale.status_code == 401 and "Sign in again first" in stale.text
+            assert "location" not in stale.headers  # not sent to the provider
+    finally:
+        strict.stop()

@@ -107,6 +107,15 @@ def test_users_sign_in_through_an_external_provider(
                 element.clear()
                 element.send_keys(value)
 
+        def gone(element: Any) -> bool:
+            """Whether the page holding ``element`` was left (chromedriver may answer a
+            node of a page being left with another error than "stale")."""
+            try:
+                element.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
         def press(text: str) -> None:
             """Press a button and wait for the page it leads to (often of the same title)."""
             before = browser.find_element(By.TAG_NAME, "html")
@@ -116,7 +125,7 @@ def test_users_sign_in_through_an_external_provider(
                 # chromedriver's click can lose its node when the page it leads to comes
                 # at once (a passkey's answer posts the form right away): fine if it came.
                 pass
-            wait.until(when.staleness_of(before))
+            wait.until(lambda _: gone(before))
 
         def through_provider(login: str, password: str, shot: str = "") -> None:
             browser.delete_all_cookies()  # ours and the provider's: a new visitor

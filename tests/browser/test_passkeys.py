@@ -12,6 +12,7 @@ refuse an IP address as the relying party)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -88,6 +89,15 @@ def test_a_user_adds_a_passkey_and_signs_in_with_it(
                 element.clear()
                 element.send_keys(value)
 
+        def gone(element: Any) -> bool:
+            """Whether the page holding ``element`` was left (chromedriver may answer a
+            node of a page being left with another error than "stale")."""
+            try:
+                element.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
         def press(text: str) -> None:
             """Press a button and wait for the page it leads to (often of the same title)."""
             before = browser.find_element(By.TAG_NAME, "html")
@@ -97,7 +107,7 @@ def test_a_user_adds_a_passkey_and_signs_in_with_it(
                 # chromedriver's click can lose its node when the page it leads to comes
                 # at once (a passkey's answer posts the form right away): fine if it came.
                 pass
-            wait.until(when.staleness_of(before))
+            wait.until(lambda _: gone(before))
 
         def sign_out() -> None:
             browser.get(f"{server.base_url}/account")
