@@ -350,3 +350,55 @@ def test_what_never_links_or_signs_in(server: ServerProcess, tmp_path) -> None:
             assert "location" not in stale.headers  # not sent to the provider
     finally:
         strict.stop()
+
+
+def test_linking_from_the_account_page_and_unlinking_need_a_recent_sign_in(
+    server: ServerProcess, tmp_path
+) -> None:
+    namespace = unique("relink")
+    issuer = f"{server.base_url}/namespaces/{namespace}"
+    strict = server.sibling(tmp_path, {"MICRO_USER_STEP_UP_SECONDS": "0"}).start()
+    strict_issuer = f"{strict.base_url}/namespaces/{namespace}"
+    client = client_for(issuer)
+    username, password = unique("r"), "correct horse 1"
+    made = server.cli(
+        "user", "create", "--username", username, "--email", f"{namespace}@example.com",
+        "--password", password, "-n", namespace,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+
+    def signed_in(base: str) -> Agent:
+        agent = Agent(base)
+        agent.go(f"{base}/signin")
+        page = agent.submit({"login": username, "password": password}, index=0)
+        assert "Your account" in page.text
+        return agent
+
+    try:
+        with upstream_provider([client], [ACCOUNT]) as upstream:
+            added = server.cli(
+                "provider", "add", "corp", "--name", "Corp", "--issuer", upstream.issuer,
+                "--client-id", "micro-user", "--client-secret", SECRET, "--namespace", namespace,
+            )  # fmt: skip
+            assert added.returncode == 0, added.stderr
+            fresh = signed_in(issuer)
+            page = to_provider_login(
+                fresh.http, f"{issuer}/signin/with/corp?link=1", upstream.issuer
+            )
+            back = log_in_at_provider(fresh.http, page, ACCOUNT["login"], ACCOUNT["password"])
+            linked = fresh.http.get(back, follow_redirects=True)
+            assert "Linked" in linked.text and "Unlink Corp" in linked.text
+
+            old = signed_in(strict_issuer)
+            page = old.go(f"{strict_issuer}/account")
+            unlink = [i for i, f in enumerate(forms_of(page.text)) if "unlink" in f.fields]
+            refused = old.submit({}, index=unlink[0])
+            assert refused.status_code == 400 and "sign in again first" in refused.text
+            assert "Unlink Corp" in refused.text  # still linked
+
+            fresh.go(f"{issuer}/account")
+            done = fresh.submit({}, index=unlink[0])
+            assert done.status_code == 200 and "Unlinked" in done.text
+            assert "Unlink Corp" not in done.text
+    finally:
+        strict.stop()
