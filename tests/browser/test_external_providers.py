@@ -22,7 +22,7 @@ import httpx
 
 from conftest import unique
 from tests.browser.test_hosted_pages import accessibility_violations, axe_or_skip
-from tests.support.browser import chromium, screenshot_folder
+from tests.support.browser import chromium, press_button, screenshot_folder
 from tests.support.services import ServerProcess
 from tests.support.upstream import upstream_provider
 
@@ -55,7 +55,7 @@ def create_user(server: ServerProcess, namespace: str, email: str) -> tuple[str,
 def test_users_sign_in_through_an_external_provider(
     server: ServerProcess, tmp_path, backend: str
 ) -> None:
-    from selenium.common.exceptions import TimeoutException, WebDriverException
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as when
     from selenium.webdriver.support.ui import WebDriverWait
@@ -107,25 +107,8 @@ def test_users_sign_in_through_an_external_provider(
                 element.clear()
                 element.send_keys(value)
 
-        def gone(element: Any) -> bool:
-            """Whether the page holding ``element`` was left (chromedriver may answer a
-            node of a page being left with another error than "stale")."""
-            try:
-                element.is_enabled()
-            except WebDriverException:
-                return True
-            return False
-
         def press(text: str) -> None:
-            """Press a button and wait for the page it leads to (often of the same title)."""
-            before = browser.find_element(By.TAG_NAME, "html")
-            try:
-                browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']").click()
-            except WebDriverException:
-                # chromedriver's click can lose its node when the page it leads to comes
-                # at once (a passkey's answer posts the form right away): fine if it came.
-                pass
-            wait.until(lambda _: gone(before))
+            press_button(browser, wait, text)
 
         def through_provider(login: str, password: str, shot: str = "") -> None:
             browser.delete_all_cookies()  # ours and the provider's: a new visitor

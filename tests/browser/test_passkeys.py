@@ -12,14 +12,13 @@ refuse an IP address as the relying party)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from conftest import database_url, unique
 from tests.browser.test_hosted_pages import accessibility_violations, axe_or_skip
-from tests.support.browser import chromium, screenshot_folder
+from tests.support.browser import chromium, press_button, screenshot_folder
 from tests.support.services import ADMIN_KEY, ServerProcess
 
 
@@ -51,7 +50,6 @@ def create_user(server: ServerProcess) -> tuple[str, str]:
 def test_a_user_adds_a_passkey_and_signs_in_with_it(
     localhost_server: ServerProcess, backend: str, tmp_path
 ) -> None:
-    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.virtual_authenticator import (
         Credential,
@@ -89,25 +87,8 @@ def test_a_user_adds_a_passkey_and_signs_in_with_it(
                 element.clear()
                 element.send_keys(value)
 
-        def gone(element: Any) -> bool:
-            """Whether the page holding ``element`` was left (chromedriver may answer a
-            node of a page being left with another error than "stale")."""
-            try:
-                element.is_enabled()
-            except WebDriverException:
-                return True
-            return False
-
         def press(text: str) -> None:
-            """Press a button and wait for the page it leads to (often of the same title)."""
-            before = browser.find_element(By.TAG_NAME, "html")
-            try:
-                browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']").click()
-            except WebDriverException:
-                # chromedriver's click can lose its node when the page it leads to comes
-                # at once (a passkey's answer posts the form right away): fine if it came.
-                pass
-            wait.until(lambda _: gone(before))
+            press_button(browser, wait, text)
 
         def sign_out() -> None:
             browser.get(f"{server.base_url}/account")

@@ -61,3 +61,29 @@ def chromium(width: int = 1280, height: int = 1000) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+def press_button(browser: Any, wait: Any, text: str) -> None:
+    """Press the button labelled ``text`` and wait until the page it leads to replaced
+    this one (pages often keep their title, so the title alone cannot tell)."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    before = browser.find_element(By.TAG_NAME, "html")
+    try:
+        browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']").click()
+    except WebDriverException:
+        # chromedriver's click can lose its node when the page it leads to comes at once
+        # (a passkey's answer posts the form right away): fine if it came.
+        pass
+
+    def left(_: Any) -> bool:
+        # chromedriver may answer for a node of a page being left with another error
+        # than "stale".
+        try:
+            before.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    wait.until(left)
